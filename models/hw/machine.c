@@ -1,0 +1,267 @@
+/*
+ * Machine presets: strict loading of a Lua data file into struct machine.  A preset file
+ * returns one table; every key is known here, every number is range-checked, and errors
+ * name the file and the offending field.
+ */
+#include <glib.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <string.h>
+#include <stddef.h>
+#include <math.h>
+#include "machine.h"
+#include "mmsim-config.h"
+
+#define MACHINE_MAX_CPUS 4096
+
+struct field {
+	const char *key;
+	double min, max;
+	size_t offset;     /* into struct machine; (size_t)-1 for nested tables */
+	char kind;         /* 'i' int, 'd' double, 'p' ns -> ps, 'g' GB/s -> bytes/ps, 'm' GiB -> bytes, 's' string */
+};
+
+#define F(k, kind, lo, hi, member) { k, lo, hi, offsetof(struct machine, member), kind }
+static const struct field top_fields[] = {
+	F("name", 's', 0, 0, name),
+	F("description", 's', 0, 0, description),
+	F("sockets", 'i', 1, 64, sockets),
+	F("cores_per_socket", 'i', 1, 1024, cores_per_socket),
+	F("threads_per_core", 'i', 1, 8, threads_per_core),
+	F("mem_gib", 'm', 0.0625, 65536, mem_bytes),
+	F("freq_ghz", 'd', 0.1, 10, freq_ghz),
+	{ NULL, 0, 0, 0, 0 },
+};
+static const struct field hw_fields[] = {
+	F("load_ns", 'p', 0.01, 1000, hw.load),
+	F("store_ns", 'p', 0.01, 1000, hw.store),
+	F("rmw_ns", 'p', 0.01, 1000, hw.rmw),
+	F("transfer_ns", 'p', 0.01, 10000, hw.transfer),
+	F("transfer_remote_ns", 'p', 0.01, 10000, hw.transfer_remote),
+	F("zero_gbps", 'g', 0.01, 10000, hw.zero_bytes_per_ps),
+	F("copy_gbps", 'g', 0.01, 10000, hw.copy_bytes_per_ps),
+	F("wakeup_ns", 'p', 0, 1e7, hw.wakeup),
+	{ NULL, 0, 0, 0, 0 },
+};
+static const struct field path_fields[] = {
+	F("exception_ns", 'd', 0, 1e6, path.exception),
+	F("syscall_ns", 'd', 0, 1e6, path.syscall),
+	F("fault_core_ns", 'd', 0, 1e6, path.fault_core),
+	F("vma_alloc_ns", 'd', 0, 1e6, path.vma_alloc),
+	F("page_alloc_ns", 'd', 0, 1e6, path.page_alloc),
+	F("zone_refill_ns", 'd', 0, 1e6, path.zone_refill),
+	F("pte_op_ns", 'd', 0, 1e6, path.pte_op),
+	{ NULL, 0, 0, 0, 0 },
+};
+#undef F
+
+static bool read_fields(lua_State *L, int idx, const struct field *fields, const char *table,
+			struct machine *m, const char *file, char **err)
+{
+	/* Unknown keys first: a typo must not silently fall back to nothing. */
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		bool known = false;
+		if (lua_type(L, -2) == LUA_TSTRING) {
+			const char *k = lua_tostring(L, -2);
+			for (const struct field *f = fields; f->key; f++)
+				known |= !strcmp(f->key, k);
+			if (!table && (!strcmp(k, "hw") || !strcmp(k, "path") || !strcmp(k, "sources")))
+				known = true;
+		}
+		if (!known) {
+			*err = g_strdup_printf("%s: unknown machine field '%s%s%s'", file,
+					       table ? table : "", table ? "." : "",
+					       lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+			lua_pop(L, 2);
+			return false;
+		}
+		lua_pop(L, 1);
+	}
+	for (const struct field *f = fields; f->key; f++) {
+		lua_getfield(L, idx, f->key);
+		char *where = g_strdup_printf("%s: machine field '%s%s%s'", file, table ? table : "",
+					      table ? "." : "", f->key);
+		char *base = (char *)m + f->offset;
+		if (f->kind == 's') {
+			if (!lua_isstring(L, -1)) {
+				*err = g_strdup_printf("%s must be a string", where);
+				goto fail;
+			}
+			*(char **)base = g_strdup(lua_tostring(L, -1));
+		} else {
+			int isnum;
+			double v = lua_tonumberx(L, -1, &isnum);
+			if (!isnum) {
+				*err = g_strdup_printf("%s must be a number", where);
+				goto fail;
+			}
+			if (v < f->min || v > f->max || (f->kind == 'i' && v != floor(v))) {
+				*err = g_strdup_printf("%s = %g out of range [%g, %g]%s", where, v, f->min,
+						       f->max, f->kind == 'i' ? " (integer)" : "");
+				goto fail;
+			}
+			switch (f->kind) {
+			case 'i': *(int *)base = (int)v; break;
+			case 'd': *(double *)base = v; break;
+			case 'p': *(sim_time_t *)base = ns_to_ps(v); break;
+			case 'g': *(double *)base = v * 1e9 / 1e12; break;
+			case 'm': *(uint64_t *)base = (uint64_t)(v * 1024 * 1024 * 1024); break;
+			}
+		}
+		g_free(where);
+		lua_pop(L, 1);
+		continue;
+fail:
+		g_free(where);
+		lua_pop(L, 1);
+		return false;
+	}
+	return true;
+}
+
+static struct machine *machine_load_file(const char *file, char **err)
+{
+	lua_State *L = luaL_newstate();
+	struct machine *m = g_new0(struct machine, 1);
+
+	/* Presets are data: an empty environment, no libraries. */
+	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
+		*err = g_strdup(lua_tostring(L, -1));
+		goto fail;
+	}
+	lua_newtable(L);
+	lua_setupvalue(L, -2, 1);
+	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+		*err = g_strdup(lua_tostring(L, -1));
+		goto fail;
+	}
+	if (!lua_istable(L, -1)) {
+		*err = g_strdup_printf("%s: a machine preset must return a table", file);
+		goto fail;
+	}
+	int top = lua_gettop(L);
+	if (!read_fields(L, top, top_fields, NULL, m, file, err))
+		goto fail;
+	const char *sub[] = { "hw", "path" };
+	const struct field *subf[] = { hw_fields, path_fields };
+	for (int i = 0; i < 2; i++) {
+		lua_getfield(L, top, sub[i]);
+		if (!lua_istable(L, -1)) {
+			*err = g_strdup_printf("%s: machine field '%s' must be a table", file, sub[i]);
+			goto fail;
+		}
+		if (!read_fields(L, lua_gettop(L), subf[i], sub[i], m, file, err))
+			goto fail;
+		lua_pop(L, 1);
+	}
+	m->nr_cpus = m->sockets * m->cores_per_socket * m->threads_per_core;
+	if (m->nr_cpus > MACHINE_MAX_CPUS) {
+		*err = g_strdup_printf("%s: %d CPUs exceed the limit of %d", file, m->nr_cpus,
+				       MACHINE_MAX_CPUS);
+		goto fail;
+	}
+	m->file = g_strdup(file);
+	lua_close(L);
+	return m;
+fail:
+	lua_close(L);
+	machine_free(m);
+	return NULL;
+}
+
+static char **preset_dirs(void)
+{
+	const char *env = g_getenv("MMSIM_MACHINE_PATH");
+	GPtrArray *dirs = g_ptr_array_new();
+	if (env) {
+		char **parts = g_strsplit(env, ":", -1);
+		for (char **p = parts; *p; p++)
+			if (**p)
+				g_ptr_array_add(dirs, g_strdup(*p));
+		g_strfreev(parts);
+	}
+	g_ptr_array_add(dirs, g_build_filename(MMSIM_SOURCE_DIR, "models", "hw", "presets", NULL));
+	g_ptr_array_add(dirs, NULL);
+	return (char **)g_ptr_array_free(dirs, FALSE);
+}
+
+struct machine *machine_load(const char *name, char **err)
+{
+	if (g_str_has_suffix(name, ".lua"))
+		return machine_load_file(name, err);
+	char **dirs = preset_dirs();
+	struct machine *m = NULL;
+	for (char **d = dirs; *d; d++) {
+		char *leaf = g_strconcat(name, ".lua", NULL);
+		char *path = g_build_filename(*d, leaf, NULL);
+		g_free(leaf);
+		if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+			m = machine_load_file(path, err);
+			g_free(path);
+			g_strfreev(dirs);
+			return m;
+		}
+		g_free(path);
+	}
+	g_strfreev(dirs);
+	*err = g_strdup_printf("unknown machine '%s' (see 'mmsim list machines')", name);
+	return NULL;
+}
+
+void machine_free(struct machine *m)
+{
+	if (!m)
+		return;
+	g_free(m->name);
+	g_free(m->description);
+	g_free(m->file);
+	g_free(m);
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b, gpointer data)
+{
+	return strcmp(a, b);
+}
+
+char **machine_list(char ***descriptions)
+{
+	char **dirs = preset_dirs();
+	GPtrArray *names = g_ptr_array_new();
+	GTree *seen = g_tree_new_full(cmp_str, NULL, g_free, g_free);
+	for (char **d = dirs; *d; d++) {
+		GDir *dir = g_dir_open(*d, 0, NULL);
+		const char *leaf;
+		while (dir && (leaf = g_dir_read_name(dir))) {
+			if (!g_str_has_suffix(leaf, ".lua"))
+				continue;
+			char *name = g_strndup(leaf, strlen(leaf) - 4);
+			if (g_tree_lookup(seen, name)) {
+				g_free(name);
+				continue;
+			}
+			char *path = g_build_filename(*d, leaf, NULL), *err = NULL;
+			struct machine *m = machine_load_file(path, &err);
+			g_tree_insert(seen, name, m ? g_strdup(m->description) :
+				      g_strdup_printf("(broken: %s)", err));
+			machine_free(m);
+			g_free(err);
+			g_free(path);
+		}
+		if (dir)
+			g_dir_close(dir);
+	}
+	g_strfreev(dirs);
+	GPtrArray *descs = g_ptr_array_new();
+	GTreeNode *n = g_tree_node_first(seen);
+	for (; n; n = g_tree_node_next(n)) {
+		g_ptr_array_add(names, g_strdup(g_tree_node_key(n)));
+		g_ptr_array_add(descs, g_strdup(g_tree_node_value(n)));
+	}
+	g_tree_destroy(seen);
+	g_ptr_array_add(names, NULL);
+	g_ptr_array_add(descs, NULL);
+	*descriptions = (char **)g_ptr_array_free(descs, FALSE);
+	return (char **)g_ptr_array_free(names, FALSE);
+}

@@ -1,0 +1,119 @@
+/*
+ * Whole-address-space consistency, checked after a run (always in tests, `check = true`
+ * in scenarios): every present PTE lies inside a VMA and maps a live page that it alone
+ * maps; counters match the tables; the allocator's pages in use are exactly the mapped
+ * pages plus the page tables, so a munmapped page that was not freed, or a page freed
+ * while mapped, is caught.
+ */
+#include "mm.h"
+#include "die.h"
+
+struct check_ctx {
+	struct mm_struct *mm;
+	struct mm_check_report *r;
+	GHashTable *seen;   /* pfn -> 1 */
+	long pte_tables;
+};
+
+static void fail(struct check_ctx *c, char *msg)
+{
+	if (!c->r->error)
+		c->r->error = msg;
+	else
+		g_free(msg);
+}
+
+static bool in_vma(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned i = vma_index_after(mm, addr);
+	if (i >= mm->vmas->len)
+		return false;
+	struct vm_area_struct *v = g_ptr_array_index(mm->vmas, i);
+	return v->vm_start <= addr;
+}
+
+static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
+{
+	struct mm_struct *mm = c->mm;
+	unsigned long size = 1UL << (PAGE_SHIFT + 9 * level);
+
+	c->r->table_pages++;
+	if (!(tp->flags & PG_table) || (tp->flags & PG_free) || tp->mm != mm)
+		fail(c, g_strdup_printf("page-table page pfn %llu is not a live table of this mm",
+					(unsigned long long)tp->pfn));
+	if (tp->ptl.owner || tp->ptl.waiters.head)
+		fail(c, g_strdup_printf("PTL of table pfn %llu still held at the end",
+					(unsigned long long)tp->pfn));
+	if (level == PT_PTE)
+		c->pte_tables++;
+	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+		pteval_t e = tp->table[i];
+		unsigned long va = base + i * size;
+		if (!e)
+			continue;
+		if (level > PT_PTE) {
+			check_table(c, pt_page(mm, e), level - 1, va);
+			continue;
+		}
+		if (!(e & _PAGE_PRESENT))
+			continue;
+		if (!in_vma(mm, va))
+			fail(c, g_strdup_printf("PTE for 0x%lx is present outside every VMA", va));
+		if (e & _PAGE_SPECIAL) {
+			c->r->zero_ptes++;
+			if (pte_pfn(e) != mm->zone->zero_pfn)
+				fail(c, g_strdup_printf("special PTE at 0x%lx is not the zero page", va));
+			continue;
+		}
+		uint64_t pfn = pte_pfn(e);
+		struct page *p = pfn_to_page(mm->zone, pfn);
+		c->r->mapped_pages++;
+		if (g_hash_table_contains(c->seen, GSIZE_TO_POINTER(pfn)))
+			fail(c, g_strdup_printf("pfn %llu mapped twice (again at 0x%lx)",
+						(unsigned long long)pfn, va));
+		g_hash_table_add(c->seen, GSIZE_TO_POINTER(pfn));
+		if ((p->flags & PG_free) || !(p->flags & PG_anon))
+			fail(c, g_strdup_printf("PTE at 0x%lx maps pfn %llu which is %s", va,
+						(unsigned long long)pfn,
+						(p->flags & PG_free) ? "free" : "not anonymous"));
+		if (p->mapcount != 1 || p->refcount != 1)
+			fail(c, g_strdup_printf("pfn %llu at 0x%lx: mapcount %d refcount %d, want 1/1",
+						(unsigned long long)pfn, va, p->mapcount,
+						p->refcount));
+		if (p->mm != mm || p->index != va >> PAGE_SHIFT)
+			fail(c, g_strdup_printf("pfn %llu at 0x%lx: rmap says index 0x%lx",
+						(unsigned long long)pfn, va,
+						p->index << PAGE_SHIFT));
+	}
+}
+
+void mm_check(struct mm_struct *mm, struct mm_check_report *r)
+{
+	struct check_ctx c = { .mm = mm, .r = r, .seen = g_hash_table_new(NULL, NULL) };
+
+	*r = (struct mm_check_report){ 0 };
+	check_table(&c, mm->pgd, PT_PGD, 0);
+	g_hash_table_destroy(c.seen);
+	if (rwsem_is_locked(&mm->mmap_lock) || mm->mmap_lock.waiters.head)
+		fail(&c, g_strdup("mmap_lock still held at the end"));
+	if ((uint64_t)mm->rss_anon != r->mapped_pages)
+		fail(&c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,
+					 (unsigned long long)r->mapped_pages));
+	if (mm->nr_ptes != c.pte_tables)
+		fail(&c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
+					 c.pte_tables));
+	for (unsigned i = 1; i < mm->vmas->len; i++) {
+		struct vm_area_struct *a = g_ptr_array_index(mm->vmas, i - 1);
+		struct vm_area_struct *b = g_ptr_array_index(mm->vmas, i);
+		if (a->vm_end > b->vm_start || a->vm_start >= a->vm_end)
+			fail(&c, g_strdup_printf("VMAs [0x%lx,0x%lx) and [0x%lx,0x%lx) overlap",
+						 a->vm_start, a->vm_end, b->vm_start, b->vm_end));
+	}
+	r->pages_in_use = zone_pages_in_use(mm->zone);
+	if (r->pages_in_use != r->mapped_pages + r->table_pages)
+		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped and "
+					 "%llu are page tables (a page leaked or was freed twice)",
+					 (unsigned long long)r->pages_in_use,
+					 (unsigned long long)r->mapped_pages,
+					 (unsigned long long)r->table_pages));
+}

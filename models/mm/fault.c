@@ -1,0 +1,136 @@
+/*
+ * The fault core shared by every scheme: __handle_mm_fault, do_anonymous_page and the
+ * write-protect fault on the zero page.  The scheme has found the VMA and made it stable
+ * (mmap_lock held for read in classic).  Spec: kernel-algorithms.md A.6, A.7.
+ *
+ * Not yet modelled here: anon_vma_prepare (anon_vma comes with rmap), THP, file faults,
+ * COW of a real page (fork), userfaultfd.
+ */
+#include "mm.h"
+#include "hw/hw.h"
+#include "die.h"
+
+static struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm)
+{
+	struct page *p = alloc_page(t, mm->zone);
+	if (!p)
+		return NULL;
+	count_event(&t->stats, EV_PGALLOC);
+	hw_bulk_zero(t, hw_page_paddr(p->pfn), PAGE_SIZE); /* clear_page */
+	return p;
+}
+
+/* Undo an allocation that lost its race: nothing mapped it. */
+static void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p)
+{
+	p->refcount--;
+	count_event(&t->stats, EV_PGFREE);
+	free_page(t, mm->zone, p);
+}
+
+/*
+ * Map `p` (or the zero page when p is NULL) at the PTE if it is still `expect`, under the
+ * PTE table's lock.  Returns false if another CPU changed the PTE first.
+ */
+static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			   struct page *pt, pteval_t expect, struct page *p)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
+
+	spin_lock(t, &pt->ptl); /* pte_offset_map_lock */
+	hw_load(t, pte, sizeof(*pte));
+	if (*pte != expect) {
+		spin_unlock(t, &pt->ptl);
+		count_event(&t->stats, EV_FAULT_RACE);
+		return false;
+	}
+	cpu_work(t, t->machine->path.pte_op);
+	if (p) {
+		/* folio_add_new_anon_rmap + rss counter */
+		hw_store(t, p, sizeof(*p));
+		p->flags |= PG_anon;
+		p->mapcount = 1;
+		p->mm = mm;
+		p->index = addr >> PAGE_SHIFT;
+		mm->rss_anon++;
+		hw_store(t, pte, sizeof(*pte));
+		*pte = (p->pfn << PAGE_SHIFT) | vma->vm_page_prot;
+	} else {
+		hw_store(t, pte, sizeof(*pte));
+		*pte = (mm->zone->zero_pfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_USER |
+		       _PAGE_ACCESSED | _PAGE_SPECIAL;
+	}
+	spin_unlock(t, &pt->ptl);
+	return true;
+}
+
+static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *vma,
+				    unsigned long addr, unsigned int flags, struct page *pt)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	if (vma->vm_flags & VM_SHARED)
+		return VM_FAULT_SIGSEGV; /* shared anonymous memory is shmem: not modelled */
+	if (!(flags & FAULT_FLAG_WRITE)) {
+		/* Read fault: map the shared zero page, no allocation. */
+		if (set_pte_locked(t, vma, addr, pt, 0, NULL))
+			count_event(&t->stats, EV_FAULT_ZERO);
+		return 0;
+	}
+	struct page *p = alloc_zeroed_user_page(t, mm);
+	if (!p)
+		return VM_FAULT_OOM;
+	if (!set_pte_locked(t, vma, addr, pt, 0, p)) {
+		drop_unmapped_page(t, mm, p);
+		return 0;
+	}
+	count_event(&t->stats, EV_FAULT_ANON);
+	return 0;
+}
+
+/* do_wp_page for the zero page: copy-on-write into a fresh zeroed page. */
+static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma,
+				  unsigned long addr, struct page *pt, pteval_t orig)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *p = alloc_zeroed_user_page(t, mm);
+	if (!p)
+		return VM_FAULT_OOM;
+	/* A present -> present change would need a TLB flush; without a TLB model the next
+	 * access walks the tables and sees the new entry. */
+	if (!set_pte_locked(t, vma, addr, pt, orig, p)) {
+		drop_unmapped_page(t, mm, p);
+		return 0;
+	}
+	count_event(&t->stats, EV_FAULT_WP);
+	return 0;
+}
+
+vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			   unsigned int flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *pmd_table;
+
+	count_event(&t->stats, EV_FAULT);
+	cpu_work(t, t->machine->path.fault_core);
+	pteval_t *pmd = pt_pmd_alloc(t, mm, addr, &pmd_table);
+	if (!pmd || !pt_pte_alloc(t, mm, pmd_table, pmd))
+		return VM_FAULT_OOM;
+	struct page *pt = pt_page(mm, *pmd);
+	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
+	hw_load(t, pte, sizeof(*pte));
+	pteval_t orig = *pte;
+
+	if (!(orig & _PAGE_PRESENT))
+		return do_anonymous_page(t, vma, addr, flags, pt);
+	if ((flags & FAULT_FLAG_WRITE) && !(orig & _PAGE_RW)) {
+		if (!(vma->vm_flags & VM_WRITE))
+			return VM_FAULT_SIGSEGV;
+		sim_bug_on(!(orig & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
+		return do_wp_zero_page(t, vma, addr, pt, orig);
+	}
+	/* Present and permitted: another CPU fixed it meanwhile (spurious fault). */
+	return 0;
+}

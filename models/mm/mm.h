@@ -1,0 +1,227 @@
+/*
+ * The simulated address space: mm_struct, VMAs, 4-level page tables whose entries hold
+ * pseudo-physical frame numbers, struct page metadata and a page allocator.  Layout follows
+ * the kernel's where it decides cache lines (mmap_lock on its own line, the split PTE lock
+ * inside the page-table page's struct page).
+ *
+ * Modelled kernel: x86-64, 4-level paging, CONFIG_SPLIT_PTE_PTLOCKS, split PMD locks.
+ * Locking rules are in docs/locking.md; fields say which lock serialises them.
+ */
+#ifndef MMSIM_MM_H
+#define MMSIM_MM_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <glib.h>
+#include "task.h"
+#include "sync/spinlock.h"
+#include "sync/rwsem.h"
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PTRS_PER_TABLE 512
+#define PMD_SHIFT 21
+#define PUD_SHIFT 30
+#define PGDIR_SHIFT 39
+#define PMD_SIZE (1UL << PMD_SHIFT)
+#define PUD_SIZE (1UL << PUD_SHIFT)
+#define PGDIR_SIZE (1UL << PGDIR_SHIFT)
+#define TASK_SIZE 0x00007ffffffff000UL  /* 47-bit user address space */
+#define MMAP_MIN_ADDR 0x10000UL
+#define MMAP_BASE 0x00007f0000000000UL
+
+/* Page-table entry bits (x86). */
+typedef uint64_t pteval_t;
+#define _PAGE_PRESENT 0x001ULL
+#define _PAGE_RW 0x002ULL
+#define _PAGE_USER 0x004ULL
+#define _PAGE_ACCESSED 0x020ULL
+#define _PAGE_DIRTY 0x040ULL
+#define _PAGE_SPECIAL 0x200ULL  /* software bit: no struct page refcounting (zero page) */
+#define PTE_PFN_MASK 0x000ffffffffff000ULL
+
+enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
+
+static inline unsigned pt_index(unsigned long addr, int level)
+{
+	return (addr >> (PAGE_SHIFT + 9 * level)) & (PTRS_PER_TABLE - 1);
+}
+
+static inline uint64_t pte_pfn(pteval_t e)
+{
+	return (e & PTE_PFN_MASK) >> PAGE_SHIFT;
+}
+
+/* vm_flags */
+#define VM_READ 0x1UL
+#define VM_WRITE 0x2UL
+#define VM_EXEC 0x4UL
+#define VM_SHARED 0x8UL
+
+/* fault flags and results, as the kernel's */
+#define FAULT_FLAG_WRITE 0x1u
+#define FAULT_FLAG_USER 0x2u
+#define FAULT_FLAG_TRIED 0x4u
+typedef unsigned int vm_fault_t;
+#define VM_FAULT_OOM 0x1u
+#define VM_FAULT_SIGSEGV 0x2u
+#define VM_FAULT_RETRY 0x4u
+#define VM_FAULT_NOPAGE 0x8u  /* raced; the access is simply retried */
+#define VM_FAULT_ERROR (VM_FAULT_OOM | VM_FAULT_SIGSEGV)
+
+/* struct page flags */
+#define PG_free 0x1UL
+#define PG_table 0x2UL
+#define PG_anon 0x4UL
+#define PG_zero 0x8UL
+
+/*
+ * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
+ * `table` points at its 512 entries and `ptl` is its split lock.
+ */
+struct page {
+	unsigned long flags;
+	int refcount;
+	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
+	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
+	unsigned long index;    /* anon: virtual page number of the mapping */
+	pteval_t *table;        /* page-table page: its entries */
+	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
+	uint64_t pfn;
+} __attribute__((aligned(64)));
+
+/* Per-CPU page lists (pcp), refilled and drained in batches under zone->lock. */
+#define PCP_BATCH 63
+#define PCP_HIGH (4 * PCP_BATCH)
+struct per_cpu_pages {
+	unsigned count;
+	uint64_t pfn[PCP_HIGH + PCP_BATCH];
+} __attribute__((aligned(64)));
+
+struct zone {
+	struct spinlock lock;
+	uint64_t max_pfn;       /* frames [1, max_pfn] exist */
+	uint64_t next_fresh;    /* frames never handed out start here */
+	GArray *free;           /* uint64_t pfns given back (LIFO) */
+	uint64_t nr_free;       /* free frames in the zone (not counting pcp lists) */
+	struct page **chunk;    /* mem_map in chunks of PAGES_PER_CHUNK, allocated on demand */
+	unsigned nr_chunks;
+	struct per_cpu_pages *pcp; /* [nr_cpus] */
+	int nr_cpus;
+	uint64_t zero_pfn;      /* the shared zero page */
+};
+#define PAGES_PER_CHUNK 32768u
+
+struct vm_area_struct {
+	unsigned long vm_start;   /* first byte; page aligned.  Written under mmap_lock (W) */
+	unsigned long vm_end;     /* one past the last byte.  mmap_lock (W) */
+	struct mm_struct *vm_mm;
+	unsigned long vm_flags;   /* mmap_lock (W) */
+	pteval_t vm_page_prot;    /* PTE bits for pages mapped here.  mmap_lock (W) */
+} __attribute__((aligned(64)));
+
+struct mm_struct {
+	struct rw_semaphore mmap_lock;  /* own cache line */
+	/* VMAs sorted by vm_start (the maple tree comes later).  mmap_lock (R to read, W to
+	 * change). */
+	GPtrArray *vmas;
+	unsigned long mmap_base;
+	struct spinlock page_table_lock __attribute__((aligned(64))); /* PGD/PUD level installs */
+	struct page *pgd;
+	long nr_ptes;                   /* page-table pages; page_table_lock or pmd lock */
+	long rss_anon;                  /* anon pages mapped; PTE lock of the mapping table */
+	struct zone *zone;
+	const struct mm_scheme_ops *scheme;
+};
+
+/* page_alloc.c */
+struct zone *zone_create(uint64_t mem_bytes, int nr_cpus);
+void zone_destroy(struct zone *z);
+static inline struct page *pfn_to_page(const struct zone *z, uint64_t pfn)
+{
+	return &z->chunk[pfn / PAGES_PER_CHUNK][pfn % PAGES_PER_CHUNK];
+}
+struct page *alloc_page(struct sim_task *t, struct zone *z);       /* NULL: OOM */
+void free_page(struct sim_task *t, struct zone *z, struct page *p);
+uint64_t zone_pages_in_use(const struct zone *z);                   /* not free, not on a pcp */
+
+/* pgtable.c */
+struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm);
+void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table);
+static inline pteval_t *pt_entries(const struct mm_struct *mm, pteval_t e)
+{
+	return pfn_to_page(mm->zone, pte_pfn(e))->table;
+}
+static inline struct page *pt_page(const struct mm_struct *mm, pteval_t e)
+{
+	return pfn_to_page(mm->zone, pte_pfn(e));
+}
+/*
+ * Walk to the PMD entry for addr, allocating PUD and PMD tables as needed (NULL on OOM).
+ * *pmd_table is the PMD table page, whose ptl is the split PMD lock.
+ */
+pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		       struct page **pmd_table);
+/* Make sure *pmd points at a PTE table (pte_alloc); false on OOM. */
+bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table, pteval_t *pmd);
+/* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
+pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			struct page **pte_table);
+/* Zap [start, end) and free the data pages; caller holds the VMAs out of reach. */
+void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		  unsigned long end);
+/* Free page tables that map only [start, end) within [floor, ceiling). */
+void pt_free_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		   unsigned long end, unsigned long floor, unsigned long ceiling);
+/* Boot-time frame for the PGD (no task to charge). */
+struct page *zone_alloc_boot(struct zone *z);
+
+/* vma.c */
+struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+				 unsigned long end, unsigned long flags);
+void vma_free(struct sim_task *t, struct vm_area_struct *vma);
+struct vm_area_struct *find_vma(struct sim_task *t, struct mm_struct *mm, unsigned long addr);
+unsigned vma_index_after(struct mm_struct *mm, unsigned long addr);
+void vma_insert(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma);
+unsigned long get_unmapped_area(struct sim_task *t, struct mm_struct *mm, unsigned long len);
+/* Split so no VMA straddles addr; false on OOM-free failure is impossible here. */
+void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr);
+/* Remove VMAs inside [start, end) (after splitting) into `detached`. */
+void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		      unsigned long end, GPtrArray *detached);
+
+/* mm lifetime (mmap.c) */
+struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme);
+/* Release the host memory of every structure (end of run; not simulated work). */
+void mm_destroy(struct mm_struct *mm);
+
+/* Scheme-independent bodies of the syscalls; the scheme takes the locks around them. */
+unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				 unsigned long vm_flags);
+/* Phase 1 under the write lock: split and detach [start, end).  Returns floor/ceiling. */
+void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			  unsigned long end, GPtrArray *detached, unsigned long *floor,
+			  unsigned long *ceiling);
+/* Phase 2 (read lock suffices): zap, free tables, free the VMAs. */
+void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detached,
+		     unsigned long floor, unsigned long ceiling);
+
+/* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
+vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			   unsigned int flags);
+
+/* mmu.c: a user load or store; faults through the scheme until it succeeds. */
+int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
+
+/* check.c: whole-state consistency (tests and `check = true` runs). */
+struct mm_check_report {
+	uint64_t mapped_pages;   /* present PTEs to real pages */
+	uint64_t zero_ptes;      /* present PTEs to the zero page */
+	uint64_t table_pages;
+	uint64_t pages_in_use;   /* per the allocator */
+	char *error;             /* NULL if consistent */
+};
+void mm_check(struct mm_struct *mm, struct mm_check_report *r);
+
+#endif

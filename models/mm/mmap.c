@@ -1,0 +1,94 @@
+/*
+ * mm lifetime and the scheme-independent bodies of mmap(2) and munmap(2).  The locking
+ * scheme wraps them: classic takes mmap_lock for write around mmap_region_locked and
+ * munmap_detach_locked, then downgrades to read for munmap_teardown, as
+ * do_vmi_align_munmap does (spec: kernel-algorithms.md B.3, B.4).
+ */
+#include <stdlib.h>
+#include "mm.h"
+#include "hw/hw.h"
+#include "die.h"
+
+struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme)
+{
+	struct mm_struct *mm;
+
+	if (posix_memalign((void **)&mm, 64, sizeof(*mm)))
+		sim_die("out of host memory");
+	*mm = (struct mm_struct){ 0 };
+	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
+	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
+	mm->vmas = g_ptr_array_new();
+	mm->mmap_base = MMAP_BASE;
+	mm->zone = zone;
+	mm->scheme = scheme;
+	mm->pgd = zone_alloc_boot(zone);
+	mm->pgd->flags = PG_table;
+	mm->pgd->table = g_malloc0(PAGE_SIZE);
+	mm->pgd->mm = mm;
+	return mm;
+}
+
+static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
+{
+	for (unsigned i = 0; level > PT_PTE && i < PTRS_PER_TABLE; i++)
+		if (table[i])
+			pt_release(mm, pt_entries(mm, table[i]), level - 1);
+	free(table);
+}
+
+void mm_destroy(struct mm_struct *mm)
+{
+	pteval_t *pgd = mm->pgd->table;
+	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
+		if (pgd[i])
+			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
+	g_free(pgd);
+	for (unsigned i = 0; i < mm->vmas->len; i++)
+		g_free(g_ptr_array_index(mm->vmas, i));
+	g_ptr_array_free(mm->vmas, TRUE);
+	free(mm);
+}
+
+unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				 unsigned long vm_flags)
+{
+	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
+	unsigned long addr = get_unmapped_area(t, mm, len);
+	if (!addr)
+		return 0;
+	struct vm_area_struct *vma = vma_alloc(t, mm, addr, addr + len, vm_flags);
+	vma_insert(t, mm, vma);
+	return addr;
+}
+
+void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			  unsigned long end, GPtrArray *detached, unsigned long *floor,
+			  unsigned long *ceiling)
+{
+	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
+	vma_split_at(t, mm, start);
+	vma_split_at(t, mm, end);
+	vma_detach_range(t, mm, start, end, detached);
+	/* The neighbours bound which page tables may go (free_pgtables' floor/ceiling). */
+	unsigned i = vma_index_after(mm, start);
+	*ceiling = i < mm->vmas->len ?
+		((struct vm_area_struct *)g_ptr_array_index(mm->vmas, i))->vm_start : 1UL << 47;
+	*floor = i > 0 ? ((struct vm_area_struct *)g_ptr_array_index(mm->vmas, i - 1))->vm_end : 0;
+}
+
+void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detached,
+		     unsigned long floor, unsigned long ceiling)
+{
+	if (!detached->len)
+		return;
+	for (unsigned i = 0; i < detached->len; i++) {
+		struct vm_area_struct *v = g_ptr_array_index(detached, i);
+		pt_zap_range(t, mm, v->vm_start, v->vm_end);
+	}
+	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
+	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
+	pt_free_range(t, mm, first->vm_start, last->vm_end, floor, ceiling);
+	for (unsigned i = 0; i < detached->len; i++)
+		vma_free(t, g_ptr_array_index(detached, i));
+}

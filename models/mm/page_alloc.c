@@ -1,0 +1,155 @@
+/*
+ * The page allocator: a zone of frames with per-CPU page lists (pcp).  Allocation pops the
+ * local pcp list (CPU-local, no shared traffic); an empty list is refilled with PCP_BATCH
+ * frames under zone->lock, and a list above PCP_HIGH drains a batch back under the same
+ * lock, as mm/page_alloc.c's rmqueue_bulk/free_pcppages_bulk.  struct pages are created
+ * on first use, so memory is only spent on frames a run touches.
+ */
+#include <string.h>
+#include "mm.h"
+#include "hw/hw.h"
+#include "die.h"
+
+struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
+{
+	struct zone *z = g_new0(struct zone, 1);
+
+	spin_lock_init(&z->lock, "&zone->lock");
+	z->max_pfn = mem_bytes >> PAGE_SHIFT;
+	z->nr_chunks = (unsigned)(z->max_pfn / PAGES_PER_CHUNK + 1);
+	z->chunk = g_new0(struct page *, z->nr_chunks);
+	z->free = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	z->next_fresh = 1; /* pfn 0 is never handed out: a zero PTE means "none" */
+	z->nr_free = z->max_pfn;
+	z->nr_cpus = nr_cpus;
+	z->pcp = g_new0(struct per_cpu_pages, nr_cpus);
+	/* The shared zero page, reserved at boot. */
+	z->zero_pfn = z->next_fresh++;
+	z->nr_free--;
+	z->chunk[0] = g_new0(struct page, PAGES_PER_CHUNK);
+	for (unsigned i = 0; i < PAGES_PER_CHUNK; i++)
+		z->chunk[0][i].pfn = i;
+	struct page *zp = pfn_to_page(z, z->zero_pfn);
+	zp->flags = PG_zero;
+	zp->refcount = 1;
+	return z;
+}
+
+void zone_destroy(struct zone *z)
+{
+	for (unsigned i = 0; i < z->nr_chunks; i++)
+		g_free(z->chunk[i]);
+	g_free(z->chunk);
+	g_array_free(z->free, TRUE);
+	g_free(z->pcp);
+	g_free(z);
+}
+
+static uint64_t zone_take(struct zone *z)
+{
+	if (z->free->len) {
+		uint64_t pfn = g_array_index(z->free, uint64_t, z->free->len - 1);
+		g_array_set_size(z->free, z->free->len - 1);
+		return pfn;
+	}
+	if (z->next_fresh > z->max_pfn)
+		return 0;
+	uint64_t pfn = z->next_fresh++;
+	unsigned c = (unsigned)(pfn / PAGES_PER_CHUNK);
+	if (!z->chunk[c]) {
+		z->chunk[c] = g_new0(struct page, PAGES_PER_CHUNK);
+		for (unsigned i = 0; i < PAGES_PER_CHUNK; i++) {
+			z->chunk[c][i].pfn = (uint64_t)c * PAGES_PER_CHUNK + i;
+			z->chunk[c][i].flags = PG_free;
+		}
+	}
+	return pfn;
+}
+
+/* rmqueue_bulk: move up to one batch from the zone to this CPU's list. */
+static void pcp_refill(struct sim_task *t, struct zone *z, struct per_cpu_pages *pcp)
+{
+	spin_lock(t, &z->lock);
+	count_event(&t->stats, EV_ZONE_LOCK);
+	cpu_work(t, t->machine->path.zone_refill);
+	for (unsigned i = 0; i < PCP_BATCH; i++) {
+		uint64_t pfn = zone_take(z);
+		if (!pfn)
+			break;
+		pfn_to_page(z, pfn)->flags = PG_free;
+		pcp->pfn[pcp->count++] = pfn;
+		z->nr_free--;
+	}
+	spin_unlock(t, &z->lock);
+}
+
+/* free_pcppages_bulk: give the oldest batch back to the zone. */
+static void pcp_drain(struct sim_task *t, struct zone *z, struct per_cpu_pages *pcp)
+{
+	spin_lock(t, &z->lock);
+	count_event(&t->stats, EV_ZONE_LOCK);
+	cpu_work(t, t->machine->path.zone_refill);
+	for (unsigned i = 0; i < PCP_BATCH; i++)
+		g_array_append_val(z->free, pcp->pfn[i]);
+	memmove(pcp->pfn, pcp->pfn + PCP_BATCH, (pcp->count - PCP_BATCH) * sizeof(uint64_t));
+	pcp->count -= PCP_BATCH;
+	z->nr_free += PCP_BATCH;
+	spin_unlock(t, &z->lock);
+}
+
+struct page *alloc_page(struct sim_task *t, struct zone *z)
+{
+	struct per_cpu_pages *pcp = &z->pcp[t->cpu];
+
+	cpu_work(t, t->machine->path.page_alloc);
+	if (!pcp->count)
+		pcp_refill(t, z, pcp);
+	if (!pcp->count)
+		return NULL;
+	struct page *p = pfn_to_page(z, pcp->pfn[--pcp->count]);
+	sim_bug_on(!(p->flags & PG_free));
+	hw_store(t, p, sizeof(*p));
+	p->flags = 0;
+	p->refcount = 1;
+	p->mapcount = 0;
+	p->mm = NULL;
+	p->index = 0;
+	p->table = NULL;
+	return p;
+}
+
+void free_page(struct sim_task *t, struct zone *z, struct page *p)
+{
+	struct per_cpu_pages *pcp = &z->pcp[t->cpu];
+
+	sim_bug_on(p->flags & (PG_free | PG_zero));
+	sim_bug_on(p->refcount != 0 || p->mapcount != 0);
+	cpu_work(t, t->machine->path.page_alloc);
+	hw_store(t, p, sizeof(*p));
+	p->flags = PG_free;
+	p->mm = NULL;
+	pcp->pfn[pcp->count++] = p->pfn;
+	if (pcp->count >= PCP_HIGH + PCP_BATCH / 2)
+		pcp_drain(t, z, pcp);
+}
+
+uint64_t zone_pages_in_use(const struct zone *z)
+{
+	uint64_t on_pcp = 0;
+	for (int i = 0; i < z->nr_cpus; i++)
+		on_pcp += z->pcp[i].count;
+	/* Frames ever handed out, minus those back in the zone or on a pcp list, minus the
+	 * zero page. */
+	return (z->max_pfn - z->nr_free) - on_pcp - 1;
+}
+
+struct page *zone_alloc_boot(struct zone *z)
+{
+	uint64_t pfn = zone_take(z);
+	sim_bug_on(!pfn);
+	z->nr_free--;
+	struct page *p = pfn_to_page(z, pfn);
+	p->flags = 0;
+	p->refcount = 1;
+	return p;
+}

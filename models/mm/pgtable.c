@@ -1,0 +1,228 @@
+/*
+ * Four-level page tables as real arrays of 512 entries.  A non-leaf entry holds the frame
+ * number of the next table's page, as on x86, so every walk goes entry -> struct page ->
+ * table.  Installing a table follows __pte_alloc/__pud_alloc: allocate outside the lock,
+ * take the lock of the level (mm->page_table_lock above the PMD, the split PMD lock for a
+ * PTE table), recheck the entry is still empty, populate, and free our table if we lost.
+ * Spec: ../shared/reference/kernel-algorithms.md A.6, A.7 step 2, B.4 step 5.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "mm.h"
+#include "hw/hw.h"
+#include "die.h"
+
+#define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
+
+struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
+{
+	struct page *p = alloc_page(t, mm->zone);
+	if (!p)
+		return NULL;
+	void *mem;
+	if (posix_memalign(&mem, PAGE_SIZE, PAGE_SIZE))
+		sim_die("out of host memory for a page table");
+	memset(mem, 0, PAGE_SIZE);
+	hw_bulk_zero(t, hw_page_paddr(p->pfn), PAGE_SIZE);
+	p->flags = PG_table;
+	p->table = mem;
+	p->mm = mm;
+	spin_lock_init(&p->ptl, "ptlock_ptr(ptdesc)");
+	count_event(&t->stats, EV_PT_ALLOC);
+	return p;
+}
+
+void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
+{
+	sim_bug_on(!(table->flags & PG_table));
+	sim_bug_on(table->ptl.owner || table->ptl.waiters.head);
+	free(table->table);
+	table->table = NULL;
+	table->refcount = 0;
+	count_event(&t->stats, EV_PT_FREE);
+	free_page(t, mm->zone, table);
+}
+
+/* Populate *entry with a fresh table under `lock` unless someone beat us to it. */
+static bool pt_install(struct sim_task *t, struct mm_struct *mm, pteval_t *entry,
+		       struct spinlock *lock, bool pte_table)
+{
+	struct page *new = pt_alloc_table(t, mm);
+	if (!new)
+		return false;
+	spin_lock(t, lock);
+	hw_load(t, entry, sizeof(*entry));
+	if (!*entry) {
+		hw_store(t, entry, sizeof(*entry));
+		*entry = (new->pfn << PAGE_SHIFT) | TABLE_ENTRY;
+		if (pte_table) {
+			hw_rmw(t, &mm->nr_ptes, sizeof(mm->nr_ptes));
+			mm->nr_ptes++;
+		}
+		new = NULL;
+	}
+	spin_unlock(t, lock);
+	if (new)
+		pt_free_table(t, mm, new); /* lost the race: another CPU populated it */
+	return true;
+}
+
+pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		       struct page **pmd_table)
+{
+	pteval_t *pgd = mm->pgd->table;
+	pteval_t *pgde = &pgd[pt_index(addr, PT_PGD)];
+
+	/* Upper levels are read locklessly: other CPUs may populate them concurrently. */
+	sim_sync(t);
+	hw_load(t, pgde, sizeof(*pgde));
+	if (!*pgde && !pt_install(t, mm, pgde, &mm->page_table_lock, false))
+		return NULL;
+	pteval_t *pude = &pt_entries(mm, *pgde)[pt_index(addr, PT_PUD)];
+	hw_load(t, pude, sizeof(*pude));
+	if (!*pude && !pt_install(t, mm, pude, &mm->page_table_lock, false))
+		return NULL;
+	*pmd_table = pt_page(mm, *pude);
+	pteval_t *pmde = &(*pmd_table)->table[pt_index(addr, PT_PMD)];
+	return pmde;
+}
+
+bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table, pteval_t *pmd)
+{
+	sim_sync(t);
+	hw_load(t, pmd, sizeof(*pmd));
+	if (*pmd)
+		return true;
+	return pt_install(t, mm, pmd, &pmd_table->ptl, true);
+}
+
+pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			struct page **pte_table)
+{
+	pteval_t *table = mm->pgd->table;
+
+	sim_sync(t);
+	for (int level = PT_PGD; level > PT_PTE; level--) {
+		pteval_t *e = &table[pt_index(addr, level)];
+		hw_load(t, e, sizeof(*e));
+		if (!*e)
+			return NULL;
+		if (level == PT_PMD && pte_table)
+			*pte_table = pt_page(mm, *e);
+		table = pt_entries(mm, *e);
+	}
+	pteval_t *pte = &table[pt_index(addr, PT_PTE)];
+	hw_load(t, pte, sizeof(*pte));
+	return pte;
+}
+
+/* Walk to the PTE table covering addr without allocating; NULL if there is none. */
+static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
+				      unsigned long addr, unsigned long *skip_to)
+{
+	pteval_t *table = mm->pgd->table;
+
+	sim_sync(t);
+	for (int level = PT_PGD; level > PT_PTE; level--) {
+		pteval_t *e = &table[pt_index(addr, level)];
+		hw_load(t, e, sizeof(*e));
+		if (!*e) {
+			unsigned long size = 1UL << (PAGE_SHIFT + 9 * level);
+			*skip_to = (addr & ~(size - 1)) + size;
+			return NULL;
+		}
+		if (level == PT_PMD)
+			return pt_page(mm, *e);
+		table = pt_entries(mm, *e);
+	}
+	return NULL;
+}
+
+void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		  unsigned long end)
+{
+	struct page *batch[PTRS_PER_TABLE];
+
+	for (unsigned long addr = start; addr < end;) {
+		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
+		struct page *pt = pt_find_pte_table(t, mm, addr, &next);
+		if (next > end)
+			next = end;
+		if (!pt) {
+			addr = next;
+			continue;
+		}
+		unsigned nr = 0;
+		/* zap_pte_range: everything under the PTE table's lock. */
+		spin_lock(t, &pt->ptl);
+		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
+			pteval_t *pte = &pt->table[pt_index(a, PT_PTE)];
+			hw_load(t, pte, sizeof(*pte));
+			if (!(*pte & _PAGE_PRESENT))
+				continue;
+			pteval_t old = *pte;
+			hw_rmw(t, pte, sizeof(*pte)); /* ptep_get_and_clear_full */
+			*pte = 0;
+			cpu_work(t, t->machine->path.pte_op);
+			if (old & _PAGE_SPECIAL)
+				continue; /* the zero page is not refcounted */
+			struct page *p = pfn_to_page(mm->zone, pte_pfn(old));
+			hw_rmw(t, &p->mapcount, sizeof(p->mapcount));
+			sim_bug_on(p->mapcount <= 0);
+			p->mapcount--;
+			p->refcount--;
+			mm->rss_anon--;
+			if (p->refcount == 0)
+				batch[nr++] = p;
+		}
+		spin_unlock(t, &pt->ptl);
+		/* tlb_finish_mmu: pages go back after the lock is dropped (no TLB yet). */
+		for (unsigned i = 0; i < nr; i++) {
+			count_event(&t->stats, EV_PGFREE);
+			free_page(t, mm->zone, batch[i]);
+		}
+		addr = next;
+	}
+}
+
+/*
+ * free_pgd_range: free the tables below `table` (of `level`, covering VA from `base`) that
+ * map only addresses in [floor, ceiling) and intersect [start, end).  Called once the
+ * range's VMAs are unreachable; no lock is needed to clear the entries (B.4 step 5).
+ */
+static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *table, int level,
+			  unsigned long base, unsigned long start, unsigned long end,
+			  unsigned long floor, unsigned long ceiling)
+{
+	unsigned long size = 1UL << (PAGE_SHIFT + 9 * level);
+
+	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+		unsigned long va = base + i * size;
+		if (va + size <= start || va >= end)
+			continue;
+		pteval_t *e = &table[i];
+		hw_load(t, e, sizeof(*e));
+		if (!*e)
+			continue;
+		struct page *child = pt_page(mm, *e);
+		if (level > PT_PMD)
+			pt_free_level(t, mm, child->table, level - 1, va, start, end, floor, ceiling);
+		if (va < floor || va + size > ceiling)
+			continue;
+		if (level == PT_PMD) {
+			for (unsigned j = 0; j < PTRS_PER_TABLE; j++)
+				sim_bug_on(child->table[j] != 0);
+			hw_rmw(t, &mm->nr_ptes, sizeof(mm->nr_ptes));
+			mm->nr_ptes--;
+		}
+		hw_store(t, e, sizeof(*e));
+		*e = 0;
+		pt_free_table(t, mm, child);
+	}
+}
+
+void pt_free_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		   unsigned long end, unsigned long floor, unsigned long ceiling)
+{
+	pt_free_level(t, mm, mm->pgd->table, PT_PGD, 0, start, end, floor, ceiling);
+}

@@ -1,0 +1,84 @@
+/*
+ * classic: every fault under mmap_lock held for read (x86 do_user_addr_fault before 6.4).
+ * mmap and munmap take it for write; munmap downgrades to read before zapping, as
+ * do_vmi_align_munmap does since 4.20.
+ *
+ * Steps and lines: ../shared/reference/kernel-algorithms.md §A (fault), §B.3-B.4.
+ * Every fault does an atomic on the mmap_lock line to take it and another to drop it, so
+ * that line bounces between faulting CPUs even with no writer.
+ * Not yet modelled: the entry prefetchw of mmap_lock, VM_FAULT_RETRY (no fault here
+ * sleeps for I/O), stack expansion.
+ */
+#include "scheme.h"
+#include "hw/hw.h"
+
+static void mmap_read_lock(struct sim_task *t, struct mm_struct *mm)
+{
+	/* mmap_read_trylock first, then the blocking down_read (A.3). */
+	if (down_read_trylock(t, &mm->mmap_lock))
+		return;
+	count_event(&t->stats, EV_MMAP_LOCK_READ_WAIT);
+	down_read(t, &mm->mmap_lock);
+}
+
+static void mmap_write_lock(struct sim_task *t, struct mm_struct *mm)
+{
+	if (down_write(t, &mm->mmap_lock))
+		count_event(&t->stats, EV_MMAP_LOCK_WRITE_WAIT);
+}
+
+static vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+				unsigned int flags)
+{
+	vm_fault_t ret;
+
+	mmap_read_lock(t, mm);
+	struct vm_area_struct *vma = find_vma(t, mm, addr);
+	if (!vma || vma->vm_start > addr) {
+		ret = VM_FAULT_SIGSEGV; /* bad_area */
+		goto out;
+	}
+	hw_load(t, vma, 32);
+	/* access_error */
+	if (((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE)) ||
+	    !(vma->vm_flags & (VM_READ | VM_WRITE))) {
+		ret = VM_FAULT_SIGSEGV;
+		goto out;
+	}
+	ret = handle_mm_fault(t, vma, addr, flags);
+out:
+	up_read(t, &mm->mmap_lock);
+	return ret;
+}
+
+static unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				  unsigned long vm_flags)
+{
+	mmap_write_lock(t, mm);
+	unsigned long addr = mmap_region_locked(t, mm, len, vm_flags);
+	up_write(t, &mm->mmap_lock);
+	return addr;
+}
+
+static void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			   unsigned long len)
+{
+	GPtrArray *detached = g_ptr_array_new();
+	unsigned long floor, ceiling;
+
+	mmap_write_lock(t, mm);
+	munmap_detach_locked(t, mm, start, start + len, detached, &floor, &ceiling);
+	/* The VMAs are unreachable: faults elsewhere may proceed while we zap. */
+	downgrade_write(t, &mm->mmap_lock);
+	munmap_teardown(t, mm, detached, floor, ceiling);
+	up_read(t, &mm->mmap_lock);
+	g_ptr_array_free(detached, TRUE);
+}
+
+const struct mm_scheme_ops classic_scheme = {
+	.name = "classic",
+	.description = "every fault under mmap_lock (read); mmap/munmap under it (write)",
+	.fault = classic_fault,
+	.mmap = classic_mmap,
+	.munmap = classic_munmap,
+};

@@ -1,0 +1,41 @@
+/*
+ * FIFO of parked tasks, linked through sim_task.wait_next.  Shared by the modelled locks:
+ * a lock's waiters are plain C state; SimGrid only parks and unparks them.
+ */
+#ifndef MMSIM_WAITQ_H
+#define MMSIM_WAITQ_H
+
+#include <stddef.h>
+#include "task.h"
+
+struct waitq {
+	struct sim_task *head, *tail;
+	unsigned len;
+};
+
+static inline void waitq_push(struct waitq *q, struct sim_task *t, unsigned flags)
+{
+	t->wait_next = NULL;
+	t->wait_flags = flags;
+	if (q->tail)
+		q->tail->wait_next = t;
+	else
+		q->head = t;
+	q->tail = t;
+	q->len++;
+}
+
+static inline struct sim_task *waitq_pop(struct waitq *q)
+{
+	struct sim_task *t = q->head;
+	if (t) {
+		q->head = t->wait_next;
+		if (!q->head)
+			q->tail = NULL;
+		t->wait_next = NULL;
+		q->len--;
+	}
+	return t;
+}
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * The time model (docs/architecture.md, "Time").  Model code never calls SimGrid.  It
+ * charges costs to its task's local clock with cpu_work() and the hw_* functions, and it
+ * calls sim_sync() before every access whose outcome can depend on another CPU (an
+ * atomic, a lock operation, a lockless read of a word others write).  sim_sync() returns
+ * once no other task can still act at an earlier simulated time, so effects shared
+ * between CPUs happen in simulated-time order.  Waiting never polls: a task that must wait
+ * parks until another task hands it over with sim_unpark(), naming the simulated time at
+ * which it resumes.
+ *
+ * Two implementations: sim/clock.c (SimGrid) and tests/stub_clock.c (one task, no engine).
+ */
+#ifndef MMSIM_CLOCK_H
+#define MMSIM_CLOCK_H
+
+#include "task.h"
+
+/* Charge CPU work (instruction path length or memory cost) to the task. */
+static inline void cpu_charge(struct sim_task *t, sim_time_t ps)
+{
+	t->now += ps;
+	t->stats.busy += ps;
+}
+
+static inline void cpu_work(struct sim_task *t, double ns)
+{
+	cpu_charge(t, ns_to_ps(ns));
+}
+
+/* Let time pass with the CPU idle (a task's explicit sleep). */
+static inline void cpu_idle(struct sim_task *t, sim_time_t ps)
+{
+	t->now += ps;
+	t->stats.idle += ps;
+}
+
+static inline sim_time_t sim_now(const struct sim_task *t)
+{
+	return t->now;
+}
+
+/*
+ * Return when every other task's next action lies at or after t->now.  Free (no SimGrid
+ * call) when t is already the earliest; otherwise it sleeps in simulated time.
+ */
+void sim_sync(struct sim_task *t);
+
+/*
+ * Block until another task calls sim_unpark(t, ...).  On return t->now is the resume time
+ * the waker named, and t is again the earliest task (as after sim_sync).  The caller
+ * accounts the waited time as spinning or sleeping.
+ */
+void sim_park(struct sim_task *t, const char *what);
+
+/* Wake a parked task at simulated time `at` (>= waker's now). */
+void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at);
+
+#endif

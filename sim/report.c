@@ -1,0 +1,204 @@
+/*
+ * CSV and JSON writers (see report.h).
+ */
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include "report.h"
+#include "config.h"
+
+static uint64_t faults_of(const struct point_result *r)
+{
+	return r->total.fault_latency.count;
+}
+
+static double faults_per_s(const struct point_result *r)
+{
+	return r->sim_time ? (double)faults_of(r) * 1e12 / (double)r->sim_time : 0.0;
+}
+
+static const char *const csv_columns =
+	"scheme,machine,cpus,threads,seed,sim_time_ns,faults,faults_per_s,fault_p50_ns,"
+	"fault_p90_ns,fault_p99_ns,fault_max_ns,mmaps,munmaps,mmap_lock_waits,spin_share,"
+	"sleep_share\n";
+
+void report_csv_header(GString *s)
+{
+	g_string_append(s, csv_columns);
+}
+
+/* Share of the tasks' total simulated time spent spinning or asleep on locks. */
+static double share(sim_time_t part, const struct point_result *r, int ntasks)
+{
+	double whole = (double)r->sim_time * ntasks;
+	return whole > 0 ? (double)part / whole : 0.0;
+}
+
+void report_csv_row(GString *s, const struct run_config *cfg, const struct point_result *r)
+{
+	const struct latency_hist *h = &r->total.fault_latency;
+	const uint64_t *ev = r->total.ev;
+	g_string_append_printf(s, "%s,%s,%d,%d,%llu,%.3f,%llu,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,"
+			       "%llu,%.4f,%.4f\n",
+			       cfg->scheme_name, cfg->machine_name, cfg->cpus, cfg->nr_tasks,
+			       (unsigned long long)cfg->seed, ps_to_ns(r->sim_time),
+			       (unsigned long long)faults_of(r), faults_per_s(r),
+			       (unsigned long long)hist_quantile(h, 0.50),
+			       (unsigned long long)hist_quantile(h, 0.90),
+			       (unsigned long long)hist_quantile(h, 0.99),
+			       (unsigned long long)h->max_ns, (unsigned long long)ev[EV_MMAP],
+			       (unsigned long long)ev[EV_MUNMAP],
+			       (unsigned long long)(ev[EV_MMAP_LOCK_READ_WAIT] +
+						    ev[EV_MMAP_LOCK_WRITE_WAIT]),
+			       share(r->total.spin, r, cfg->nr_tasks),
+			       share(r->total.sleep_wait, r, cfg->nr_tasks));
+}
+
+static void add_int(JsonBuilder *b, const char *k, gint64 v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_int_value(b, v);
+}
+
+static void add_double(JsonBuilder *b, const char *k, double v)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_add_double_value(b, v);
+}
+
+static void add_stats(JsonBuilder *b, const struct task_stats *s)
+{
+	const struct latency_hist *h = &s->fault_latency;
+	json_builder_set_member_name(b, "events");
+	json_builder_begin_object(b);
+	for (int i = 0; i < NR_STAT_EVENTS; i++)
+		add_int(b, stat_event_name[i], (gint64)s->ev[i]);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "fault_latency_ns");
+	json_builder_begin_object(b);
+	add_int(b, "count", (gint64)h->count);
+	add_double(b, "mean", h->count ? (double)h->sum_ns / (double)h->count : 0.0);
+	static const struct { const char *k; double q; } qs[] = {
+		{ "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 }, { "p999", 0.999 },
+	};
+	for (unsigned i = 0; i < G_N_ELEMENTS(qs); i++)
+		add_int(b, qs[i].k, (gint64)hist_quantile(h, qs[i].q));
+	add_int(b, "max", (gint64)h->max_ns);
+	json_builder_end_object(b);
+	add_double(b, "busy_ns", ps_to_ns(s->busy));
+	add_double(b, "spin_ns", ps_to_ns(s->spin));
+	add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
+	add_double(b, "idle_ns", ps_to_ns(s->idle));
+}
+
+JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "config");
+	json_builder_add_value(b, config_to_json(cfg));
+	json_builder_set_member_name(b, "results");
+	json_builder_begin_object(b);
+	add_double(b, "sim_time_ns", ps_to_ns(r->sim_time));
+	add_int(b, "faults", (gint64)faults_of(r));
+	add_double(b, "faults_per_s", faults_per_s(r));
+	add_stats(b, &r->total);
+	if (r->checked) {
+		json_builder_set_member_name(b, "check");
+		json_builder_begin_object(b);
+		add_int(b, "mapped_pages", (gint64)r->check.mapped_pages);
+		add_int(b, "zero_page_ptes", (gint64)r->check.zero_ptes);
+		add_int(b, "page_table_pages", (gint64)r->check.table_pages);
+		add_int(b, "pages_in_use", (gint64)r->check.pages_in_use);
+		json_builder_set_member_name(b, "verdict");
+		json_builder_add_string_value(b, r->check.error ? r->check.error : "consistent");
+		json_builder_end_object(b);
+	}
+	json_builder_set_member_name(b, "tasks");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < r->tasks->len; i++) {
+		const struct task_summary *ts = g_ptr_array_index(r->tasks, i);
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, ts->name);
+		add_int(b, "cpu", ts->cpu);
+		add_double(b, "end_ns", ps_to_ns(ts->end));
+		add_stats(b, &ts->stats);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	g_object_unref(b);
+	return root;
+}
+
+JsonNode *report_perf_json(const struct run_config *cfg, const struct point_result *r)
+{
+	JsonBuilder *b = json_builder_new();
+	uint64_t faults = faults_of(r);
+	json_builder_begin_object(b);
+	add_double(b, "wall_s", r->wall_s);
+	add_int(b, "simcalls", (gint64)r->simcalls);
+	add_int(b, "faults", (gint64)faults);
+	add_double(b, "simcalls_per_fault", faults ? (double)r->simcalls / (double)faults : 0.0);
+	add_double(b, "faults_per_wall_s", r->wall_s > 0 ? (double)faults / r->wall_s : 0.0);
+	add_double(b, "sim_ns_per_wall_s", r->wall_s > 0 ? ps_to_ns(r->sim_time) / r->wall_s : 0.0);
+	json_builder_end_object(b);
+	JsonNode *root = json_builder_get_root(b);
+	g_object_unref(b);
+	return root;
+}
+
+bool write_file_atomic(const char *path, const char *data, gsize len, GError **err)
+{
+	/* g_file_set_contents writes a temporary file and renames it over path. */
+	return g_file_set_contents(path, data, (gssize)len, err);
+}
+
+bool write_json_atomic(const char *path, JsonNode *node, GError **err)
+{
+	JsonGenerator *g = json_generator_new();
+	json_generator_set_pretty(g, TRUE);
+	json_generator_set_indent(g, 2);
+	json_generator_set_root(g, node);
+	gsize len;
+	gchar *text = json_generator_to_data(g, &len);
+	GString *s = g_string_new_len(text, (gssize)len);
+	g_string_append_c(s, '\n');
+	bool ok = write_file_atomic(path, s->str, s->len, err);
+	g_string_free(s, TRUE);
+	g_free(text);
+	g_object_unref(g);
+	json_node_unref(node);
+	return ok;
+}
+
+bool report_write_point(const char *dir, const struct run_config *cfg,
+			const struct point_result *r, GError **err)
+{
+	if (g_mkdir_with_parents(dir, 0755) != 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot create %s: %s", dir, g_strerror(errno));
+		return false;
+	}
+	GString *csv = g_string_new("");
+	report_csv_header(csv);
+	report_csv_row(csv, cfg, r);
+	char *p_csv = g_build_filename(dir, "summary.csv", NULL);
+	char *p_res = g_build_filename(dir, "results.json", NULL);
+	char *p_cfg = g_build_filename(dir, "config.json", NULL);
+	char *p_perf = g_build_filename(dir, "perf.json", NULL);
+	bool ok = write_json_atomic(p_cfg, config_to_json(cfg), err) &&
+		  write_json_atomic(p_res, report_results_json(cfg, r), err) &&
+		  write_json_atomic(p_perf, report_perf_json(cfg, r), err) &&
+		  /* summary.csv last: its presence marks a finished point */
+		  write_file_atomic(p_csv, csv->str, csv->len, err);
+	g_string_free(csv, TRUE);
+	g_free(p_csv);
+	g_free(p_res);
+	g_free(p_cfg);
+	g_free(p_perf);
+	return ok;
+}

@@ -1,0 +1,91 @@
+/*
+ * Running one point (see run.h).  Tasks are placed on CPUs 0, 1, 2, ... in the order of
+ * the scenario's task groups; every task of the scenario shares one mm (threads of one
+ * process).
+ */
+#include <stdio.h>
+#include "run.h"
+#include "config.h"
+#include "engine.h"
+#include "workload.h"
+#include "report.h"
+#include "die.h"
+#include "hw/machine.h"
+#include "schemes/scheme.h"
+
+int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
+{
+	const struct machine *m = cfg->machine;
+	gint64 wall0 = g_get_monotonic_time();
+
+	engine_init();
+	engine_platform(m, cfg->cpus);
+	struct zone *zone = zone_create(m->mem_bytes, cfg->cpus);
+	struct mm_struct *mm = mm_create(zone, cfg->scheme);
+	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
+						     SIM_TIME_MAX;
+	int cpu = 0;
+	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
+		struct task_group *g = g_ptr_array_index(cfg->groups, gi);
+		for (int i = 1; i <= g->count; i++, cpu++) {
+			char *name = g->count > 1 ? g_strdup_printf("%s/%d", g->name, i) :
+						    g_strdup(g->name);
+			struct sim_task *t = engine_spawn(name, cpu, false, workload_task_main, NULL);
+			t->mm = mm;
+			t->deadline = duration;
+			rng_seed(&t->rng, cfg->seed, (uint64_t)t->id);
+			workload_prepare(cfg, g, i, t);
+		}
+	}
+
+	struct engine_outcome out;
+	engine_run((sim_time_t)llround(cfg->deadline_ms * 1e9), &out);
+	if (out.report) {
+		fprintf(stderr, "mmsim: %s: %s", cfg->file, out.report);
+		return EXIT_VIOLATION;
+	}
+
+	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new() };
+	GPtrArray *tasks = engine_tasks();
+	for (unsigned i = 0; i < tasks->len; i++) {
+		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;
+		if (t->daemon)
+			continue;
+		struct task_summary *ts = g_new0(struct task_summary, 1);
+		ts->name = (char *)t->name;
+		ts->cpu = t->cpu;
+		ts->end = t->now;
+		ts->stats = t->stats;
+		task_stats_merge(&r.total, &t->stats);
+		g_ptr_array_add(r.tasks, ts);
+	}
+	if (cfg->check) {
+		r.checked = true;
+		mm_check(mm, &r.check);
+		if (r.check.error) {
+			fprintf(stderr, "mmsim: %s: address-space check failed after the run: %s\n",
+				cfg->file, r.check.error);
+			return EXIT_VIOLATION;
+		}
+	}
+	r.wall_s = (double)(g_get_monotonic_time() - wall0) / 1e6;
+	r.simcalls = sim_simcalls;
+
+	GError *err = NULL;
+	if (!report_write_point(out_dir, cfg, &r, &err)) {
+		fprintf(stderr, "mmsim: %s\n", err->message);
+		return EXIT_USAGE;
+	}
+	if (!quiet) {
+		uint64_t faults = r.total.fault_latency.count;
+		fprintf(stderr, "mmsim: %s: %d threads, %llu faults in %.3f ms simulated, "
+			"%.2f s wall (%.0f faults/s wall, %.2f simcalls/fault)\n",
+			cfg->name, cfg->nr_tasks, (unsigned long long)faults,
+			ps_to_ns(r.sim_time) / 1e6, r.wall_s,
+			r.wall_s > 0 ? (double)faults / r.wall_s : 0.0,
+			faults ? (double)r.simcalls / (double)faults : 0.0);
+	}
+	mm_destroy(mm);
+	zone_destroy(zone);
+	return 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * Counters and log-linear latency histograms (see stats.h).
+ */
+#include <string.h>
+#include "stats.h"
+
+const char *const stat_event_name[NR_STAT_EVENTS] = {
+	[EV_FAULT] = "pgfault",
+	[EV_FAULT_ANON] = "fault_anon",
+	[EV_FAULT_ZERO] = "fault_zero_page",
+	[EV_FAULT_WP] = "fault_wp_copy",
+	[EV_FAULT_RACE] = "fault_pte_race",
+	[EV_FAULT_SIGSEGV] = "fault_sigsegv",
+	[EV_FAULT_OOM] = "fault_oom",
+	[EV_MMAP] = "mmap",
+	[EV_MUNMAP] = "munmap",
+	[EV_USER_ACCESS] = "user_access",
+	[EV_PAGE_WALK] = "page_walk",
+	[EV_PGALLOC] = "pgalloc",
+	[EV_PGFREE] = "pgfree",
+	[EV_PT_ALLOC] = "pgtable_alloc",
+	[EV_PT_FREE] = "pgtable_free",
+	[EV_ZONE_LOCK] = "zone_lock",
+	[EV_MMAP_LOCK_READ_WAIT] = "mmap_lock_read_wait",
+	[EV_MMAP_LOCK_WRITE_WAIT] = "mmap_lock_write_wait",
+	[EV_SPIN_WAIT] = "spin_wait",
+};
+
+static unsigned hist_index(uint64_t v)
+{
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+	unsigned shift = msb - HIST_SUB_BITS;
+	unsigned sub = (unsigned)(v >> shift) & (HIST_SUB - 1);
+	return (shift + 1) * HIST_SUB + sub;
+}
+
+/* Upper bound of the values that land in bucket i. */
+static uint64_t hist_value(unsigned i)
+{
+	if (i < HIST_SUB)
+		return i;
+	unsigned shift = i / HIST_SUB - 1;
+	uint64_t sub = i % HIST_SUB;
+	return ((HIST_SUB + sub + 1) << shift) - 1;
+}
+
+void hist_record(struct latency_hist *h, uint64_t ns)
+{
+	h->count++;
+	h->sum_ns += ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->bucket[hist_index(ns)]++;
+}
+
+void hist_merge(struct latency_hist *dst, const struct latency_hist *src)
+{
+	dst->count += src->count;
+	dst->sum_ns += src->sum_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		dst->bucket[i] += src->bucket[i];
+}
+
+uint64_t hist_quantile(const struct latency_hist *h, double q)
+{
+	if (!h->count)
+		return 0;
+	uint64_t rank = (uint64_t)ceil(q * (double)h->count);
+	if (rank < 1)
+		rank = 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->bucket[i];
+		if (seen >= rank) {
+			uint64_t v = hist_value(i);
+			return v < h->max_ns ? v : h->max_ns;
+		}
+	}
+	return h->max_ns;
+}
+
+void task_stats_merge(struct task_stats *dst, const struct task_stats *src)
+{
+	for (int i = 0; i < NR_STAT_EVENTS; i++)
+		dst->ev[i] += src->ev[i];
+	hist_merge(&dst->fault_latency, &src->fault_latency);
+	dst->busy += src->busy;
+	dst->spin += src->spin;
+	dst->sleep_wait += src->sleep_wait;
+	dst->idle += src->idle;
+}

@@ -1,0 +1,74 @@
+/*
+ * Statistics kept apart from output: models bump counters named by event enums and feed
+ * latency histograms; sim/report.c turns them into CSV and JSON.
+ *
+ * The latency histogram is log-linear: 64 linear sub-buckets per power of two of
+ * nanoseconds, so any recorded value is reported within 1/64 (1.6 %) of its true value,
+ * and merging histograms is exact and order-independent (so results are deterministic).
+ */
+#ifndef MMSIM_STATS_H
+#define MMSIM_STATS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "simtime.h"
+
+#define HIST_SUB_BITS 6
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS) * HIST_SUB)
+
+struct latency_hist {
+	uint64_t count;
+	uint64_t max_ns;
+	uint64_t sum_ns;
+	uint64_t bucket[HIST_BUCKETS];
+};
+
+void hist_record(struct latency_hist *h, uint64_t ns);
+void hist_merge(struct latency_hist *dst, const struct latency_hist *src);
+/* The smallest recorded-bucket value v such that at least q of the samples are <= v. */
+uint64_t hist_quantile(const struct latency_hist *h, double q);
+
+/* Events counted per task; names in stat_event_name[] follow the kernel's vm events. */
+enum stat_event {
+	EV_FAULT,              /* handle_mm_fault entries (every attempt, incl. retries) */
+	EV_FAULT_ANON,         /* do_anonymous_page that installed a fresh page */
+	EV_FAULT_ZERO,         /* read fault mapped the shared zero page */
+	EV_FAULT_WP,           /* write-protect fault (COW of the zero page) */
+	EV_FAULT_RACE,         /* PTE found populated under the PTL: another CPU won */
+	EV_FAULT_SIGSEGV,      /* no VMA or access error */
+	EV_FAULT_OOM,
+	EV_MMAP,
+	EV_MUNMAP,
+	EV_USER_ACCESS,        /* user loads/stores issued */
+	EV_PAGE_WALK,          /* hardware page walks */
+	EV_PGALLOC,            /* data pages allocated */
+	EV_PGFREE,             /* data pages freed */
+	EV_PT_ALLOC,           /* page-table pages allocated */
+	EV_PT_FREE,            /* page-table pages freed */
+	EV_ZONE_LOCK,          /* pcp refill or drain under zone->lock */
+	EV_MMAP_LOCK_READ_WAIT,  /* mmap_lock read acquisitions that had to wait */
+	EV_MMAP_LOCK_WRITE_WAIT, /* mmap_lock write acquisitions that had to wait */
+	EV_SPIN_WAIT,          /* spinlock acquisitions that had to wait */
+	NR_STAT_EVENTS
+};
+
+extern const char *const stat_event_name[NR_STAT_EVENTS];
+
+struct task_stats {
+	uint64_t ev[NR_STAT_EVENTS];
+	struct latency_hist fault_latency; /* one sample per user-visible fault, entry to return */
+	sim_time_t busy;                   /* ps charged as CPU work, incl. spinning */
+	sim_time_t spin;                   /* ps spent spinning on locks (part of busy) */
+	sim_time_t sleep_wait;             /* ps spent asleep on sleeping locks */
+	sim_time_t idle;                   /* ps in explicit sleep() */
+};
+
+static inline void count_event(struct task_stats *s, enum stat_event e)
+{
+	s->ev[e]++;
+}
+
+void task_stats_merge(struct task_stats *dst, const struct task_stats *src);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * A simulated task: one SimGrid actor pinned to one simulated CPU, running either a Lua
+ * task program or a C body (kernel threads, tests).  Each task carries its own clock:
+ * `now` is the task's local simulated time, which runs ahead of SimGrid's clock by the
+ * work it has charged but not yet had to synchronise (see sim/clock.h).
+ *
+ * This header has no engine dependency: model code and stub-clock unit tests include it.
+ */
+#ifndef MMSIM_TASK_H
+#define MMSIM_TASK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "simtime.h"
+#include "rng.h"
+#include "stats.h"
+
+struct mm_struct;
+struct machine;
+
+enum task_state {
+	TASK_RUNNING,   /* executing model code or waiting for its turn in simulated time */
+	TASK_PARKED,    /* blocked on a modelled lock until another task hands it over */
+	TASK_DEAD,      /* its program returned */
+};
+
+struct sim_task {
+	int id;                 /* index in the engine's task table; also the horizon slot */
+	int cpu;                /* simulated CPU it is pinned to (Linux numbering) */
+	bool daemon;            /* kernel thread: killed when every user task has ended */
+	enum task_state state;
+	const char *name;
+	const char *blocked_on; /* lock class while parked, for deadlock reports */
+
+	sim_time_t now;         /* ps, local clock */
+	sim_time_t resume_at;   /* ps, set by whoever unparks us */
+	sim_time_t deadline;    /* ps, end of the scenario's duration (SIM_TIME_MAX: none) */
+
+	struct sim_task *wait_next; /* FIFO link while queued on a modelled lock */
+	unsigned wait_flags;        /* lock-private (e.g. reader or writer) */
+
+	struct sim_rng rng;
+	struct task_stats stats;
+	struct mm_struct *mm;
+	const struct machine *machine;
+
+	void *engine_private;   /* sim/engine.c: actor and park semaphore */
+	void *program_private;  /* sim/workload.c: Lua thread */
+};
+
+#endif
