@@ -154,19 +154,14 @@ static void push_override(lua_State *L, const char *name, const char *text)
 		break;
 	case LUA_TNUMBER:
 		errno = 0;
-		if (lua_isinteger(L, 2)) {
-			long long v = strtoll(text, &end, 0);
-			if (*text && !*end && !errno) {
-				lua_pushinteger(L, v);
-				break;
-			}
-			double d = g_ascii_strtod(text, &end);
-			if (*text && !*end && d == floor(d) && fabs(d) < 9e15) {
-				lua_pushinteger(L, (lua_Integer)d);
-				break;
-			}
-			luaL_error(L, "--set %s=%s: expected an integer", name, text);
+		/* Integral text stays an integer; anything else numeric is a float, and the
+		 * field that uses it decides whether a fraction is allowed. */
+		long long iv = strtoll(text, &end, 0);
+		if (*text && !*end && !errno) {
+			lua_pushinteger(L, iv);
+			break;
 		}
+		errno = 0;
 		double d = g_ascii_strtod(text, &end);
 		if (!*text || *end || errno || !isfinite(d))
 			luaL_error(L, "--set %s=%s: expected a number", name, text);
@@ -220,7 +215,7 @@ static int l_param(lua_State *L)
 	p->description = g_strdup(desc);
 	p->value = value_text(L, -1);
 	p->lua_type = ty;
-	p->is_integer = lua_isinteger(L, 2);
+	p->is_integer = lua_isinteger(L, -1);
 	p->overridden = text != NULL;
 	g_ptr_array_add(st->cfg->params, p);
 	return 1;
@@ -519,6 +514,17 @@ static int read_scenario(lua_State *L)
 	return 0;
 }
 
+static int last_line(const char *file)
+{
+	char *text = NULL;
+	int n = 1;
+	if (g_file_get_contents(file, &text, NULL, NULL))
+		for (char *p = text; *p; p++)
+			n += *p == '\n' && p[1];
+	g_free(text);
+	return n;
+}
+
 struct run_config *config_load(const char *file, char **sets, char **err)
 {
 	struct run_config *cfg = g_new0(struct run_config, 1);
@@ -539,6 +545,8 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	}
 
 	lua_State *L = cfg->L = luaL_newstate();
+	/* Task threads inherit this; NULL marks "not inside a task program". */
+	*(void **)lua_getextraspace(L) = NULL;
 	luaL_openlibs(L);
 	lua_pushlightuserdata(L, &st);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_STATE);
@@ -558,7 +566,8 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	}
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_SCENARIO);
 	if (lua_isnil(L, -1) || !lua_rawequal(L, -1, -2)) {
-		*err = g_strdup_printf("%s: the file must end with 'return scenario { ... }'", file);
+		*err = g_strdup_printf("%s:%d: the file must end with 'return scenario { ... }'",
+				       file, last_line(file));
 		goto fail;
 	}
 	lua_pop(L, 1);

@@ -136,22 +136,33 @@ void engine_run(sim_time_t deadline, struct engine_outcome *out)
 	*out = (struct engine_outcome){ .expected = nr_user, .finished = nr_done, .end = user_end };
 	if (nr_done == nr_user)
 		return;
-	/* SimGrid stopped with tasks still alive: a deadlock (nothing left to wake them) or
-	 * the deadline.  Say which tasks were where. */
+	/* SimGrid stopped with user tasks alive.  If each of them is parked on a modelled
+	 * lock, nothing can ever wake them: a deadlock (SimGrid itself returns normally then,
+	 * and run_until moves its clock to the deadline, so we judge by task states).
+	 * Otherwise the deadline cut off tasks that were still running. */
 	GString *r = g_string_new("");
-	sim_time_t now = (sim_time_t)llround(simgrid_get_clock() * 1e12);
-	out->deadline_hit = now >= deadline;
-	g_string_append_printf(r, "%s at %.3f us: %d of %d tasks did not finish\n",
-			       out->deadline_hit ? "deadline reached" : "deadlock",
-			       ps_to_ns(now) / 1000.0, nr_user - nr_done, nr_user);
+	sim_time_t latest = 0;
+	out->deadline_hit = false;
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;
 		if (t->state == TASK_DEAD || t->daemon)
 			continue;
-		g_string_append_printf(r, "  %s (cpu %d): %s%s%s at %.3f us\n", t->name, t->cpu,
+		if (t->state != TASK_PARKED)
+			out->deadline_hit = true;
+		if (t->now > latest)
+			latest = t->now;
+	}
+	g_string_append_printf(r, "%s at %.3f us: %d of %d tasks did not finish\n",
+			       out->deadline_hit ? "deadline reached" : "deadlock",
+			       ps_to_ns(out->deadline_hit ? deadline : latest) / 1000.0,
+			       nr_user - nr_done, nr_user);
+	for (unsigned i = 0; i < tasks->len; i++) {
+		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;
+		if (t->state == TASK_DEAD || t->daemon)
+			continue;
+		g_string_append_printf(r, "  %s (cpu %d): %s%s since %.3f us\n", t->name, t->cpu,
 				       t->state == TASK_PARKED ? "waiting for " : "running",
-				       t->blocked_on ? t->blocked_on : "",
-				       t->state == TASK_PARKED ? " since" : "", ps_to_ns(t->now) / 1000.0);
+				       t->blocked_on ? t->blocked_on : "", ps_to_ns(t->now) / 1000.0);
 	}
 	out->report = g_string_free(r, FALSE);
 }

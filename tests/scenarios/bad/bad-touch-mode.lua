@@ -1,0 +1,8 @@
+-- expect: touch: mode must be "r" or "w"
+return scenario {
+  cpus = 1,
+  tasks = { task { count = 1, program = function()
+    local a = mmap(8192)
+    touch(a, 8192, 4096, "x")
+  end } },
+}

@@ -1,0 +1,5 @@
+-- expect: mmap: length -4096 must be positive
+return scenario {
+  cpus = 1,
+  tasks = { task { count = 1, program = function() mmap(-4096) end } },
+}

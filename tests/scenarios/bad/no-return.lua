@@ -1,0 +1,5 @@
+-- expect: must end with 'return scenario { ... }'
+local s = scenario {
+  cpus = 1,
+  tasks = { task { count = 1, program = function() end } },
+}

@@ -1,0 +1,9 @@
+-- expect: touch: segmentation fault at
+return scenario {
+  cpus = 1,
+  tasks = { task { count = 1, program = function()
+    local a = mmap(8192)
+    munmap(a, 8192)
+    touch(a, 8192)
+  end } },
+}

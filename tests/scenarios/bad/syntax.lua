@@ -1,0 +1,5 @@
+-- expect: '}' expected
+return scenario {
+  cpus = 2,
+  tasks = { task { count = 1, program = function() end },
+}

@@ -1,0 +1,5 @@
+-- expect: 'cpus' must be an integer
+return scenario {
+  cpus = "eight",
+  tasks = { task { count = 1, program = function() end } },
+}

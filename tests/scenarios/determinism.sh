@@ -1,0 +1,16 @@
+# Same scenario and seed: byte-identical results; wall-clock figures only in perf.json.
+. "$(dirname "$0")/lib.sh"
+q="$SRC/scenarios/quickstart.lua"
+for threads in 1 8 64; do
+  "$MMSIM" run "$q" --set threads=$threads --set duration_ms=0.5 --out "$TMP/a$threads" 2>/dev/null
+  "$MMSIM" run "$q" --set threads=$threads --set duration_ms=0.5 --out "$TMP/b$threads" 2>/dev/null
+  for f in summary.csv results.json config.json; do
+    check "$threads threads: $f identical across runs" cmp -s "$TMP/a$threads/$f" "$TMP/b$threads/$f"
+  done
+done
+check "perf.json carries the wall-clock time" grep -q '"wall_s"' "$TMP/a8/perf.json"
+check "results.json carries none" sh -c "! grep -q wall '$TMP/a8/results.json'"
+"$MMSIM" run "$q" --set threads=8 --set duration_ms=0.5 --seed 7 --out "$TMP/s7" 2>/dev/null
+check "--seed is recorded in summary.csv" grep -q '^classic,generic-2s,8,8,7,' "$TMP/s7/summary.csv"
+check "the resolved config records the seed" grep -q '"seed" : 7' "$TMP/s7/config.json"
+done_testing

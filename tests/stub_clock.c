@@ -1,0 +1,23 @@
+/*
+ * A clock for model unit tests without SimGrid: one task, nothing to synchronise with.
+ * Parking would mean waiting for a task that does not exist, so it is a test failure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "clock.h"
+
+void sim_sync(struct sim_task *t)
+{
+}
+
+void sim_park(struct sim_task *t, const char *what)
+{
+	fprintf(stderr, "stub clock: %s would block on %s with no other task\n", t->name, what);
+	abort();
+}
+
+void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at)
+{
+	fprintf(stderr, "stub clock: nobody can be parked\n");
+	abort();
+}
