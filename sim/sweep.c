@@ -210,14 +210,7 @@ static void plot(GPtrArray *points, const char *out, const char *name)
 		return;
 	GString *dat = g_string_new("# threads faults_per_s, one block per series\n");
 	GString *gp = g_string_new("");
-	g_string_append_printf(gp,
-		"set terminal svg size 800,500 dynamic font 'sans,11'\n"
-		"set output 'throughput.svg'\n"
-		"set title '%s: page faults per simulated second'\n"
-		"set xlabel 'threads'\nset ylabel 'faults/s'\n"
-		"set key top left\nset grid\nset yrange [0:*]\n"
-		"set logscale x 2\n"
-		"plot ", name);
+	GString *cmd = g_string_new("plot ");
 	for (unsigned j = 0; j < series->len; j++) {
 		struct series *s = g_ptr_array_index(series, j);
 		g_string_append_printf(dat, "# %s\n", s->title);
@@ -236,10 +229,22 @@ static void plot(GPtrArray *points, const char *out, const char *name)
 					       g_array_index(s->y, double, a));
 		}
 		g_string_append(dat, "\n\n");
-		g_string_append_printf(gp, "%s'throughput.dat' index %u using 1:2 with linespoints "
+		g_string_append_printf(cmd, "%s'throughput.dat' index %u using 1:2 with linespoints "
 				       "lw 2 title '%s'", j ? ", \\\n     " : "", j, s->title);
 	}
-	g_string_append_c(gp, '\n');
+	/* The same plot as SVG (for pages) and PNG (for mail and slides). */
+	static const char *const terms[][2] = {
+		{ "svg size 800,500 dynamic font 'sans,11'", "throughput.svg" },
+		{ "pngcairo size 800,500 font 'sans,10'", "throughput.png" },
+	};
+	for (unsigned k = 0; k < G_N_ELEMENTS(terms); k++)
+		g_string_append_printf(gp,
+			"set terminal %s\nset output '%s'\n"
+			"set title '%s: page faults per simulated second'\n"
+			"set xlabel 'threads'\nset ylabel 'faults/s'\n"
+			"set key top left\nset grid\nset yrange [0:*]\nset logscale x 2\n"
+			"%s\n", terms[k][0], terms[k][1], name, cmd->str);
+	g_string_free(cmd, TRUE);
 	char *p_dat = g_build_filename(out, "throughput.dat", NULL);
 	char *p_gp = g_build_filename(out, "throughput.gp", NULL);
 	write_file_atomic(p_dat, dat->str, dat->len, NULL);
