@@ -514,6 +514,13 @@ static int read_scenario(lua_State *L)
 	return 0;
 }
 
+/* A load error's message without the traceback: its first line names file:line. */
+static char *first_line(const char *msg)
+{
+	const char *tb = strstr(msg, "\nstack traceback:");
+	return tb ? g_strndup(msg, (gsize)(tb - msg)) : g_strdup(msg);
+}
+
 static int last_line(const char *file)
 {
 	char *text = NULL;
@@ -561,7 +568,7 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	lua_setfield(L, LUA_REGISTRYINDEX, WORKLOAD_ENV);
 	lua_setupvalue(L, -2, 1);
 	if (lua_pcall(L, 0, 1, h) != LUA_OK) {
-		*err = g_strdup(lua_tostring(L, -1));
+		*err = first_line(lua_tostring(L, -1));
 		goto fail;
 	}
 	lua_getfield(L, LUA_REGISTRYINDEX, REG_SCENARIO);
@@ -576,10 +583,12 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	if (lua_pcall(L, 1, 0, h) != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
 		/* Errors about the whole scenario point at its scenario{} line. */
-		if (!g_str_has_prefix(msg, cfg->file) && cfg->where)
-			*err = g_strdup_printf("%s %s", cfg->where, msg);
+		char *line = first_line(msg);
+		if (!g_str_has_prefix(line, cfg->file) && cfg->where)
+			*err = g_strdup_printf("%s %s", cfg->where, line);
 		else
-			*err = g_strdup(msg);
+			*err = g_strdup(line);
+		g_free(line);
 		goto fail;
 	}
 	lua_settop(L, 0);
