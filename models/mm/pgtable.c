@@ -73,8 +73,14 @@ pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long a
 	pteval_t *pgd = mm->pgd->table;
 	pteval_t *pgde = &pgd[pt_index(addr, PT_PGD)];
 
-	/* Upper levels are read locklessly: other CPUs may populate them concurrently. */
-	sim_sync(t);
+	/*
+	 * Upper levels are read locklessly, without a fresh sim_sync: the value may be as old
+	 * as the caller's last synchronisation (taking mmap_lock or the VMA lock).  That is
+	 * safe because a "none" is rechecked under the level's lock before we install (and we
+	 * free our table if another CPU won), and a present entry on the path of an address
+	 * inside a VMA that the caller holds stable is never freed: free_pgtables only frees
+	 * tables whose whole span lies outside every remaining VMA.
+	 */
 	hw_load(t, pgde, sizeof(*pgde));
 	if (!*pgde && !pt_install(t, mm, pgde, &mm->page_table_lock, false))
 		return NULL;
@@ -89,7 +95,7 @@ pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long a
 
 bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table, pteval_t *pmd)
 {
-	sim_sync(t);
+	/* Lockless and possibly stale, as in pt_pmd_alloc, for the same reasons. */
 	hw_load(t, pmd, sizeof(*pmd));
 	if (*pmd)
 		return true;
