@@ -1,0 +1,27 @@
+# Valid scenarios load, with defaults filled in and overrides applied: each good/<name>.lua
+# lists the lines its resolved configuration must contain ("-- expect:").  Every shipped
+# scenario must load too.
+. "$(dirname "$0")/lib.sh"
+for f in "$SRC"/tests/scenarios/good/*.lua; do
+  name=$(basename "$f" .lua)
+  args=$(sed -n 's/^-- args: //p' "$f")
+  # shellcheck disable=SC2086
+  "$MMSIM" check "$f" $args >"$TMP/$name.json" 2>"$TMP/$name.err"
+  check "$name: loads (exit 0)" [ $? -eq 0 ]
+  sed -n 's/^-- expect: //p' "$f" > "$TMP/$name.expect"
+  while IFS= read -r want; do
+    check "$name: resolved config has $want" grep -qF -- "$want" "$TMP/$name.json"
+  done < "$TMP/$name.expect"
+done
+for f in "$SRC"/scenarios/*.lua; do
+  "$MMSIM" check "$f" >/dev/null 2>"$TMP/err"
+  check "shipped scenario $(basename "$f") loads" [ $? -eq 0 ]
+done
+"$MMSIM" run "$SRC/tests/scenarios/good/helpers.lua" --out "$TMP/run" 2>/dev/null
+check "helpers.lua runs" [ $? -eq 0 ]
+check "the run writes config.json with the resolved configuration" \
+  grep -q '"duration_ms" : 1.5' "$TMP/run/config.json"
+check "mmsim list scenarios names quickstart" sh -c "'$MMSIM' list scenarios | grep -q quickstart"
+check "mmsim list machines names generic-2s" sh -c "'$MMSIM' list machines | grep -q generic-2s"
+check "mmsim --help documents every command" sh -c "'$MMSIM' --help | grep -q 'sweep FILE.lua --over'"
+done_testing
