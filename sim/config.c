@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "config.h"
+#include "jsonout.h"
 #include "workload.h"
 #include "hw/machine.h"
 #include "schemes/scheme.h"
@@ -290,7 +291,7 @@ static void push_sandbox(lua_State *L)
 	workload_register(L, env);
 }
 
-static int msgh(lua_State *L)
+int config_msgh(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
 	if (!msg)
@@ -557,7 +558,7 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	luaL_openlibs(L);
 	lua_pushlightuserdata(L, &st);
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_STATE);
-	lua_pushcfunction(L, msgh);
+	lua_pushcfunction(L, config_msgh);
 	int h = lua_gettop(L);
 	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
 		*err = g_strdup(lua_tostring(L, -1));
@@ -626,28 +627,17 @@ JsonNode *config_to_json(const struct run_config *cfg)
 {
 	JsonBuilder *b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "file");
-	json_builder_add_string_value(b, cfg->file);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, cfg->name);
-	json_builder_set_member_name(b, "description");
-	json_builder_add_string_value(b, cfg->description);
-	json_builder_set_member_name(b, "machine");
-	json_builder_add_string_value(b, cfg->machine_name);
-	json_builder_set_member_name(b, "scheme");
-	json_builder_add_string_value(b, cfg->scheme_name);
-	json_builder_set_member_name(b, "cpus");
-	json_builder_add_int_value(b, cfg->cpus);
-	json_builder_set_member_name(b, "threads");
-	json_builder_add_int_value(b, cfg->nr_tasks);
-	json_builder_set_member_name(b, "seed");
-	json_builder_add_int_value(b, (gint64)cfg->seed);
-	json_builder_set_member_name(b, "duration_ms");
-	json_builder_add_double_value(b, cfg->duration_ms);
-	json_builder_set_member_name(b, "deadline_ms");
-	json_builder_add_double_value(b, cfg->deadline_ms);
-	json_builder_set_member_name(b, "check");
-	json_builder_add_boolean_value(b, cfg->check);
+	json_add_string(b, "file", cfg->file);
+	json_add_string(b, "name", cfg->name);
+	json_add_string(b, "description", cfg->description);
+	json_add_string(b, "machine", cfg->machine_name);
+	json_add_string(b, "scheme", cfg->scheme_name);
+	json_add_int(b, "cpus", cfg->cpus);
+	json_add_int(b, "threads", cfg->nr_tasks);
+	json_add_int(b, "seed", (gint64)cfg->seed);
+	json_add_double(b, "duration_ms", cfg->duration_ms);
+	json_add_double(b, "deadline_ms", cfg->deadline_ms);
+	json_add_bool(b, "check", cfg->check);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {
@@ -668,10 +658,8 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	for (unsigned i = 0; i < cfg->groups->len; i++) {
 		struct task_group *g = g_ptr_array_index(cfg->groups, i);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, g->name);
-		json_builder_set_member_name(b, "count");
-		json_builder_add_int_value(b, g->count);
+		json_add_string(b, "name", g->name);
+		json_add_int(b, "count", g->count);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

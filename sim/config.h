@@ -58,6 +58,9 @@ struct run_config *config_load(const char *file, char **sets, char **err);
 void config_free(struct run_config *cfg);
 JsonNode *config_to_json(const struct run_config *cfg);
 
+/* lua_pcall message handler: the error with a traceback. */
+int config_msgh(lua_State *L);
+
 /* Split "KEY=VALUE"; false if malformed. */
 bool config_split_set(const char *kv, char **key, char **value);
 

@@ -108,20 +108,29 @@ static char *default_out(const char *file)
 	return dir;
 }
 
-static int cmd_run(int argc, char **argv)
+/* Options, the one scenario file, and its configuration; NULL after reporting why not. */
+static struct run_config *load_scenario(int argc, char **argv, const char *cmd)
 {
-	if (parse(&argc, &argv, "run", "FILE.lua", false))
-		return EXIT_USAGE;
-	const char *file = need_file(argc, argv, "run");
+	if (parse(&argc, &argv, cmd, "FILE.lua", false))
+		return NULL;
+	const char *file = need_file(argc, argv, cmd);
 	if (!file)
-		return EXIT_USAGE;
+		return NULL;
 	char **sets = collect_sets(), *err = NULL;
 	struct run_config *cfg = config_load(file, sets, &err);
-	if (!cfg) {
+	if (!cfg)
 		fprintf(stderr, "mmsim: %s\n", err);
+	g_strfreev(sets);
+	g_free(err);
+	return cfg;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_config *cfg = load_scenario(argc, argv, "run");
+	if (!cfg)
 		return EXIT_USAGE;
-	}
-	char *out = opt_out ? g_strdup(opt_out) : default_out(file);
+	char *out = opt_out ? g_strdup(opt_out) : default_out(cfg->file);
 	int rc = run_point(cfg, out, false);
 	if (rc == 0)
 		fprintf(stderr, "mmsim: results in %s\n", out);
@@ -152,17 +161,9 @@ static int cmd_sweep(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-	if (parse(&argc, &argv, "check", "FILE.lua", false))
+	struct run_config *cfg = load_scenario(argc, argv, "check");
+	if (!cfg)
 		return EXIT_USAGE;
-	const char *file = need_file(argc, argv, "check");
-	if (!file)
-		return EXIT_USAGE;
-	char **sets = collect_sets(), *err = NULL;
-	struct run_config *cfg = config_load(file, sets, &err);
-	if (!cfg) {
-		fprintf(stderr, "mmsim: %s\n", err);
-		return EXIT_USAGE;
-	}
 	JsonGenerator *g = json_generator_new();
 	JsonNode *root = config_to_json(cfg);
 	json_generator_set_pretty(g, TRUE);

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include "report.h"
 #include "config.h"
+#include "jsonout.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -54,41 +55,29 @@ void report_csv_row(GString *s, const struct run_config *cfg, const struct point
 			       share(r->total.sleep_wait, r, cfg->nr_tasks));
 }
 
-static void add_int(JsonBuilder *b, const char *k, gint64 v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_int_value(b, v);
-}
-
-static void add_double(JsonBuilder *b, const char *k, double v)
-{
-	json_builder_set_member_name(b, k);
-	json_builder_add_double_value(b, v);
-}
-
 static void add_stats(JsonBuilder *b, const struct task_stats *s)
 {
 	const struct latency_hist *h = &s->fault_latency;
 	json_builder_set_member_name(b, "events");
 	json_builder_begin_object(b);
 	for (int i = 0; i < NR_STAT_EVENTS; i++)
-		add_int(b, stat_event_name[i], (gint64)s->ev[i]);
+		json_add_int(b, stat_event_name[i], (gint64)s->ev[i]);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "fault_latency_ns");
 	json_builder_begin_object(b);
-	add_int(b, "count", (gint64)h->count);
-	add_double(b, "mean", h->count ? (double)h->sum_ns / (double)h->count : 0.0);
+	json_add_int(b, "count", (gint64)h->count);
+	json_add_double(b, "mean", h->count ? (double)h->sum_ns / (double)h->count : 0.0);
 	static const struct { const char *k; double q; } qs[] = {
 		{ "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 }, { "p999", 0.999 },
 	};
 	for (unsigned i = 0; i < G_N_ELEMENTS(qs); i++)
-		add_int(b, qs[i].k, (gint64)hist_quantile(h, qs[i].q));
-	add_int(b, "max", (gint64)h->max_ns);
+		json_add_int(b, qs[i].k, (gint64)hist_quantile(h, qs[i].q));
+	json_add_int(b, "max", (gint64)h->max_ns);
 	json_builder_end_object(b);
-	add_double(b, "busy_ns", ps_to_ns(s->busy));
-	add_double(b, "spin_ns", ps_to_ns(s->spin));
-	add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
-	add_double(b, "idle_ns", ps_to_ns(s->idle));
+	json_add_double(b, "busy_ns", ps_to_ns(s->busy));
+	json_add_double(b, "spin_ns", ps_to_ns(s->spin));
+	json_add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
+	json_add_double(b, "idle_ns", ps_to_ns(s->idle));
 }
 
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)
@@ -99,19 +88,18 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 	json_builder_add_value(b, config_to_json(cfg));
 	json_builder_set_member_name(b, "results");
 	json_builder_begin_object(b);
-	add_double(b, "sim_time_ns", ps_to_ns(r->sim_time));
-	add_int(b, "faults", (gint64)faults_of(r));
-	add_double(b, "faults_per_s", faults_per_s(r));
+	json_add_double(b, "sim_time_ns", ps_to_ns(r->sim_time));
+	json_add_int(b, "faults", (gint64)faults_of(r));
+	json_add_double(b, "faults_per_s", faults_per_s(r));
 	add_stats(b, &r->total);
 	if (r->checked) {
 		json_builder_set_member_name(b, "check");
 		json_builder_begin_object(b);
-		add_int(b, "mapped_pages", (gint64)r->check.mapped_pages);
-		add_int(b, "zero_page_ptes", (gint64)r->check.zero_ptes);
-		add_int(b, "page_table_pages", (gint64)r->check.table_pages);
-		add_int(b, "pages_in_use", (gint64)r->check.pages_in_use);
-		json_builder_set_member_name(b, "verdict");
-		json_builder_add_string_value(b, r->check.error ? r->check.error : "consistent");
+		json_add_int(b, "mapped_pages", (gint64)r->check.mapped_pages);
+		json_add_int(b, "zero_page_ptes", (gint64)r->check.zero_ptes);
+		json_add_int(b, "page_table_pages", (gint64)r->check.table_pages);
+		json_add_int(b, "pages_in_use", (gint64)r->check.pages_in_use);
+		json_add_string(b, "verdict", r->check.error ? r->check.error : "consistent");
 		json_builder_end_object(b);
 	}
 	json_builder_set_member_name(b, "tasks");
@@ -119,10 +107,9 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 	for (unsigned i = 0; i < r->tasks->len; i++) {
 		const struct task_summary *ts = g_ptr_array_index(r->tasks, i);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, ts->name);
-		add_int(b, "cpu", ts->cpu);
-		add_double(b, "end_ns", ps_to_ns(ts->end));
+		json_add_string(b, "name", ts->name);
+		json_add_int(b, "cpu", ts->cpu);
+		json_add_double(b, "end_ns", ps_to_ns(ts->end));
 		add_stats(b, &ts->stats);
 		json_builder_end_object(b);
 	}
@@ -139,12 +126,12 @@ JsonNode *report_perf_json(const struct run_config *cfg, const struct point_resu
 	JsonBuilder *b = json_builder_new();
 	uint64_t faults = faults_of(r);
 	json_builder_begin_object(b);
-	add_double(b, "wall_s", r->wall_s);
-	add_int(b, "simcalls", (gint64)r->simcalls);
-	add_int(b, "faults", (gint64)faults);
-	add_double(b, "simcalls_per_fault", faults ? (double)r->simcalls / (double)faults : 0.0);
-	add_double(b, "faults_per_wall_s", r->wall_s > 0 ? (double)faults / r->wall_s : 0.0);
-	add_double(b, "sim_ns_per_wall_s", r->wall_s > 0 ? ps_to_ns(r->sim_time) / r->wall_s : 0.0);
+	json_add_double(b, "wall_s", r->wall_s);
+	json_add_int(b, "simcalls", (gint64)r->simcalls);
+	json_add_int(b, "faults", (gint64)faults);
+	json_add_double(b, "simcalls_per_fault", faults ? (double)r->simcalls / (double)faults : 0.0);
+	json_add_double(b, "faults_per_wall_s", r->wall_s > 0 ? (double)faults / r->wall_s : 0.0);
+	json_add_double(b, "sim_ns_per_wall_s", r->wall_s > 0 ? ps_to_ns(r->sim_time) / r->wall_s : 0.0);
 	json_builder_end_object(b);
 	JsonNode *root = json_builder_get_root(b);
 	g_object_unref(b);

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include "sweep.h"
 #include "config.h"
+#include "jsonout.h"
 #include "report.h"
 #include "run.h"
 #include "die.h"
@@ -129,16 +130,13 @@ static void merge(GPtrArray *points, const char *out)
 		g_free(row);
 		char *rel = g_path_get_basename(p->dir);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "point");
-		json_builder_add_string_value(b, p->label);
-		json_builder_set_member_name(b, "dir");
-		json_builder_add_string_value(b, rel);
+		json_add_string(b, "point", p->label);
+		json_add_string(b, "dir", rel);
 		json_builder_set_member_name(b, "data");
 		json_builder_add_value(b, res);
 		json_builder_end_object(b);
 		json_builder_begin_object(pb);
-		json_builder_set_member_name(pb, "point");
-		json_builder_add_string_value(pb, p->label);
+		json_add_string(pb, "point", p->label);
 		if (perf) {
 			json_builder_set_member_name(pb, "perf");
 			json_builder_add_value(pb, perf);

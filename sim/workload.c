@@ -200,21 +200,12 @@ void workload_prepare(struct run_config *cfg, struct task_group *g, int index,
 	t->program_private = p;
 }
 
-static int msgh(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-	if (!msg)
-		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-	luaL_traceback(L, L, msg, 1);
-	return 1;
-}
-
 void workload_task_main(struct sim_task *t, void *arg)
 {
 	struct program *p = t->program_private;
 	lua_State *co = p->co;
 
-	lua_pushcfunction(co, msgh);
+	lua_pushcfunction(co, config_msgh);
 	lua_insert(co, 1);
 	if (lua_pcall(co, 1, 0, 1) != LUA_OK) {
 		fprintf(stderr, "mmsim: task %s (cpu %d) failed at %.3f us: %s\n", t->name, t->cpu,
