@@ -300,6 +300,37 @@ int config_msgh(lua_State *L)
 	return 1;
 }
 
+/* A scenario file describes a run; one still executing after this many Lua instructions is
+ * looping, and would otherwise hang mmsim before anything is simulated. */
+#define LOAD_INSN_LIMIT 200000000
+#define HOOK_EVERY 1000000
+
+const char *hook_src(lua_State *L, lua_Debug *ar)
+{
+	/* The hook's own record may lack line information; level 0 is the running
+	 * Lua function. */
+	if (lua_getstack(L, 0, ar))
+		lua_getinfo(L, "Sl", ar);
+	return ar->short_src;
+}
+
+static void load_hook(lua_State *L, lua_Debug *ar)
+{
+	if (ar->event != LUA_HOOKCOUNT)
+		return;
+	lua_getfield(L, LUA_REGISTRYINDEX, "mmsim.load_budget");
+	long budget = (long)lua_tointeger(L, -1) - HOOK_EVERY;
+	lua_pop(L, 1);
+	lua_pushinteger(L, budget);
+	lua_setfield(L, LUA_REGISTRYINDEX, "mmsim.load_budget");
+	if (budget <= 0) {
+		const char *src = hook_src(L, ar);
+		luaL_error(L, "%s:%d: the scenario file still runs after %d million Lua "
+			   "instructions while loading (an endless loop?)", src, ar->currentline,
+			   LOAD_INSN_LIMIT / 1000000);
+	}
+}
+
 bool config_split_set(const char *kv, char **key, char **value)
 {
 	const char *eq = strchr(kv, '=');
@@ -568,7 +599,12 @@ struct run_config *config_load(const char *file, char **sets, char **err)
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, WORKLOAD_ENV);
 	lua_setupvalue(L, -2, 1);
-	if (lua_pcall(L, 0, 1, h) != LUA_OK) {
+	lua_pushinteger(L, LOAD_INSN_LIMIT);
+	lua_setfield(L, LUA_REGISTRYINDEX, "mmsim.load_budget");
+	lua_sethook(L, load_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	int status = lua_pcall(L, 0, 1, h);
+	lua_sethook(L, NULL, 0, 0);
+	if (status != LUA_OK) {
 		*err = first_line(lua_tostring(L, -1));
 		goto fail;
 	}

@@ -61,6 +61,9 @@ JsonNode *config_to_json(const struct run_config *cfg);
 /* lua_pcall message handler: the error with a traceback. */
 int config_msgh(lua_State *L);
 
+/* Inside a Lua hook: the chunk name of the running function (ar->currentline is set). */
+const char *hook_src(lua_State *L, lua_Debug *ar);
+
 /* Split "KEY=VALUE"; false if malformed. */
 bool config_split_set(const char *kv, char **key, char **value);
 

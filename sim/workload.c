@@ -18,7 +18,11 @@
 struct program {
 	lua_State *co;
 	int group_ref;
+	sim_time_t clock_at_hook; /* the task's clock at the last instruction-count hook */
 };
+
+/* Lua instructions between checks that a task program still advances simulated time. */
+#define SPIN_CHECK_INSNS 50000000
 
 static struct sim_task *current(lua_State *L, const char *op)
 {
@@ -200,6 +204,23 @@ void workload_prepare(struct run_config *cfg, struct task_group *g, int index,
 	t->program_private = p;
 }
 
+/*
+ * A task program that loops without calling any simulated operation never lets simulated
+ * time advance, so the run would hang: stop it with an error at its line instead.
+ */
+static void spin_hook(lua_State *L, lua_Debug *ar)
+{
+	struct sim_task *t = *(struct sim_task **)lua_getextraspace(L);
+	struct program *p = t->program_private;
+	if (t->now == p->clock_at_hook) {
+		const char *src = hook_src(L, ar);
+		luaL_error(L, "%s:%d: task program ran %d million Lua instructions without a "
+			   "simulated operation (an endless loop?)", src, ar->currentline,
+			   SPIN_CHECK_INSNS / 1000000);
+	}
+	p->clock_at_hook = t->now;
+}
+
 void workload_task_main(struct sim_task *t, void *arg)
 {
 	struct program *p = t->program_private;
@@ -207,6 +228,8 @@ void workload_task_main(struct sim_task *t, void *arg)
 
 	lua_pushcfunction(co, config_msgh);
 	lua_insert(co, 1);
+	p->clock_at_hook = -1;
+	lua_sethook(co, spin_hook, LUA_MASKCOUNT, SPIN_CHECK_INSNS);
 	if (lua_pcall(co, 1, 0, 1) != LUA_OK) {
 		fprintf(stderr, "mmsim: task %s (cpu %d) failed at %.3f us: %s\n", t->name, t->cpu,
 			ps_to_ns(t->now) / 1000.0, lua_tostring(co, -1));

@@ -1,4 +1,5 @@
 -- expect: touch: mode must be "r" or "w"
+-- when: run (the file loads; the program fails)
 return scenario {
   cpus = 1,
   tasks = { task { count = 1, program = function()
