@@ -44,14 +44,14 @@ static const GOptionEntry common_entries[] = {
 	{ "seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Random seed (overrides the scenario's)",
 	  "N" },
 	{ "out", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out, "Output directory", "DIR" },
-	{ NULL },
+	G_OPTION_ENTRY_NULL,
 };
 static const GOptionEntry sweep_entries[] = {
 	{ "over", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_overs,
 	  "Sweep KEY over the listed values (repeatable: cartesian product)", "KEY=V1,V2,..." },
 	{ "jobs", 'j', 0, G_OPTION_ARG_INT, &opt_jobs,
 	  "Points run in parallel (default: number of cores)", "N" },
-	{ NULL },
+	G_OPTION_ENTRY_NULL,
 };
 
 /* --seed N is --set seed=N, applied last. */

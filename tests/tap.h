@@ -7,6 +7,7 @@
 
 static int tap_n, tap_failed;
 
+static inline void tap_ok(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void tap_ok(int ok, const char *fmt, ...)
 {
 	va_list ap;
