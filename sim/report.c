@@ -89,6 +89,7 @@ static void add_stats(JsonBuilder *b, const struct task_stats *s)
 	add_double(b, "spin_ns", ps_to_ns(s->spin));
 	add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
 	add_double(b, "idle_ns", ps_to_ns(s->idle));
+	add_double(b, "irq_ns", ps_to_ns(s->irq));
 }
 
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)

@@ -19,15 +19,16 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	gint64 wall0 = g_get_monotonic_time();
 
 	engine_init();
-	engine_platform(m, cfg->cpus);
-	struct zone *zone = zone_create(m->mem_bytes, cfg->cpus);
+	engine_platform(m, cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus);
+	/* Per-CPU state for every CPU of the machine: tasks may be placed anywhere. */
+	struct zone *zone = zone_create(m->mem_bytes, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
 						     SIM_TIME_MAX;
-	int cpu = 0;
 	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
 		struct task_group *g = g_ptr_array_index(cfg->groups, gi);
-		for (int i = 1; i <= g->count; i++, cpu++) {
+		for (int i = 1; i <= g->count; i++) {
+			int cpu = g->cpus[i - 1];
 			char *name = g->count > 1 ? g_strdup_printf("%s/%d", g->name, i) :
 						    g_strdup(g->name);
 			struct sim_task *t = engine_spawn(name, cpu, false, workload_task_main, NULL);

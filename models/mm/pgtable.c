@@ -138,10 +138,10 @@ static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
 	return NULL;
 }
 
-void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end)
 {
-	struct page *batch[PTRS_PER_TABLE];
+	struct mm_struct *mm = tlb->mm;
 
 	for (unsigned long addr = start; addr < end;) {
 		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
@@ -152,7 +152,6 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			addr = next;
 			continue;
 		}
-		unsigned nr = 0;
 		/* zap_pte_range: everything under the PTE table's lock. */
 		spin_lock(t, &pt->ptl);
 		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
@@ -163,6 +162,11 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			pteval_t old = *pte;
 			hw_rmw(t, pte, sizeof(*pte)); /* ptep_get_and_clear_full */
 			*pte = 0;
+			/* tlb_remove_tlb_entry: the range to flush grows. */
+			if (a < tlb->start)
+				tlb->start = a;
+			if (a + PAGE_SIZE > tlb->end)
+				tlb->end = a + PAGE_SIZE;
 			cpu_work(t, t->machine->path.pte_op);
 			if (old & _PAGE_SPECIAL)
 				continue; /* the zero page is not refcounted */
@@ -173,14 +177,9 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			p->refcount--;
 			mm->rss_anon--;
 			if (p->refcount == 0)
-				batch[nr++] = p;
+				g_ptr_array_add(tlb->pages, p); /* freed after the TLB flush */
 		}
 		spin_unlock(t, &pt->ptl);
-		/* tlb_finish_mmu: pages go back after the lock is dropped (no TLB yet). */
-		for (unsigned i = 0; i < nr; i++) {
-			count_event(&t->stats, EV_PGFREE);
-			free_page(t, mm->zone, batch[i]);
-		}
 		addr = next;
 	}
 }
@@ -190,10 +189,11 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
  * map only addresses in [floor, ceiling) and intersect [start, end).  Called once the
  * range's VMAs are unreachable; no lock is needed to clear the entries (B.4 step 5).
  */
-static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *table, int level,
+static void pt_free_level(struct sim_task *t, struct mmu_gather *tlb, pteval_t *table, int level,
 			  unsigned long base, unsigned long start, unsigned long end,
 			  unsigned long floor, unsigned long ceiling)
 {
+	struct mm_struct *mm = tlb->mm;
 	unsigned long size = 1UL << (PAGE_SHIFT + 9 * level);
 
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
@@ -206,7 +206,7 @@ static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *ta
 			continue;
 		struct page *child = pt_page(mm, *e);
 		if (level > PT_PMD)
-			pt_free_level(t, mm, child->table, level - 1, va, start, end, floor, ceiling);
+			pt_free_level(t, tlb, child->table, level - 1, va, start, end, floor, ceiling);
 		if (va < floor || va + size > ceiling)
 			continue;
 		if (level == PT_PMD) {
@@ -217,12 +217,20 @@ static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *ta
 		}
 		hw_store(t, e, sizeof(*e));
 		*e = 0;
-		pt_free_table(t, mm, child);
+		/* pte_free_tlb & co: freed after the flush, lazy CPUs get the IPI too, and the
+		 * range grows by one page at the table's address (tlb_flush_pmd_range). */
+		g_ptr_array_add(tlb->tables, child);
+		tlb->freed_tables = true;
+		unsigned long a = va < start ? start : va;
+		if (a < tlb->start)
+			tlb->start = a;
+		if (a + PAGE_SIZE > tlb->end)
+			tlb->end = a + PAGE_SIZE;
 	}
 }
 
-void pt_free_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+void pt_free_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		   unsigned long end, unsigned long floor, unsigned long ceiling)
 {
-	pt_free_level(t, mm, mm->pgd->table, PT_PGD, 0, start, end, floor, ceiling);
+	pt_free_level(t, tlb, tlb->mm->pgd->table, PT_PGD, 0, start, end, floor, ceiling);
 }
