@@ -46,7 +46,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		return EXIT_VIOLATION;
 	}
 
-	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new() };
+	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
+				  .metrics = workload_metrics() };
 	GPtrArray *tasks = engine_tasks();
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;

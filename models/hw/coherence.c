@@ -244,6 +244,12 @@ static void holder_set_only(struct hw_model *hw, struct dir_line *e, int core)
 		}                                                                          \
 	} while (0)
 
+bool hw_core_owns(struct hw_model *hw, int core, uint64_t line)
+{
+	struct dir_line *e = dir_find(hw, line);
+	return e && e->nholders == 1 && holds(hw, e, core);
+}
+
 bool hw_core_holds(struct hw_model *hw, int core, uint64_t line)
 {
 	struct dir_line *e = dir_find(hw, line);

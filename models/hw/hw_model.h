@@ -147,6 +147,8 @@ enum hw_kind {
  */
 sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_kind kind,
 			  sim_time_t now, struct task_stats *st);
+/* Is core the only holder (M or E)? */
+bool hw_core_owns(struct hw_model *hw, int core, uint64_t line);
 /* Does core hold a valid copy? (tests) */
 bool hw_core_holds(struct hw_model *hw, int core, uint64_t line);
 

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 #include <glib.h>
 #include "task.h"
 #include "sync/spinlock.h"
@@ -150,6 +151,33 @@ struct mmu_gather {
 	GPtrArray *pages;               /* struct page * to free after the flush */
 	GPtrArray *tables;              /* page-table pages to free after the flush */
 };
+
+/*
+ * A cache of fixed-size, line-aligned objects: the slab allocator's LIFO freelist reduced
+ * to one list.  A freed object is the next one handed out, so which cache lines a new
+ * object reuses is decided by the simulation, never by the host's malloc (results must
+ * not depend on the heap layout).
+ */
+struct kmem_cache {
+	size_t size, align;
+	void *free;             /* freed objects, linked through their first word */
+};
+
+static inline void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	void *p = c->free;
+	if (!p)
+		return g_aligned_alloc0(1, c->size, c->align);
+	c->free = *(void **)p;
+	memset(p, 0, c->size);
+	return p;
+}
+
+static inline void kmem_cache_free(struct kmem_cache *c, void *p)
+{
+	*(void **)p = c->free;
+	c->free = p;
+}
 
 /* page_alloc.c */
 struct zone *zone_create(uint64_t mem_bytes, int nr_cpus);

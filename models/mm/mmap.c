@@ -5,6 +5,7 @@
  * do_vmi_align_munmap does (spec: kernel-algorithms.md B.3, B.4).
  */
 #include <stdlib.h>
+#include <string.h>
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
@@ -25,7 +26,8 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	mm->scheme = scheme;
 	mm->pgd = zone_alloc_boot(zone);
 	mm->pgd->flags = PG_table;
-	mm->pgd->table = g_malloc0(PAGE_SIZE);
+	/* Page-aligned like every table (pgtable.c). */
+	mm->pgd->table = g_aligned_alloc0(1, PAGE_SIZE, PAGE_SIZE);
 	mm->pgd->mm = mm;
 	mm->cpumask = g_aligned_alloc0((gsize)(zone->nr_cpus + 63) / 64, sizeof(uint64_t), 64);
 	mm->asid = ++next_asid;
@@ -37,7 +39,7 @@ static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
 	for (unsigned i = 0; level > PT_PTE && i < PTRS_PER_TABLE; i++)
 		if (table[i])
 			pt_release(mm, pt_entries(mm, table[i]), level - 1);
-	free(table);
+	g_aligned_free(table);
 }
 
 void mm_destroy(struct mm_struct *mm)
@@ -46,7 +48,7 @@ void mm_destroy(struct mm_struct *mm)
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
 		if (pgd[i])
 			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
-	g_free(pgd);
+	g_aligned_free(pgd);
 	for (unsigned i = 0; i < mm->vmas->len; i++)
 		g_aligned_free(g_ptr_array_index(mm->vmas, i));
 	g_ptr_array_free(mm->vmas, TRUE);

@@ -14,15 +14,15 @@
 
 #define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
+/* The memory of page-table pages, recycled LIFO (see struct kmem_cache). */
+static struct kmem_cache pt_cache = { PAGE_SIZE, PAGE_SIZE, NULL };
+
 struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
 {
 	struct page *p = alloc_page(t, mm->zone);
 	if (!p)
 		return NULL;
-	void *mem;
-	if (posix_memalign(&mem, PAGE_SIZE, PAGE_SIZE))
-		sim_die("out of host memory for a page table");
-	memset(mem, 0, PAGE_SIZE);
+	void *mem = kmem_cache_alloc(&pt_cache);
 	hw_bulk_zero(t, hw_page_paddr(p->pfn), PAGE_SIZE);
 	p->flags = PG_table;
 	p->table = mem;
@@ -36,7 +36,7 @@ void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
 {
 	sim_bug_on(!(table->flags & PG_table));
 	sim_bug_on(table->ptl.owner || table->ptl.waiters.head);
-	free(table->table);
+	kmem_cache_free(&pt_cache, table->table);
 	table->table = NULL;
 	table->refcount = 0;
 	count_event(&t->stats, EV_PT_FREE);
