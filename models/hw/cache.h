@@ -21,6 +21,7 @@ struct cache {
 	uint32_t nsets;
 	uint32_t set_mask;  /* nsets - 1 when nsets is a power of two, else 0 */
 	uint16_t ways;
+	bool external;      /* tag storage belongs to someone else */
 };
 
 /* Geometry only: the tag array is allocated on first use (cache_ensure). */
@@ -47,6 +48,18 @@ bool cache_probe(struct cache *c, uint64_t line);
 void cache_drop(struct cache *c, uint64_t line);
 
 void cache_alloc(struct cache *c);
+/* Bytes of tag storage the cache needs (for cache_set_storage). */
+size_t cache_bytes(const struct cache *c);
+/* Use caller-provided zeroed storage (cache_free then leaves it alone). */
+void cache_set_storage(struct cache *c, uint64_t *tags);
+
+/*
+ * Zeroed memory for the model's big arrays (directory, tag arrays), mapped lazily and
+ * backed by transparent huge pages where the host allows: these arrays are accessed at
+ * random, and with 4 KiB pages nearly every access would also miss the host's TLB.
+ */
+void *hw_big_alloc(size_t bytes);
+void hw_big_free(void *p, size_t bytes);
 static inline void cache_ensure(struct cache *c)
 {
 	if (__builtin_expect(!c->tag, 0))

@@ -27,6 +27,9 @@
  * Accesses are applied in the order the simulator executes them, which within a
  * synchronisation window may differ from simulated-time order (docs/model-hw.md, "The
  * lookahead caveat"); `stamp` lets us count such time-inverted accesses.
+ *
+ * Invariants: a line in the directory has >= 1 holder; a modified line has exactly one;
+ * a line with several holders is clean and has no pending writer.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +48,7 @@ static inline uint64_t dir_hash(const struct hw_model *hw, uint64_t line)
 
 static void dir_alloc(struct hw_model *hw, int bits)
 {
-	hw->dir = calloc(1ULL << bits, sizeof(struct dir_line));
-	if (!hw->dir)
-		sim_die("out of host memory for the coherence directory");
+	hw->dir = hw_big_alloc((1ULL << bits) * sizeof(struct dir_line));
 	hw->dir_mask = (1ULL << bits) - 1;
 	hw->dir_shift = 64 - bits;
 	hw->dir_used = 0;
@@ -61,7 +62,7 @@ void dir_init(struct hw_model *hw)
 
 void dir_free(struct hw_model *hw)
 {
-	free(hw->dir);
+	hw_big_free(hw->dir, (hw->dir_mask + 1) * sizeof(struct dir_line));
 	free(hw->pool);
 	hw->dir = NULL;
 	hw->pool = NULL;
@@ -91,7 +92,7 @@ static void dir_grow(struct hw_model *hw)
 			*e = old[i];
 		}
 	}
-	free(old);
+	hw_big_free(old, n * sizeof(struct dir_line));
 }
 
 /* A fresh entry for a line not in the directory. */
@@ -103,7 +104,7 @@ static struct dir_line *dir_insert(struct hw_model *hw, uint64_t line)
 	while (hw->dir[i].line)
 		i = (i + 1) & hw->dir_mask;
 	struct dir_line *e = &hw->dir[i];
-	*e = (struct dir_line){ .line = line, .writer = -1 };
+	*e = (struct dir_line){ .line = line };
 	hw->dir_used++;
 	return e;
 }
@@ -113,8 +114,8 @@ static void pool_put(struct hw_model *hw, uint32_t idx);
 /* Remove e, shifting later entries of its probe run back (no tombstones). */
 static void dir_delete(struct hw_model *hw, struct dir_line *e)
 {
-	if (e->overflow)
-		pool_put(hw, e->overflow);
+	if (e->nholders >= 2)
+		pool_put(hw, e->u.map);
 	uint64_t i = (uint64_t)(e - hw->dir);
 	uint64_t j = i;
 	for (;;) {
@@ -171,76 +172,90 @@ static void pool_put(struct hw_model *hw, uint32_t idx)
 
 static bool holds(struct hw_model *hw, const struct dir_line *e, int core)
 {
-	if (e->overflow)
-		return pool_map(hw, e->overflow)[core / 64] >> (core % 64) & 1;
-	for (unsigned i = 0; i < e->nholders; i++)
-		if (e->holder[i] == core)
-			return true;
-	return false;
+	if (e->nholders == 1)
+		return e->u.one.holder == core;
+	return pool_map(hw, e->u.map)[core / 64] >> (core % 64) & 1;
+}
+
+/* The thread that last wrote a singly held line, or -1. */
+static inline int dir_writer(const struct dir_line *e)
+{
+	return e->nholders == 1 ? e->u.one.writer : -1;
+}
+
+static inline void dir_set_writer(struct dir_line *e, int cpu)
+{
+	if (e->nholders == 1)
+		e->u.one.writer = (int16_t)cpu;
 }
 
 static void holder_add(struct hw_model *hw, struct dir_line *e, int core)
 {
+	if (!e->nholders) {
+		e->u.one.holder = (uint16_t)core;
+		e->u.one.writer = -1;
+		e->nholders = 1;
+		return;
+	}
 	if (holds(hw, e, core))
 		return;
-	if (!e->overflow && e->nholders == DIR_INLINE) {
+	if (e->nholders == 1) {
+		int first = e->u.one.holder;
 		uint32_t idx = pool_get(hw);
-		uint64_t *map = pool_map(hw, idx);
-		for (unsigned i = 0; i < e->nholders; i++)
-			map[e->holder[i] / 64] |= 1ULL << (e->holder[i] % 64);
-		e->overflow = idx;
+		pool_map(hw, idx)[first / 64] |= 1ULL << (first % 64);
+		e->u.map = idx;
 	}
-	if (e->overflow)
-		pool_map(hw, e->overflow)[core / 64] |= 1ULL << (core % 64);
-	else
-		e->holder[e->nholders] = (uint16_t)core;
+	pool_map(hw, e->u.map)[core / 64] |= 1ULL << (core % 64);
 	e->nholders++;
 }
 
 static void holder_remove(struct hw_model *hw, struct dir_line *e, int core)
 {
-	if (e->overflow) {
-		uint64_t *w = &pool_map(hw, e->overflow)[core / 64];
-		if (*w >> (core % 64) & 1) {
-			*w &= ~(1ULL << (core % 64));
-			e->nholders--;
-		}
+	if (e->nholders == 1) {
+		if (e->u.one.holder == core)
+			e->nholders = 0;
 		return;
 	}
-	for (unsigned i = 0; i < e->nholders; i++) {
-		if (e->holder[i] == core) {
-			e->holder[i] = e->holder[--e->nholders];
-			return;
-		}
+	uint64_t *map = pool_map(hw, e->u.map);
+	if (!(map[core / 64] >> (core % 64) & 1))
+		return;
+	map[core / 64] &= ~(1ULL << (core % 64));
+	if (--e->nholders == 1) {
+		/* Back to the inline form. */
+		int last = -1;
+		for (uint32_t w = 0; w < hw->words_per_map && last < 0; w++)
+			if (map[w])
+				last = (int)(w * 64 + (uint32_t)__builtin_ctzll(map[w]));
+		pool_put(hw, e->u.map);
+		e->u.one.holder = (uint16_t)last;
+		e->u.one.writer = -1;
 	}
 }
 
-/* The only holder is now `core` (after an RFO). */
+/* The only holder is now `core` (after an RFO); its writer is to be set by the caller. */
 static void holder_set_only(struct hw_model *hw, struct dir_line *e, int core)
 {
-	if (e->overflow) {
-		pool_put(hw, e->overflow);
-		e->overflow = 0;
-	}
-	e->holder[0] = (uint16_t)core;
+	if (e->nholders >= 2)
+		pool_put(hw, e->u.map);
+	if (e->nholders != 1 || e->u.one.holder != core)
+		e->u.one.writer = -1;
+	e->u.one.holder = (uint16_t)core;
 	e->nholders = 1;
 }
 
-/* Calls fn(hw, core, arg) for every holder other than `skip`. */
+/* Runs body with c bound to every holder core. */
 #define for_each_holder(hw, e, c, body)                                                   \
 	do {                                                                               \
-		if ((e)->overflow) {                                                       \
-			const uint64_t *map_ = pool_map(hw, (e)->overflow);                \
+		if ((e)->nholders >= 2) {                                                  \
+			const uint64_t *map_ = pool_map(hw, (e)->u.map);                   \
 			for (uint32_t w_ = 0; w_ < (hw)->words_per_map; w_++)              \
 				for (uint64_t b_ = map_[w_]; b_; b_ &= b_ - 1) {           \
 					int c = (int)(w_ * 64 + (uint32_t)__builtin_ctzll(b_)); \
 					body;                                              \
 				}                                                          \
 		} else {                                                                   \
-			for (unsigned i_ = 0; i_ < (e)->nholders; i_++) {                  \
-				int c = (e)->holder[i_];                                   \
-				body;                                                      \
-			}                                                                  \
+			int c = (e)->u.one.holder;                                         \
+			body;                                                              \
 		}                                                                          \
 	} while (0)
 
@@ -315,7 +330,7 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 	sim_time_t cost;
 	bool local_hit = false;
 
-	if (e && e->stamp > now && e->writer != cpu)
+	if (e && (int32_t)(e->stamp - (uint32_t)(now / PS_PER_NS)) > 0 && dir_writer(e) != cpu)
 		count(st, EV_HW_TIME_INVERTED);
 
 	if (!e) {
@@ -348,7 +363,7 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 			count(st, EV_L2_HIT);
 		}
 		local_hit = true;
-		if (e->dirty && e->writer >= 0 && e->writer != cpu) {
+		if (e->dirty && dir_writer(e) >= 0 && dir_writer(e) != cpu) {
 			/* The sibling thread's store is in the shared L1D but not yet visible
 			 * to us without a pipeline round trip (the SMT ping-pong figure). */
 			cost = hw->xfer[REL_SMT] > cost ? hw->xfer[REL_SMT] : cost;
@@ -373,7 +388,7 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		/* Other cores hold it; I do not. */
 		if (e->dirty) {
 			/* Modified in exactly one other core: it forwards the line. */
-			cost = hw->xfer[hw_core_relation(hw, k, e->holder[0])];
+			cost = hw->xfer[hw_core_relation(hw, k, e->u.one.holder)];
 			count(st, EV_C2C);
 		} else {
 			sim_time_t near = INT64_MAX, far = 0;
@@ -398,8 +413,6 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 			}
 		}
 		/* The state change, decided before the fill can move entries. */
-		bool was_dirty = e->dirty;
-		int old_owner = e->holder[0];
 		fill_core(hw, k, line);
 		e = dir_find(hw, line);
 		if (write) {
@@ -407,18 +420,16 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		} else {
 			/* A modified copy is written back as the owner keeps a shared one;
 			 * the LLC sees it only when an L2 evicts it. */
-			(void)was_dirty;
-			(void)old_owner;
 			holder_add(hw, e, k);
 		}
 		e->dirty = 0;
-		e->writer = -1;
+		dir_set_writer(e, -1);
 	}
 
 	switch (kind) {
 	case HW_LOAD:
-		if (e->writer >= 0 && e->writer != cpu)
-			e->writer = -1; /* the sibling's write is now observed */
+		if (dir_writer(e) >= 0 && dir_writer(e) != cpu)
+			dir_set_writer(e, -1); /* the sibling's write is now observed */
 		break;
 	case HW_RMW:
 		/* Uncontended: the atomic's own latency; contended: the transfer. */
@@ -429,14 +440,14 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 	case HW_BULK_STORE:
 		holder_set_only(hw, e, k); /* normalises a bitmap left with one holder */
 		e->dirty = 1;
-		e->writer = (int16_t)cpu;
-		e->stamp = now;
+		dir_set_writer(e, cpu);
+		e->stamp = (uint32_t)(now / PS_PER_NS);
 		break;
 	case HW_PREFETCHW:
 		/* Exclusive, clean: the following store upgrades silently. */
 		holder_set_only(hw, e, k);
 		e->dirty = 0;
-		e->writer = -1;
+		dir_set_writer(e, -1);
 		cost = hw->l1;
 		break;
 	}

@@ -50,6 +50,25 @@ struct hw_model *hw_create(const struct machine *m, int ncpus)
 		c->llc = machine_cpu_llc(m, k);
 		c->socket = machine_cpu_socket(m, k);
 	}
+	/* All tag arrays in one region: untouched parts (unused cores and LLCs) cost no
+	 * memory, touched ones get huge pages. */
+	hw->tag_bytes = 0;
+	for (int i = 0; i < hw->nr_llc; i++)
+		hw->tag_bytes += cache_bytes(&hw->llc[i]);
+	for (int k = 0; k < hw->nr_cores; k++)
+		hw->tag_bytes += cache_bytes(&hw->core[k].l1d) + cache_bytes(&hw->core[k].l2);
+	hw->tag_mem = hw_big_alloc(hw->tag_bytes);
+	uint64_t *next = hw->tag_mem;
+	for (int i = 0; i < hw->nr_llc; i++) {
+		cache_set_storage(&hw->llc[i], next);
+		next += cache_bytes(&hw->llc[i]) / sizeof(uint64_t);
+	}
+	for (int k = 0; k < hw->nr_cores; k++) {
+		cache_set_storage(&hw->core[k].l2, next);
+		next += cache_bytes(&hw->core[k].l2) / sizeof(uint64_t);
+		cache_set_storage(&hw->core[k].l1d, next);
+		next += cache_bytes(&hw->core[k].l1d) / sizeof(uint64_t);
+	}
 	for (int i = 0; i < hw->nr_cpus; i++) {
 		struct hw_cpu *c = &hw->cpu[i];
 		c->core = machine_cpu_core(m, i);
@@ -79,8 +98,7 @@ struct hw_model *hw_create(const struct machine *m, int ncpus)
 	hw->irq_entry_exit = ns_to_ps(m->path.exception);
 	dir_init(hw);
 	hw->lmap_mask = 4095;
-	hw->lmap_key = calloc(hw->lmap_mask + 1, sizeof(uint64_t));
-	hw->lmap_val = calloc(hw->lmap_mask + 1, sizeof(uint64_t));
+	hw->lmap = hw_big_alloc((hw->lmap_mask + 1) * 2 * sizeof(uint64_t));
 	hw->next_line = 1; /* line 0 is the directory's empty-slot marker */
 	hw->last_hline = ~0ULL;
 	return hw;
@@ -95,33 +113,29 @@ uint64_t hw_line_lookup(struct hw_model *hw, uint64_t hline)
 {
 	uint64_t key = hline + 1; /* 0 marks an empty slot */
 	uint64_t i = lmap_slot(hw, hline);
-	for (; hw->lmap_key[i]; i = (i + 1) & hw->lmap_mask)
-		if (hw->lmap_key[i] == key)
-			return hw->lmap_val[i];
+	for (; hw->lmap[2 * i]; i = (i + 1) & hw->lmap_mask)
+		if (hw->lmap[2 * i] == key)
+			return hw->lmap[2 * i + 1];
 	if ((hw->lmap_used + 1) * 2 > hw->lmap_mask + 1) {
-		uint64_t *ok = hw->lmap_key, *ov = hw->lmap_val, n = hw->lmap_mask + 1;
+		uint64_t *old = hw->lmap, n = hw->lmap_mask + 1;
 		hw->lmap_mask = 2 * n - 1;
-		hw->lmap_key = calloc(2 * n, sizeof(uint64_t));
-		hw->lmap_val = calloc(2 * n, sizeof(uint64_t));
-		if (!hw->lmap_key || !hw->lmap_val)
-			sim_die("out of host memory for the line map");
+		hw->lmap = hw_big_alloc(2 * n * 2 * sizeof(uint64_t));
 		for (uint64_t j = 0; j < n; j++) {
-			if (!ok[j])
+			if (!old[2 * j])
 				continue;
-			uint64_t k = lmap_slot(hw, ok[j] - 1);
-			while (hw->lmap_key[k])
+			uint64_t k = lmap_slot(hw, old[2 * j] - 1);
+			while (hw->lmap[2 * k])
 				k = (k + 1) & hw->lmap_mask;
-			hw->lmap_key[k] = ok[j];
-			hw->lmap_val[k] = ov[j];
+			hw->lmap[2 * k] = old[2 * j];
+			hw->lmap[2 * k + 1] = old[2 * j + 1];
 		}
-		free(ok);
-		free(ov);
+		hw_big_free(old, n * 2 * sizeof(uint64_t));
 		i = lmap_slot(hw, hline);
-		while (hw->lmap_key[i])
+		while (hw->lmap[2 * i])
 			i = (i + 1) & hw->lmap_mask;
 	}
-	hw->lmap_key[i] = key;
-	hw->lmap_val[i] = hw->next_line;
+	hw->lmap[2 * i] = key;
+	hw->lmap[2 * i + 1] = hw->next_line;
 	hw->lmap_used++;
 	return hw->next_line++;
 }
@@ -139,8 +153,8 @@ void hw_destroy(struct hw_model *hw)
 	for (int i = 0; i < hw->nr_cpus; i++)
 		tlb_free_cpu(&hw->cpu[i]);
 	dir_free(hw);
-	free(hw->lmap_key);
-	free(hw->lmap_val);
+	hw_big_free(hw->tag_mem, hw->tag_bytes);
+	hw_big_free(hw->lmap, (hw->lmap_mask + 1) * 2 * sizeof(uint64_t));
 	free(hw->csq_mem);
 	free(hw->core);
 	free(hw->llc);

@@ -24,18 +24,25 @@
 
 enum cpu_relation { REL_SELF, REL_SMT, REL_LLC, REL_SOCKET, REL_REMOTE, NR_REL };
 
-/* Holders kept inline; a line shared by more cores moves to a bitmap in the pool. */
-#define DIR_INLINE 5
-
+/*
+ * One directory entry, 24 bytes: the directory is the model's largest and most randomly
+ * accessed structure, so it is kept compact.  A line held by one core (M, E, or a single
+ * S copy) names it inline with the thread that wrote it last; a line shared by several
+ * cores points to a bitmap of cores in the pool (shared lines are clean: no writer).
+ */
 struct dir_line {
-	uint64_t line;           /* address >> 6; 0: empty slot */
-	sim_time_t stamp;        /* ps: local time of the last write (diagnostic) */
-	int16_t writer;          /* CPU whose write its SMT sibling has not seen yet; -1 */
-	uint8_t dirty;           /* modified in the (single) holder's private cache */
+	uint64_t line;           /* simulated line number; 0: empty slot */
+	uint32_t stamp;          /* ns (mod 2^32) of the last write: time-inversion diagnostic */
+	uint16_t nholders;       /* cores holding a valid copy in L1D/L2 (>= 1) */
+	uint8_t dirty;           /* modified in the single holder's private cache */
 	uint8_t pad;
-	uint16_t nholders;       /* cores holding a valid copy in L1D/L2 */
-	uint16_t holder[DIR_INLINE];
-	uint32_t overflow;       /* 1 + index of a bitmap in the pool, 0: inline holders */
+	union {
+		struct {
+			uint16_t holder; /* nholders == 1 */
+			int16_t writer;  /* CPU whose write its SMT sibling has not seen; -1 */
+		} one;
+		uint32_t map;            /* nholders >= 2: 1 + index of a bitmap in the pool */
+	} u;
 };
 
 struct hw_core {
@@ -84,9 +91,11 @@ struct hw_model {
 	uint32_t words_per_map;
 
 	uint8_t *csq_mem;        /* backing store of the per-CPU call_single_queue lines */
+	uint64_t *tag_mem;       /* every cache's tag array, in one lazily mapped region */
+	size_t tag_bytes;
 
 	/* Host line -> simulated line, numbered in first-touch order (see hw_line_of). */
-	uint64_t *lmap_key, *lmap_val;
+	uint64_t *lmap;          /* pairs: host line + 1 (0: empty), simulated line */
 	uint64_t lmap_mask, lmap_used, next_line;
 	uint64_t last_hline, last_line;
 };
