@@ -11,6 +11,8 @@
 #include "report.h"
 #include "die.h"
 #include "hw/machine.h"
+#include "hw/hw.h"
+#include "mmsim-config.h"
 #include "schemes/scheme.h"
 
 int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
@@ -44,6 +46,14 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	if (out.report) {
 		fprintf(stderr, "mmsim: %s: %s", cfg->file, out.report);
 		return EXIT_VIOLATION;
+	}
+	if (MMSIM_DEBUG) {
+		/* Whole-state check of the machine model (slow: debug builds only). */
+		char *herr = hw_check(engine_hw());
+		if (herr) {
+			fprintf(stderr, "mmsim: %s: hardware model inconsistent: %s\n", cfg->file, herr);
+			return EXIT_VIOLATION;
+		}
 	}
 
 	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
