@@ -328,9 +328,11 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 	const bool write = kind != HW_LOAD;
 	struct dir_line *e = dir_find(hw, line);
 	sim_time_t cost;
-	bool local_hit = false;
 
-	if (e && (int32_t)(e->stamp - (uint32_t)(now / PS_PER_NS)) > 0 && dir_writer(e) != cpu)
+	/* A modified line whose write is stamped after our own time: run-ahead at work.  (The
+	 * stamp wraps every 4.3 s; a window between syncs is microseconds.) */
+	if (e && e->dirty && (int32_t)(e->stamp - (uint32_t)(now / PS_PER_NS)) > 0 &&
+	    dir_writer(e) != cpu)
 		count(st, EV_HW_TIME_INVERTED);
 
 	if (!e) {
@@ -362,13 +364,11 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 			cost = hw->l2;
 			count(st, EV_L2_HIT);
 		}
-		local_hit = true;
 		if (e->dirty && dir_writer(e) >= 0 && dir_writer(e) != cpu) {
 			/* The sibling thread's store is in the shared L1D but not yet visible
 			 * to us without a pipeline round trip (the SMT ping-pong figure). */
 			cost = hw->xfer[REL_SMT] > cost ? hw->xfer[REL_SMT] : cost;
 			count(st, EV_C2C);
-			local_hit = false;
 		}
 		if (write && e->nholders > 1) {
 			/* Upgrade: invalidate every other holder, wait for the farthest. */
@@ -382,7 +382,6 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 			cost = far > cost ? far : cost;
 			holder_set_only(hw, e, k);
 			count(st, EV_C2C);
-			local_hit = false;
 		}
 	} else {
 		/* Other cores hold it; I do not. */
@@ -451,6 +450,5 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		cost = hw->l1;
 		break;
 	}
-	(void)local_hit;
 	return cost;
 }
