@@ -80,6 +80,7 @@ static void clock_wait_turn(struct sim_task *t)
 
 void sim_sync(struct sim_task *t)
 {
+	cpu_drain_irq_debt(t);
 	if (t->now > horizon_min() || t->now > clock_deadline)
 		clock_wait_turn(t);
 }

@@ -30,8 +30,20 @@ static inline void cpu_work(struct sim_task *t, double ns)
 /* Let time pass with the CPU idle (a task's explicit sleep). */
 static inline void cpu_idle(struct sim_task *t, sim_time_t ps)
 {
+	t->idle_from = t->now;
 	t->now += ps;
+	t->idle_to = t->now;
 	t->stats.idle += ps;
+}
+
+/* Run the interrupt handlers other CPUs charged to t while it ran ahead (IPIs). */
+static inline void cpu_drain_irq_debt(struct sim_task *t)
+{
+	if (t->irq_debt) {
+		t->stats.irq += t->irq_debt;
+		cpu_charge(t, t->irq_debt);
+		t->irq_debt = 0;
+	}
 }
 
 static inline sim_time_t sim_now(const struct sim_task *t)
@@ -41,7 +53,8 @@ static inline sim_time_t sim_now(const struct sim_task *t)
 
 /*
  * Return when every other task's next action lies at or after t->now.  Free (no SimGrid
- * call) when t is already the earliest; otherwise it sleeps in simulated time.
+ * call) when t is already the earliest; otherwise it sleeps in simulated time.  Pending
+ * interrupt debt is charged first: the handlers ran before whatever t does next.
  */
 void sim_sync(struct sim_task *t);
 

@@ -84,7 +84,7 @@ static int l_scenario(lua_State *L)
 	return 1;
 }
 
-static const char *const task_keys[] = { "name", "count", "program", NULL };
+static const char *const task_keys[] = { "name", "count", "program", "cpu", NULL };
 
 static lua_Integer check_integer_field(lua_State *L, int idx, const char *key, const char *what,
 				       lua_Integer min, lua_Integer max, bool *present)
@@ -353,9 +353,78 @@ static void param_free(gpointer data)
 static void group_free(gpointer data)
 {
 	struct task_group *g = data;
+	g_free(g->cpus);
 	g_free(g->name);
 	g_free(g->where);
 	g_free(g);
+}
+
+/*
+ * task{cpu = N} (count 1) or task{cpu = {N1, N2, ...}} (count entries): pin the tasks to
+ * those CPUs of the machine (Linux numbering: socket-major, SMT siblings after all
+ * cores).  The value is at the top of the stack; it is popped.
+ */
+static void read_placement(lua_State *L, struct run_config *cfg, struct task_group *g)
+{
+	const struct machine *m = cfg->machine;
+	g->cpus = g_new0(int, g->count);
+	bool list = lua_istable(L, -1);
+	lua_Integer n = list ? luaL_len(L, -1) : 1;
+	if (!list && !lua_isinteger(L, -1))
+		luaL_error(L, "%s task '%s': 'cpu' must be a CPU number or a list of them", g->where,
+			   g->name);
+	if (n != g->count)
+		luaL_error(L, "%s task '%s': 'cpu' lists %I CPUs for count = %d", g->where, g->name,
+			   n, g->count);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (list)
+			lua_geti(L, -1, i);
+		else
+			lua_pushvalue(L, -1);
+		int ok;
+		lua_Integer c = lua_tointegerx(L, -1, &ok);
+		if (!ok || c < 0 || c >= m->nr_cpus)
+			luaL_error(L, "%s task '%s': cpu %s is not a CPU of %s (0..%d)", g->where,
+				   g->name, luaL_tolstring(L, -1, NULL), cfg->machine_name,
+				   m->nr_cpus - 1);
+		g->cpus[i - 1] = (int)c;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* Unpinned tasks take the lowest CPUs no pinned task uses; no CPU runs two tasks. */
+static void place_tasks(lua_State *L, struct run_config *cfg)
+{
+	const struct machine *m = cfg->machine;
+	bool *used = g_new0(bool, m->nr_cpus);
+	cfg->max_cpu = -1;
+	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
+		struct task_group *g = g_ptr_array_index(cfg->groups, gi);
+		for (int i = 0; g->cpus && i < g->count; i++) {
+			if (used[g->cpus[i]]) {
+				g_free(used);
+				luaL_error(L, "%s task '%s': cpu %d is given to two tasks", g->where,
+					   g->name, g->cpus[i]);
+			}
+			used[g->cpus[i]] = true;
+		}
+	}
+	int next = 0;
+	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
+		struct task_group *g = g_ptr_array_index(cfg->groups, gi);
+		if (!g->cpus) {
+			g->cpus = g_new0(int, g->count);
+			for (int i = 0; i < g->count; i++) {
+				while (used[next])
+					next++;
+				g->cpus[i] = next++;
+			}
+		}
+		for (int i = 0; i < g->count; i++)
+			cfg->max_cpu = g->cpus[i] > cfg->max_cpu ? g->cpus[i] : cfg->max_cpu;
+	}
+	g_free(used);
 }
 
 /* Read the scenario table (at the top of the stack) into cfg; luaL_error on bad values. */
@@ -535,6 +604,9 @@ static int read_scenario(lua_State *L)
 		lua_pop(L, 1);
 		lua_getfield(L, -1, "program");
 		g->program_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		lua_getfield(L, -1, "cpu");
+		if (!lua_isnil(L, -1))
+			read_placement(L, cfg, g);
 		lua_pop(L, 1);
 		cfg->nr_tasks += g->count;
 		if (cfg->nr_tasks > cfg->cpus)
@@ -543,6 +615,7 @@ static int read_scenario(lua_State *L)
 					  cfg->cpus);
 	}
 	lua_pop(L, 1);
+	place_tasks(L, cfg);
 	return 0;
 }
 
@@ -696,6 +769,11 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_builder_begin_object(b);
 		json_add_string(b, "name", g->name);
 		json_add_int(b, "count", g->count);
+		json_builder_set_member_name(b, "cpus");
+		json_builder_begin_array(b);
+		for (int k = 0; g->cpus && k < g->count; k++)
+			json_builder_add_int_value(b, g->cpus[k]);
+		json_builder_end_array(b);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);

@@ -21,6 +21,7 @@ struct task_group {
 	char *name;
 	int count;
 	int program_ref;     /* Lua registry reference of the program function */
+	int *cpus;           /* [count] CPUs the tasks are placed on (task{cpu=...}), or NULL */
 	char *where;         /* "file:line:" of its task{} entry */
 };
 
@@ -48,6 +49,7 @@ struct run_config {
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
+	int max_cpu;         /* highest CPU a task is placed on */
 	const struct machine *machine;
 	const struct mm_scheme_ops *scheme;
 	lua_State *L;        /* kept for the task programs */

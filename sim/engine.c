@@ -15,9 +15,11 @@
 #include "clock.h"
 #include "die.h"
 #include "hw/machine.h"
+#include "hw/hw.h"
 
 static GPtrArray *tasks;
 static const struct machine *engine_machine;
+static struct hw_model *engine_hw_model;
 static int nr_user, nr_done;
 static sim_time_t user_end;
 
@@ -65,6 +67,14 @@ void engine_platform(const struct machine *m, int ncpus)
 	g_free(path);
 	g_string_free(xml, TRUE);
 	engine_machine = m;
+	/* One hardware model per run, covering every CPU of the machine (tasks may be
+	 * placed on any of them); unused CPUs cost no memory. */
+	engine_hw_model = hw_create(m, m->nr_cpus);
+}
+
+struct hw_model *engine_hw(void)
+{
+	return engine_hw_model;
 }
 
 static void actor_main(int argc, char **argv)
@@ -87,7 +97,8 @@ static void actor_main(int argc, char **argv)
 struct sim_task *engine_spawn(const char *name, int cpu, bool daemon,
 			      void (*fn)(struct sim_task *t, void *arg), void *arg)
 {
-	struct engine_task *et = g_new0(struct engine_task, 1);
+	/* Line-aligned: its fields model per-task kernel state (wake_q). */
+	struct engine_task *et = g_aligned_alloc0(1, sizeof(struct engine_task), 64);
 	struct sim_task *t = &et->task;
 	char host[32];
 
@@ -96,6 +107,7 @@ struct sim_task *engine_spawn(const char *name, int cpu, bool daemon,
 	t->daemon = daemon;
 	t->name = name;
 	t->machine = engine_machine;
+	t->hw = engine_hw_model;
 	t->deadline = SIM_TIME_MAX;
 	t->engine_private = et;
 	et->fn = fn;

@@ -30,13 +30,16 @@ struct engine_outcome {
 
 /* Once per process, before anything else SimGrid. */
 void engine_init(void);
-/* Generate the platform for the first ncpus CPUs of machine m and load it. */
+/* Generate the platform for the first ncpus CPUs of machine m and load it, and create the
+ * run's hardware model. */
 void engine_platform(const struct machine *m, int ncpus);
 struct sim_task *engine_spawn(const char *name, int cpu, bool daemon,
 			      void (*fn)(struct sim_task *t, void *arg), void *arg);
 /* Run until every user task has ended or simulated time reaches deadline. */
 void engine_run(sim_time_t deadline, struct engine_outcome *out);
 GPtrArray *engine_tasks(void);  /* struct engine_task *, in spawn order */
+/* The run's hardware model (made by engine_platform). */
+struct hw_model *engine_hw(void);
 
 /* sim/clock.c */
 extern uint64_t sim_simcalls;

@@ -7,6 +7,7 @@
 #include "report.h"
 #include "config.h"
 #include "jsonout.h"
+#include "workload.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -23,9 +24,12 @@ static const char *const csv_columns =
 	"fault_p90_ns,fault_p99_ns,fault_max_ns,mmaps,munmaps,mmap_lock_waits,spin_share,"
 	"sleep_share\n";
 
-void report_csv_header(GString *s)
+void report_csv_header(GString *s, const struct point_result *r)
 {
-	g_string_append(s, csv_columns);
+	g_string_append_len(s, csv_columns, (gssize)strlen(csv_columns) - 1);
+	for (unsigned i = 0; r && r->metrics && i < r->metrics->len; i++)
+		g_string_append_printf(s, ",%s", ((struct metric *)r->metrics->pdata[i])->name);
+	g_string_append_c(s, '\n');
 }
 
 /* Share of the tasks' total simulated time spent spinning or asleep on locks. */
@@ -53,6 +57,12 @@ void report_csv_row(GString *s, const struct run_config *cfg, const struct point
 						    ev[EV_MMAP_LOCK_WRITE_WAIT]),
 			       share(r->total.spin, r, cfg->nr_tasks),
 			       share(r->total.sleep_wait, r, cfg->nr_tasks));
+	g_string_truncate(s, s->len - 1);
+	for (unsigned i = 0; r->metrics && i < r->metrics->len; i++) {
+		const struct metric *m = r->metrics->pdata[i];
+		g_string_append_printf(s, ",%.3f", m->sum / (double)m->count);
+	}
+	g_string_append_c(s, '\n');
 }
 
 static void add_stats(JsonBuilder *b, const struct task_stats *s)
@@ -78,6 +88,7 @@ static void add_stats(JsonBuilder *b, const struct task_stats *s)
 	json_add_double(b, "spin_ns", ps_to_ns(s->spin));
 	json_add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
 	json_add_double(b, "idle_ns", ps_to_ns(s->idle));
+	json_add_double(b, "irq_ns", ps_to_ns(s->irq));
 }
 
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)
@@ -92,6 +103,19 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 	json_add_int(b, "faults", (gint64)faults_of(r));
 	json_add_double(b, "faults_per_s", faults_per_s(r));
 	add_stats(b, &r->total);
+	json_builder_set_member_name(b, "metrics");
+	json_builder_begin_object(b);
+	for (unsigned i = 0; r->metrics && i < r->metrics->len; i++) {
+		const struct metric *m = r->metrics->pdata[i];
+		json_builder_set_member_name(b, m->name);
+		json_builder_begin_object(b);
+		json_add_int(b, "count", (gint64)m->count);
+		json_add_double(b, "mean", m->sum / (double)m->count);
+		json_add_double(b, "min", m->min);
+		json_add_double(b, "max", m->max);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
 	if (r->checked) {
 		json_builder_set_member_name(b, "check");
 		json_builder_begin_object(b);
@@ -171,7 +195,7 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 		return false;
 	}
 	GString *csv = g_string_new("");
-	report_csv_header(csv);
+	report_csv_header(csv, r);
 	report_csv_row(csv, cfg, r);
 	char *p_csv = g_build_filename(dir, "summary.csv", NULL);
 	char *p_res = g_build_filename(dir, "results.json", NULL);

@@ -25,6 +25,7 @@ struct point_result {
 	sim_time_t sim_time;           /* ps, end of the last user task */
 	struct task_stats total;
 	GPtrArray *tasks;              /* struct task_summary * */
+	GPtrArray *metrics;            /* struct metric * sorted by name (report()), or NULL */
 	bool checked;
 	struct mm_check_report check;
 	/* wall-clock side: perf.json only */
@@ -32,7 +33,8 @@ struct point_result {
 	uint64_t simcalls;
 };
 
-void report_csv_header(GString *s);
+/* The header; scenario metrics of r (if any) are extra columns after the fixed ones. */
+void report_csv_header(GString *s, const struct point_result *r);
 void report_csv_row(GString *s, const struct run_config *cfg, const struct point_result *r);
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r);
 JsonNode *report_perf_json(const struct run_config *cfg, const struct point_result *r);

@@ -11,6 +11,8 @@
 #include "report.h"
 #include "die.h"
 #include "hw/machine.h"
+#include "hw/hw.h"
+#include "mmsim-config.h"
 #include "schemes/scheme.h"
 
 int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
@@ -19,15 +21,16 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	gint64 wall0 = g_get_monotonic_time();
 
 	engine_init();
-	engine_platform(m, cfg->cpus);
-	struct zone *zone = zone_create(m->mem_bytes, cfg->cpus);
+	engine_platform(m, cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus);
+	/* Per-CPU state for every CPU of the machine: tasks may be placed anywhere. */
+	struct zone *zone = zone_create(m->mem_bytes, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
 						     SIM_TIME_MAX;
-	int cpu = 0;
 	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
 		struct task_group *g = g_ptr_array_index(cfg->groups, gi);
-		for (int i = 1; i <= g->count; i++, cpu++) {
+		for (int i = 1; i <= g->count; i++) {
+			int cpu = g->cpus[i - 1];
 			char *name = g->count > 1 ? g_strdup_printf("%s/%d", g->name, i) :
 						    g_strdup(g->name);
 			struct sim_task *t = engine_spawn(name, cpu, false, workload_task_main, NULL);
@@ -44,8 +47,17 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		fprintf(stderr, "mmsim: %s: %s", cfg->file, out.report);
 		return EXIT_VIOLATION;
 	}
+	if (MMSIM_DEBUG) {
+		/* Whole-state check of the machine model (slow: debug builds only). */
+		char *herr = hw_check(engine_hw());
+		if (herr) {
+			fprintf(stderr, "mmsim: %s: hardware model inconsistent: %s\n", cfg->file, herr);
+			return EXIT_VIOLATION;
+		}
+	}
 
-	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new() };
+	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
+				  .metrics = workload_metrics() };
 	GPtrArray *tasks = engine_tasks();
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;

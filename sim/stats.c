@@ -24,6 +24,18 @@ const char *const stat_event_name[NR_STAT_EVENTS] = {
 	[EV_MMAP_LOCK_READ_WAIT] = "mmap_lock_read_wait",
 	[EV_MMAP_LOCK_WRITE_WAIT] = "mmap_lock_write_wait",
 	[EV_SPIN_WAIT] = "spin_wait",
+	[EV_L1_HIT] = "l1d_hit",
+	[EV_L2_HIT] = "l2_hit",
+	[EV_LLC_HIT] = "llc_hit",
+	[EV_DRAM] = "dram",
+	[EV_C2C] = "c2c_transfer",
+	[EV_HW_TIME_INVERTED] = "hw_time_inverted",
+	[EV_DTLB_HIT] = "dtlb_hit",
+	[EV_STLB_HIT] = "stlb_hit",
+	[EV_TLB_FLUSH] = "tlb_flush",
+	[EV_TLB_SHOOTDOWN_IPI] = "tlb_shootdown_ipi",
+	[EV_TLB_LAZY_SKIP] = "tlb_lazy_skip",
+	[EV_IPI_RECEIVED] = "ipi_received",
 };
 
 static unsigned hist_index(uint64_t v)
@@ -92,4 +104,5 @@ void task_stats_merge(struct task_stats *dst, const struct task_stats *src)
 	dst->spin += src->spin;
 	dst->sleep_wait += src->sleep_wait;
 	dst->idle += src->idle;
+	dst->irq += src->irq;
 }

@@ -50,6 +50,19 @@ enum stat_event {
 	EV_MMAP_LOCK_READ_WAIT,  /* mmap_lock read acquisitions that had to wait */
 	EV_MMAP_LOCK_WRITE_WAIT, /* mmap_lock write acquisitions that had to wait */
 	EV_SPIN_WAIT,          /* spinlock acquisitions that had to wait */
+	/* hardware model (models/hw) */
+	EV_L1_HIT,             /* line accesses served by the core's L1D */
+	EV_L2_HIT,             /* ... by its L2 */
+	EV_LLC_HIT,            /* ... by the LLC of its socket or CCX */
+	EV_DRAM,               /* ... by memory */
+	EV_C2C,                /* ... needing another core: transfer or invalidation */
+	EV_HW_TIME_INVERTED,   /* accesses at a local time before the line's last write */
+	EV_DTLB_HIT,           /* translations from the L1 dTLB */
+	EV_STLB_HIT,           /* ... from the STLB */
+	EV_TLB_FLUSH,          /* flush_tlb_mm_range calls */
+	EV_TLB_SHOOTDOWN_IPI,  /* flush IPIs sent */
+	EV_TLB_LAZY_SKIP,      /* cpumask CPUs skipped in lazy TLB mode */
+	EV_IPI_RECEIVED,       /* flush IPIs handled */
 	NR_STAT_EVENTS
 };
 
@@ -62,6 +75,7 @@ struct task_stats {
 	sim_time_t spin;                   /* ps spent spinning on locks (part of busy) */
 	sim_time_t sleep_wait;             /* ps spent asleep on sleeping locks */
 	sim_time_t idle;                   /* ps in explicit sleep() */
+	sim_time_t irq;                    /* ps in interrupt handlers (part of busy) */
 };
 
 static inline void count_event(struct task_stats *s, enum stat_event e)

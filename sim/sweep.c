@@ -80,6 +80,20 @@ static GPtrArray *expand(char **sets, char **overs, char **err)
 	return points;
 }
 
+/* The header line of a point's summary.csv (it names the scenario's metric columns). */
+static char *read_csv_header(const char *dir)
+{
+	char *path = g_build_filename(dir, "summary.csv", NULL), *text = NULL;
+	g_file_get_contents(path, &text, NULL, NULL);
+	g_free(path);
+	if (!text)
+		return NULL;
+	char *nl = strchr(text, '\n');
+	char *head = nl ? g_strndup(text, (gsize)(nl - text + 1)) : NULL;
+	g_free(text);
+	return head;
+}
+
 static char *read_csv_row(const char *dir)
 {
 	char *path = g_build_filename(dir, "summary.csv", NULL), *text = NULL;
@@ -109,7 +123,17 @@ static JsonNode *read_json(const char *dir, const char *leaf)
 static void merge(GPtrArray *points, const char *out)
 {
 	GString *csv = g_string_new("");
-	report_csv_header(csv);
+	char *head = NULL;
+	for (unsigned i = 0; i < points->len && !head; i++) {
+		struct point *p = g_ptr_array_index(points, i);
+		if (p->status == 0)
+			head = read_csv_header(p->dir);
+	}
+	if (head)
+		g_string_append(csv, head);
+	else
+		report_csv_header(csv, NULL);
+	g_free(head);
 	JsonBuilder *b = json_builder_new(), *pb = json_builder_new();
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "points");

@@ -17,6 +17,7 @@
 
 struct mm_struct;
 struct machine;
+struct hw_model;
 
 enum task_state {
 	TASK_RUNNING,   /* executing model code or waiting for its turn in simulated time */
@@ -35,6 +36,10 @@ struct sim_task {
 	sim_time_t now;         /* ps, local clock */
 	sim_time_t resume_at;   /* ps, set by whoever unparks us */
 	sim_time_t deadline;    /* ps, end of the scenario's duration (SIM_TIME_MAX: none) */
+	/* ps of interrupt handlers other CPUs made this one run (IPIs) while it was busy ahead
+	 * in its own timeline: charged at its next sim_sync (see models/hw/tlb.c). */
+	sim_time_t irq_debt;
+	sim_time_t idle_from, idle_to; /* ps, its last explicit sleep (lazy TLB mode) */
 
 	struct sim_task *wait_next; /* FIFO link while queued on a modelled lock */
 	unsigned wait_flags;        /* lock-private (e.g. reader or writer) */
@@ -43,6 +48,7 @@ struct sim_task {
 	struct task_stats stats;
 	struct mm_struct *mm;
 	const struct machine *machine;
+	struct hw_model *hw;    /* the run's hardware model state (models/hw/hw.h) */
 
 	void *engine_private;   /* sim/engine.c: actor and park semaphore */
 	void *program_private;  /* sim/workload.c: Lua thread */

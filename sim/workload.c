@@ -10,7 +10,9 @@
 #include "die.h"
 #include "clock.h"
 #include "hw/machine.h"
+#include "hw/hw.h"
 #include "mm/mm.h"
+#include "sync/waitq.h"
 #include "schemes/scheme.h"
 
 #define USER_SPAN (TASK_SIZE - MMAP_MIN_ADDR)
@@ -130,6 +132,31 @@ static int l_sleep(lua_State *L)
 	return 0;
 }
 
+/* work(ns): the task computes for ns (busy user time, no memory traffic modelled). */
+static int l_work(lua_State *L)
+{
+	struct sim_task *t = current(L, "work");
+	lua_Number ns = luaL_checknumber(L, 1);
+	if (!(ns >= 0) || ns > 1e13)
+		return luaL_error(L, "work: %f ns is not in [0, 1e13]", ns);
+	cpu_work(t, ns);
+	return 0;
+}
+
+/* stat(name): this task's count of an event (results.json "events" names). */
+static int l_stat(lua_State *L)
+{
+	struct sim_task *t = current(L, "stat");
+	const char *name = luaL_checkstring(L, 1);
+	for (int i = 0; i < NR_STAT_EVENTS; i++) {
+		if (!strcmp(stat_event_name[i], name)) {
+			lua_pushinteger(L, (lua_Integer)t->stats.ev[i]);
+			return 1;
+		}
+	}
+	return luaL_error(L, "stat: no event named '%s'", name);
+}
+
 /* now(): the task's simulated time in ns. */
 static int l_now(lua_State *L)
 {
@@ -169,9 +196,296 @@ static int l_rand(lua_State *L)
 	return 1;
 }
 
+/* ---- metrics ---- */
+
+static GPtrArray *metrics; /* struct metric *, sorted by name */
+
+GPtrArray *workload_metrics(void)
+{
+	if (!metrics)
+		metrics = g_ptr_array_new();
+	return metrics;
+}
+
+static const char *const reserved_columns[] = {
+	"scheme", "machine", "cpus", "threads", "seed", "sim_time_ns", "faults", "faults_per_s",
+	"fault_p50_ns", "fault_p90_ns", "fault_p99_ns", "fault_max_ns", "mmaps", "munmaps",
+	"mmap_lock_waits", "spin_share", "sleep_share", NULL,
+};
+
+/* report(name, value): one sample of a scenario-defined metric. */
+static int l_report(lua_State *L)
+{
+	current(L, "report");
+	const char *name = luaL_checkstring(L, 1);
+	lua_Number v = luaL_checknumber(L, 2);
+	if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name))
+		return luaL_error(L, "report: metric name '%s' must be lower-case letters, digits "
+				  "and '_' (it becomes a CSV column)", name);
+	for (const char *const *c = reserved_columns; *c; c++)
+		if (!strcmp(*c, name))
+			return luaL_error(L, "report: '%s' is a built-in summary.csv column", name);
+	if (!isfinite(v))
+		return luaL_error(L, "report: value of '%s' is not a finite number", name);
+	GPtrArray *ms = workload_metrics();
+	unsigned i = 0;
+	while (i < ms->len && strcmp(((struct metric *)ms->pdata[i])->name, name) < 0)
+		i++;
+	struct metric *m = i < ms->len ? ms->pdata[i] : NULL;
+	if (!m || strcmp(m->name, name)) {
+		m = g_new0(struct metric, 1);
+		m->name = g_strdup(name);
+		m->min = m->max = v;
+		g_ptr_array_insert(ms, (gint)i, m);
+	}
+	m->count++;
+	m->sum += v;
+	m->min = v < m->min ? v : m->min;
+	m->max = v > m->max ? v : m->max;
+	return 0;
+}
+
+/*
+ * ---- shared memory words ----
+ *
+ * shared(name [, bytes = 64]) names a region of simulated memory that every task of the
+ * run sees (allocated zeroed and line-aligned on first use; the same name gives the same
+ * region).  Its 8-byte words are reached by byte offset, so a scenario lays out its data
+ * as a kernel struct would: words within 64 bytes share a cache line (false sharing),
+ * words 64 bytes apart do not.
+ *
+ * Timing.  An operation starts at the task's synced time T: the hardware model moves the
+ * line then (an RFO is granted when it is processed) and charges the access; the value is
+ * read or written at the completion time, after a second sync, so every task sees writes
+ * in completion order.  (Another CPU may take the line during that window; the write still
+ * lands: a locked RMW holds its line to the end on hardware.)  Spin waits (shm_wait, shm_spin_cas) read the word at their
+ * synced time and, if the condition does not hold, park without touching the line until
+ * a write makes it true; the waiting time is busy spinning, and the woken task then pays
+ * for pulling the line from the writer.  So a CAS ping-pong costs one transfer per
+ * hand-off, as the core-to-core measurements the presets cite define it.
+ */
+
+struct shm_waiter {
+	struct sim_task *t;
+	unsigned off;
+	int64_t value;
+	struct shm_waiter *next;
+};
+
+struct shm_region {
+	char *name;
+	size_t bytes;
+	int64_t *words;               /* line-aligned */
+	struct shm_waiter *waiters;   /* FIFO */
+};
+
+static GPtrArray *regions; /* struct shm_region *, in creation order */
+
+static struct shm_region *shm_check(lua_State *L, const char *op, unsigned *off)
+{
+	lua_Integer id = luaL_checkinteger(L, 1);
+	lua_Integer o = luaL_checkinteger(L, 2);
+	if (!regions || id < 1 || id > (lua_Integer)regions->len)
+		luaL_error(L, "%s: %I is not a region made by shared()", op, id);
+	struct shm_region *r = regions->pdata[id - 1];
+	if (o < 0 || o % 8 || (size_t)o + 8 > r->bytes)
+		luaL_error(L, "%s: offset %I is not an 8-byte word inside '%s' (%d bytes)", op, o,
+			   r->name, (int)r->bytes);
+	*off = (unsigned)o;
+	return r;
+}
+
+static int l_shared(lua_State *L)
+{
+	current(L, "shared");
+	const char *name = luaL_checkstring(L, 1);
+	lua_Integer bytes = luaL_optinteger(L, 2, CACHE_LINE);
+	if (bytes < 8 || bytes > (1 << 20))
+		return luaL_error(L, "shared: size %I must be in [8, 1 MiB]", bytes);
+	if (!regions)
+		regions = g_ptr_array_new();
+	for (unsigned i = 0; i < regions->len; i++) {
+		struct shm_region *r = regions->pdata[i];
+		if (!strcmp(r->name, name)) {
+			if ((size_t)bytes > r->bytes)
+				return luaL_error(L, "shared: '%s' exists with %d bytes", name,
+						  (int)r->bytes);
+			lua_pushinteger(L, (lua_Integer)i + 1);
+			return 1;
+		}
+	}
+	struct shm_region *r = g_new0(struct shm_region, 1);
+	r->name = g_strdup(name);
+	r->bytes = ((size_t)bytes + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
+	r->words = g_aligned_alloc0(r->bytes / 8, 8, CACHE_LINE);
+	g_ptr_array_add(regions, r);
+	lua_pushinteger(L, (lua_Integer)regions->len);
+	return 1;
+}
+
+static int64_t *shm_word(struct shm_region *r, unsigned off)
+{
+	return &r->words[off / 8];
+}
+
+/* Wake the waiters whose word now holds the value they wait for. */
+static void shm_wake(struct sim_task *t, struct shm_region *r)
+{
+	struct shm_waiter **pp = &r->waiters;
+	while (*pp) {
+		struct shm_waiter *w = *pp;
+		if (*shm_word(r, w->off) == w->value) {
+			*pp = w->next;
+			sim_unpark(t, w->t, t->now);
+			g_free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+/* Park until a write makes word `off` equal `value`; busy spinning meanwhile. */
+static void shm_park(struct sim_task *t, struct shm_region *r, unsigned off, int64_t value)
+{
+	struct shm_waiter *w = g_new0(struct shm_waiter, 1), **pp = &r->waiters;
+	w->t = t;
+	w->off = off;
+	w->value = value;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	sim_time_t t0 = t->now;
+	sim_park(t, r->name);
+	t->stats.busy += t->now - t0;
+	t->stats.spin += t->now - t0;
+}
+
+/* Charge a write-intent access now (the line moves now); return at its completion. */
+static void shm_write_access(struct sim_task *t, int64_t *word, bool atomic)
+{
+	sim_sync(t);
+	if (atomic)
+		hw_rmw(t, word, 8);
+	else
+		hw_store(t, word, 8);
+	sim_sync(t);
+}
+
+/* shm_load(region, off): plain load. */
+static int l_shm_load(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_load");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_load", &off);
+	sim_sync(t);
+	hw_load(t, shm_word(r, off), 8);
+	sim_sync(t);
+	lua_pushinteger(L, *shm_word(r, off));
+	return 1;
+}
+
+/* shm_store(region, off, v): plain store. */
+static int l_shm_store(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_store");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_store", &off);
+	lua_Integer v = luaL_checkinteger(L, 3);
+	shm_write_access(t, shm_word(r, off), false);
+	*shm_word(r, off) = v;
+	shm_wake(t, r);
+	return 0;
+}
+
+/* shm_add(region, off, v): LOCK XADD; returns the old value. */
+static int l_shm_add(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_add");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_add", &off);
+	lua_Integer v = luaL_checkinteger(L, 3);
+	shm_write_access(t, shm_word(r, off), true);
+	int64_t old = *shm_word(r, off);
+	*shm_word(r, off) = (int64_t)((uint64_t)old + (uint64_t)v);
+	shm_wake(t, r);
+	lua_pushinteger(L, old);
+	return 1;
+}
+
+/* One LOCK CMPXCHG; true if it swapped (a failed one still takes the line). */
+static bool shm_cas_once(struct sim_task *t, struct shm_region *r, unsigned off, int64_t old,
+			 int64_t new)
+{
+	shm_write_access(t, shm_word(r, off), true);
+	if (*shm_word(r, off) != old)
+		return false;
+	*shm_word(r, off) = new;
+	shm_wake(t, r);
+	return true;
+}
+
+/* shm_cas(region, off, old, new): true if the word was old and is now new. */
+static int l_shm_cas(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_cas");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_cas", &off);
+	lua_Integer old = luaL_checkinteger(L, 3), new = luaL_checkinteger(L, 4);
+	lua_pushboolean(L, shm_cas_once(t, r, off, old, new));
+	return 1;
+}
+
+/* shm_spin_cas(region, off, old, new): spin until a CAS old -> new succeeds. */
+static int l_shm_spin_cas(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_spin_cas");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_spin_cas", &off);
+	lua_Integer old = luaL_checkinteger(L, 3), new = luaL_checkinteger(L, 4);
+	for (;;) {
+		sim_sync(t);
+		if (*shm_word(r, off) != old)
+			shm_park(t, r, off, old);
+		else if (shm_cas_once(t, r, off, old, new))
+			return 0;
+	}
+}
+
+/* shm_wait(region, off, v): spin reading the word until it equals v. */
+static int l_shm_wait(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_wait");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_wait", &off);
+	lua_Integer v = luaL_checkinteger(L, 3);
+	for (;;) {
+		sim_sync(t);
+		hw_load(t, shm_word(r, off), 8);
+		sim_sync(t);
+		if (*shm_word(r, off) == v)
+			return 0;
+		shm_park(t, r, off, v);
+	}
+}
+
+/* shm_prefetchw(region, off): take the line exclusive ahead of a write. */
+static int l_shm_prefetchw(lua_State *L)
+{
+	struct sim_task *t = current(L, "shm_prefetchw");
+	unsigned off;
+	struct shm_region *r = shm_check(L, "shm_prefetchw", &off);
+	sim_sync(t);
+	hw_prefetchw(t, shm_word(r, off));
+	return 0;
+}
+
 static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
-	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { NULL, NULL },
+	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
+	{ "work", l_work }, { "stat", l_stat },
+	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },
+	{ "shm_add", l_shm_add }, { "shm_cas", l_shm_cas }, { "shm_spin_cas", l_shm_spin_cas },
+	{ "shm_wait", l_shm_wait }, { "shm_prefetchw", l_shm_prefetchw }, { NULL, NULL },
 };
 
 void workload_register(lua_State *L, int env)

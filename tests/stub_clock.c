@@ -8,6 +8,7 @@
 
 void sim_sync(struct sim_task *t)
 {
+	cpu_drain_irq_debt(t);
 }
 
 void sim_park(struct sim_task *t, const char *what)

@@ -7,6 +7,7 @@
 #include "tap.h"
 #include "clock.h"
 #include "hw/machine.h"
+#include "hw/hw.h"
 #include "mm/mm.h"
 #include "schemes/scheme.h"
 
@@ -41,7 +42,8 @@ int main(void)
 	task.name = "test";
 	task.machine = m;
 	task.deadline = SIM_TIME_MAX;
-	struct zone *zone = zone_create(1ULL << 30, 1);
+	task.hw = hw_create(m, m->nr_cpus);
+	struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, &classic_scheme);
 	task.mm = mm;
 
@@ -104,8 +106,11 @@ int main(void)
 	tap_ok(r.error && strstr(r.error, "leaked"), "the checker catches a leaked page: %s",
 	       r.error ? r.error : "(nothing reported)");
 
+	char *herr = hw_check(task.hw);
+	tap_ok(!herr, "hardware model state consistent%s%s", herr ? ": " : "", herr ? herr : "");
 	mm_destroy(mm);
 	zone_destroy(zone);
+	hw_destroy(task.hw);
 	machine_free(m);
 	return tap_done();
 }

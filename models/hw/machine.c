@@ -1,7 +1,8 @@
 /*
  * Machine presets: strict loading of a Lua data file into struct machine.  A preset file
- * returns one table; every key is known here, every number is range-checked, and errors
- * name the file and the offending field.
+ * returns one table with sub-tables cache, coherence, tlb, hw and path (format:
+ * docs/model-hw.md); every key is known here, every number is range-checked, cross-field
+ * rules are checked, and errors name the file and the offending field.
  */
 #include <glib.h>
 #include <lua.h>
@@ -18,8 +19,9 @@
 struct field {
 	const char *key;
 	double min, max;
-	size_t offset;     /* into struct machine; (size_t)-1 for nested tables */
-	char kind;         /* 'i' int, 'd' double, 'p' ns -> ps, 'g' GB/s -> bytes/ps, 'm' GiB -> bytes, 's' string */
+	size_t offset;     /* into struct machine */
+	char kind;         /* 'i' int, 'd' double, 'b' boolean, 'g' GB/s -> bytes/ps,
+			    * 'm' GiB -> bytes, 's' string */
 };
 
 #define F(k, kind, lo, hi, member) { k, lo, hi, offsetof(struct machine, member), kind }
@@ -29,19 +31,52 @@ static const struct field top_fields[] = {
 	F("sockets", 'i', 1, 64, sockets),
 	F("cores_per_socket", 'i', 1, 1024, cores_per_socket),
 	F("threads_per_core", 'i', 1, 8, threads_per_core),
+	F("llc_per_socket", 'i', 1, 64, llc_per_socket),
+	F("nodes_per_socket", 'i', 1, 16, nodes_per_socket),
 	F("mem_gib", 'm', 0.0625, 65536, mem_bytes),
 	F("freq_ghz", 'd', 0.1, 10, freq_ghz),
 	{ NULL, 0, 0, 0, 0 },
 };
+static const struct field cache_fields[] = {
+	F("l1d_kib", 'd', 1, 1024, cache.l1d_kib),
+	F("l1d_ways", 'i', 1, 64, cache.l1d_ways),
+	F("l1d_cycles", 'd', 1, 100, cache.l1d_cycles),
+	F("l2_kib", 'd', 16, 65536, cache.l2_kib),
+	F("l2_ways", 'i', 1, 64, cache.l2_ways),
+	F("l2_cycles", 'd', 1, 200, cache.l2_cycles),
+	F("llc_kib", 'd', 64, 1048576, cache.llc_kib),
+	F("llc_ways", 'i', 1, 64, cache.llc_ways),
+	F("llc_cycles", 'd', 1, 1000, cache.llc_cycles),
+	F("dram_local_ns", 'd', 1, 10000, cache.dram_local_ns),
+	F("dram_remote_ns", 'd', 1, 10000, cache.dram_remote_ns),
+	{ NULL, 0, 0, 0, 0 },
+};
+static const struct field coherence_fields[] = {
+	F("smt_ns", 'd', 0.1, 10000, coh.smt_ns),
+	F("llc_ns", 'd', 0.1, 10000, coh.llc_ns),
+	F("socket_ns", 'd', 0.1, 10000, coh.socket_ns),
+	F("remote_ns", 'd', 0.1, 10000, coh.remote_ns),
+	F("rmw_cycles", 'd', 1, 1000, coh.rmw_cycles),
+	{ NULL, 0, 0, 0, 0 },
+};
+static const struct field tlb_fields[] = {
+	F("l1_4k_entries", 'i', 1, 65536, tlb.l1_4k_entries),
+	F("l1_4k_ways", 'i', 1, 65536, tlb.l1_4k_ways),
+	F("l1_2m_entries", 'i', 1, 65536, tlb.l1_2m_entries),
+	F("l1_2m_ways", 'i', 1, 65536, tlb.l1_2m_ways),
+	F("stlb_entries", 'i', 1, 65536, tlb.stlb_entries),
+	F("stlb_ways", 'i', 1, 65536, tlb.stlb_ways),
+	F("stlb_hit_cycles", 'd', 0, 1000, tlb.stlb_hit_cycles),
+	F("pcid", 'b', 0, 1, tlb.pcid),
+	F("invlpg_cycles", 'd', 1, 100000, tlb.invlpg_cycles),
+	F("flush_base_cycles", 'd', 0, 1000000, tlb.flush_base_cycles),
+	F("cr3_flush_cycles", 'd', 1, 100000, tlb.cr3_flush_cycles),
+	F("flush_ceiling", 'i', 0, 4096, tlb.flush_ceiling),
+	{ NULL, 0, 0, 0, 0 },
+};
 static const struct field hw_fields[] = {
-	F("load_ns", 'p', 0.01, 1000, hw.load),
-	F("store_ns", 'p', 0.01, 1000, hw.store),
-	F("rmw_ns", 'p', 0.01, 1000, hw.rmw),
-	F("transfer_ns", 'p', 0.01, 10000, hw.transfer),
-	F("transfer_remote_ns", 'p', 0.01, 10000, hw.transfer_remote),
 	F("zero_gbps", 'g', 0.01, 10000, hw.zero_bytes_per_ps),
 	F("copy_gbps", 'g', 0.01, 10000, hw.copy_bytes_per_ps),
-	F("wakeup_ns", 'p', 0, 1e7, hw.wakeup),
 	{ NULL, 0, 0, 0, 0 },
 };
 static const struct field path_fields[] = {
@@ -52,9 +87,27 @@ static const struct field path_fields[] = {
 	F("page_alloc_ns", 'd', 0, 1e6, path.page_alloc),
 	F("zone_refill_ns", 'd', 0, 1e6, path.zone_refill),
 	F("pte_op_ns", 'd', 0, 1e6, path.pte_op),
+	F("wakeup_ns", 'd', 0, 1e7, path.wakeup),
 	{ NULL, 0, 0, 0, 0 },
 };
 #undef F
+
+/* The sub-tables of a preset, each with its own strict field list. */
+static const struct {
+	const char *name;
+	const struct field *fields;
+} tables[] = {
+	{ "cache", cache_fields }, { "coherence", coherence_fields }, { "tlb", tlb_fields },
+	{ "hw", hw_fields }, { "path", path_fields },
+};
+
+static bool is_table_name(const char *k)
+{
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (!strcmp(tables[i].name, k))
+			return true;
+	return !strcmp(k, "sources");
+}
 
 static bool read_fields(lua_State *L, int idx, const struct field *fields, const char *table,
 			struct machine *m, const char *file, char **err)
@@ -67,7 +120,7 @@ static bool read_fields(lua_State *L, int idx, const struct field *fields, const
 			const char *k = lua_tostring(L, -2);
 			for (const struct field *f = fields; f->key; f++)
 				known |= !strcmp(f->key, k);
-			if (!table && (!strcmp(k, "hw") || !strcmp(k, "path") || !strcmp(k, "sources")))
+			if (!table && is_table_name(k))
 				known = true;
 		}
 		if (!known) {
@@ -90,6 +143,12 @@ static bool read_fields(lua_State *L, int idx, const struct field *fields, const
 				goto fail;
 			}
 			*(char **)base = g_strdup(lua_tostring(L, -1));
+		} else if (f->kind == 'b') {
+			if (!lua_isboolean(L, -1)) {
+				*err = g_strdup_printf("%s must be true or false", where);
+				goto fail;
+			}
+			*(bool *)base = lua_toboolean(L, -1);
 		} else {
 			int isnum;
 			double v = lua_tonumberx(L, -1, &isnum);
@@ -105,7 +164,6 @@ static bool read_fields(lua_State *L, int idx, const struct field *fields, const
 			switch (f->kind) {
 			case 'i': *(int *)base = (int)v; break;
 			case 'd': *(double *)base = v; break;
-			case 'p': *(sim_time_t *)base = ns_to_ps(v); break;
 			case 'g': *(double *)base = v * 1e9 / 1e12; break;
 			case 'm': *(uint64_t *)base = (uint64_t)(v * 1024 * 1024 * 1024); break;
 			}
@@ -118,6 +176,44 @@ fail:
 		lua_pop(L, 1);
 		return false;
 	}
+	return true;
+}
+
+static bool whole_sets(double kib, int ways)
+{
+	uint64_t lines = (uint64_t)(kib * 1024) / 64;
+	return lines % (uint64_t)ways == 0;
+}
+
+/* Cross-field rules; the model relies on each. */
+static bool machine_validate(struct machine *m, const char *file, char **err)
+{
+	const char *why = NULL;
+	if (m->cores_per_socket % m->llc_per_socket)
+		why = "cores_per_socket must be a multiple of llc_per_socket";
+	else if (m->cores_per_socket % m->nodes_per_socket)
+		why = "cores_per_socket must be a multiple of nodes_per_socket";
+	else if (m->sockets * m->llc_per_socket > 64)
+		why = "at most 64 LLC domains in all";
+	else if (!whole_sets(m->cache.l1d_kib, m->cache.l1d_ways) ||
+		 !whole_sets(m->cache.l2_kib, m->cache.l2_ways) ||
+		 !whole_sets(m->cache.llc_kib, m->cache.llc_ways))
+		why = "each cache's size must be a whole number of 64-byte lines per way";
+	else if (m->tlb.l1_4k_entries < m->tlb.l1_4k_ways || m->tlb.l1_2m_entries < m->tlb.l1_2m_ways ||
+		 m->tlb.stlb_entries < m->tlb.stlb_ways)
+		why = "a TLB cannot have more ways than entries";
+	else if (m->cache.l1d_cycles > m->cache.l2_cycles || m->cache.l2_cycles > m->cache.llc_cycles)
+		why = "cache latencies must grow from L1D to L2 to LLC";
+	if (why) {
+		*err = g_strdup_printf("%s: %s", file, why);
+		return false;
+	}
+	/* The derived figures (struct hw_costs). */
+	m->hw.load = m->hw.store = ns_to_ps(machine_cycles_to_ns(m, m->cache.l1d_cycles));
+	m->hw.rmw = ns_to_ps(machine_cycles_to_ns(m, m->coh.rmw_cycles));
+	m->hw.transfer = ns_to_ps(m->coh.llc_ns);
+	m->hw.transfer_remote = ns_to_ps(m->sockets > 1 ? m->coh.remote_ns : m->coh.socket_ns);
+	m->hw.wakeup = ns_to_ps(m->path.wakeup);
 	return true;
 }
 
@@ -144,18 +240,19 @@ static struct machine *machine_load_file(const char *file, char **err)
 	int top = lua_gettop(L);
 	if (!read_fields(L, top, top_fields, NULL, m, file, err))
 		goto fail;
-	const char *sub[] = { "hw", "path" };
-	const struct field *subf[] = { hw_fields, path_fields };
-	for (int i = 0; i < 2; i++) {
-		lua_getfield(L, top, sub[i]);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		lua_getfield(L, top, tables[i].name);
 		if (!lua_istable(L, -1)) {
-			*err = g_strdup_printf("%s: machine field '%s' must be a table", file, sub[i]);
+			*err = g_strdup_printf("%s: machine field '%s' must be a table", file,
+					       tables[i].name);
 			goto fail;
 		}
-		if (!read_fields(L, lua_gettop(L), subf[i], sub[i], m, file, err))
+		if (!read_fields(L, lua_gettop(L), tables[i].fields, tables[i].name, m, file, err))
 			goto fail;
 		lua_pop(L, 1);
 	}
+	if (!machine_validate(m, file, err))
+		goto fail;
 	m->nr_cpus = m->sockets * m->cores_per_socket * m->threads_per_core;
 	if (m->nr_cpus > MACHINE_MAX_CPUS) {
 		*err = g_strdup_printf("%s: %d CPUs exceed the limit of %d", file, m->nr_cpus,

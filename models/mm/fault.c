@@ -61,6 +61,11 @@ static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsig
 		*pte = (mm->zone->zero_pfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_USER |
 		       _PAGE_ACCESSED | _PAGE_SPECIAL;
 	}
+	if (expect & _PAGE_PRESENT) {
+		/* present -> present (wp of the zero page): ptep_clear_flush under the PTL, so
+		 * no CPU keeps reading the zero page through an old entry. */
+		flush_tlb_mm_range(t, mm, addr & PAGE_MASK, (addr & PAGE_MASK) + PAGE_SIZE, false);
+	}
 	spin_unlock(t, &pt->ptl);
 	return true;
 }
@@ -97,8 +102,7 @@ static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma
 	struct page *p = alloc_zeroed_user_page(t, mm);
 	if (!p)
 		return VM_FAULT_OOM;
-	/* A present -> present change would need a TLB flush; without a TLB model the next
-	 * access walks the tables and sees the new entry. */
+	/* present -> present: set_pte_locked flushes the old translation everywhere. */
 	if (!set_pte_locked(t, vma, addr, pt, orig, p)) {
 		drop_unmapped_page(t, mm, p);
 		return 0;

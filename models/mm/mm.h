@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 #include <glib.h>
 #include "task.h"
 #include "sync/spinlock.h"
@@ -133,7 +134,50 @@ struct mm_struct {
 	long rss_anon;                  /* anon pages mapped; PTE lock of the mapping table */
 	struct zone *zone;
 	const struct mm_scheme_ops *scheme;
+	/* mm_cpumask: CPUs that have run a task of this mm (bits are only set, as on x86
+	 * with lazy TLB).  zone->nr_cpus bits.  Read by TLB shootdowns. */
+	uint64_t *cpumask;
+	unsigned asid;                  /* PCID of this address space in the TLB model */
 };
+
+/*
+ * mmu_gather (mm/mmu_gather.c): what an unmap collects so that the TLB is flushed after
+ * the PTEs are cleared and BEFORE the pages and page tables they pointed to are freed.
+ */
+struct mmu_gather {
+	struct mm_struct *mm;
+	unsigned long start, end;       /* range whose translations must go */
+	bool freed_tables;              /* page tables were unlinked: IPI lazy CPUs too */
+	GPtrArray *pages;               /* struct page * to free after the flush */
+	GPtrArray *tables;              /* page-table pages to free after the flush */
+};
+
+/*
+ * A cache of fixed-size, line-aligned objects: the slab allocator's LIFO freelist reduced
+ * to one list.  A freed object is the next one handed out, so which cache lines a new
+ * object reuses is decided by the simulation, never by the host's malloc (results must
+ * not depend on the heap layout).
+ */
+struct kmem_cache {
+	size_t size, align;
+	void *free;             /* freed objects, linked through their first word */
+};
+
+static inline void *kmem_cache_alloc(struct kmem_cache *c)
+{
+	void *p = c->free;
+	if (!p)
+		return g_aligned_alloc0(1, c->size, c->align);
+	c->free = *(void **)p;
+	memset(p, 0, c->size);
+	return p;
+}
+
+static inline void kmem_cache_free(struct kmem_cache *c, void *p)
+{
+	*(void **)p = c->free;
+	c->free = p;
+}
 
 /* page_alloc.c */
 struct zone *zone_create(uint64_t mem_bytes, int nr_cpus);
@@ -168,12 +212,23 @@ bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_tab
 /* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
-/* Zap [start, end) and free the data pages; caller holds the VMAs out of reach. */
-void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+/* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
+ * reach. */
+void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end);
-/* Free page tables that map only [start, end) within [floor, ceiling). */
-void pt_free_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+/* Unlink page tables that map only [start, end) within [floor, ceiling); gather them. */
+void pt_free_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		   unsigned long end, unsigned long floor, unsigned long ceiling);
+
+/* tlb.c: the mm side of TLB management. */
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm);
+/* Flush the gathered range, then free the gathered pages and tables. */
+void tlb_finish_mmu(struct sim_task *t, struct mmu_gather *tlb);
+/* flush_tlb_mm_range; returns the caller's latency (ps). */
+sim_time_t flush_tlb_mm_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			      unsigned long end, bool freed_tables);
+/* switch_mm: t's CPU runs mm (joins its cpumask). */
+void switch_mm(struct sim_task *t, struct mm_struct *mm);
 /* Boot-time frame for the PGD (no task to charge). */
 struct page *zone_alloc_boot(struct zone *z);
 

@@ -5,12 +5,14 @@
  * do_vmi_align_munmap does (spec: kernel-algorithms.md B.3, B.4).
  */
 #include <stdlib.h>
+#include <string.h>
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
 
 struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme)
 {
+	static unsigned next_asid; /* PCIDs in creation order: deterministic */
 	struct mm_struct *mm;
 
 	if (posix_memalign((void **)&mm, 64, sizeof(*mm)))
@@ -24,8 +26,11 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	mm->scheme = scheme;
 	mm->pgd = zone_alloc_boot(zone);
 	mm->pgd->flags = PG_table;
-	mm->pgd->table = g_malloc0(PAGE_SIZE);
+	/* Page-aligned like every table (pgtable.c). */
+	mm->pgd->table = g_aligned_alloc0(1, PAGE_SIZE, PAGE_SIZE);
 	mm->pgd->mm = mm;
+	mm->cpumask = g_aligned_alloc0((gsize)(zone->nr_cpus + 63) / 64, sizeof(uint64_t), 64);
+	mm->asid = ++next_asid;
 	return mm;
 }
 
@@ -34,7 +39,7 @@ static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
 	for (unsigned i = 0; level > PT_PTE && i < PTRS_PER_TABLE; i++)
 		if (table[i])
 			pt_release(mm, pt_entries(mm, table[i]), level - 1);
-	free(table);
+	g_aligned_free(table);
 }
 
 void mm_destroy(struct mm_struct *mm)
@@ -43,10 +48,11 @@ void mm_destroy(struct mm_struct *mm)
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
 		if (pgd[i])
 			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
-	g_free(pgd);
+	g_aligned_free(pgd);
 	for (unsigned i = 0; i < mm->vmas->len; i++)
-		g_free(g_ptr_array_index(mm->vmas, i));
+		g_aligned_free(g_ptr_array_index(mm->vmas, i));
 	g_ptr_array_free(mm->vmas, TRUE);
+	g_aligned_free(mm->cpumask);
 	free(mm);
 }
 
@@ -80,15 +86,20 @@ void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned lon
 void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detached,
 		     unsigned long floor, unsigned long ceiling)
 {
+	struct mmu_gather tlb;
+
 	if (!detached->len)
 		return;
+	/* unmap_region: zap, unlink tables, flush, and only then free (see tlb.c). */
+	tlb_gather_mmu(&tlb, mm);
 	for (unsigned i = 0; i < detached->len; i++) {
 		struct vm_area_struct *v = g_ptr_array_index(detached, i);
-		pt_zap_range(t, mm, v->vm_start, v->vm_end);
+		pt_zap_range(t, &tlb, v->vm_start, v->vm_end);
 	}
 	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
 	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
-	pt_free_range(t, mm, first->vm_start, last->vm_end, floor, ceiling);
+	pt_free_range(t, &tlb, first->vm_start, last->vm_end, floor, ceiling);
+	tlb_finish_mmu(t, &tlb);
 	for (unsigned i = 0; i < detached->len; i++)
 		vma_free(t, g_ptr_array_index(detached, i));
 }

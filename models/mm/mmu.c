@@ -1,22 +1,64 @@
 /*
- * The simulated MMU: a user load or store walks the page tables (there is no TLB model
- * yet, so every access walks); a missing or read-only entry raises #PF, handled by the
- * mm's scheme, and the access is retried, as the CPU re-executes the faulting instruction.
+ * The simulated MMU: a user load or store translates through the CPU's TLB; a miss walks
+ * the four levels of page tables, loading each real entry through the cache model, and
+ * installs the translation; a missing or read-only entry raises #PF, handled by the mm's
+ * scheme, and the access is retried, as the CPU re-executes the faulting instruction.
+ *
+ * Every translation is checked: a TLB hit that leads to a freed page, or to a page now
+ * mapping something else, is a use-after-free the TLB flush protocol should have
+ * prevented, and ends the run as a model violation.
  */
 #include "mm.h"
 #include "hw/hw.h"
 #include "schemes/scheme.h"
+#include "die.h"
+
+/* Is pfn still what addr of mm may legally reach through an old translation? */
+static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+				  uint64_t pfn)
+{
+	const struct page *p = pfn_to_page(mm->zone, pfn);
+	if (p->flags & PG_zero)
+		return;
+	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT) {
+		fprintf(stderr, "mmsim: %s (cpu %d) at %.3f us: stale TLB entry: 0x%lx -> pfn %llu, "
+			"which is %s\n", t->name, t->cpu, ps_to_ns(t->now) / 1000.0, addr,
+			(unsigned long long)pfn, (p->flags & PG_free) ? "free" : "reused");
+		fflush(stderr);
+		_exit(EXIT_VIOLATION);
+	}
+}
+
+static void mmu_data_access(struct sim_task *t, uint64_t pfn, unsigned long addr, bool write)
+{
+	uint64_t paddr = hw_page_paddr(pfn) + (addr & ~PAGE_MASK);
+	if (write)
+		hw_store_paddr(t, paddr);
+	else
+		hw_load_paddr(t, paddr);
+}
 
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write)
 {
 	unsigned int flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
+	uint64_t pfn;
 
 	count_event(&t->stats, EV_USER_ACCESS);
+	switch_mm(t, mm);
+	/* Whether a cached translation is still valid depends on other CPUs' flushes. */
+	sim_sync(t);
 	for (;;) {
+		if (hw_tlb_lookup(t, mm->asid, addr, write, &pfn)) {
+			mmu_check_translation(t, mm, addr, pfn);
+			mmu_data_access(t, pfn, addr, write);
+			return 0;
+		}
 		count_event(&t->stats, EV_PAGE_WALK);
 		pteval_t *pte = pt_lookup_pte(t, mm, addr, NULL);
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
-			hw_load(t, (void *)(uintptr_t)hw_page_paddr(pte_pfn(*pte)), 1);
+			pfn = pte_pfn(*pte);
+			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
+			mmu_data_access(t, pfn, addr, write);
 			return 0;
 		}
 		sim_time_t t0 = t->now;

@@ -12,7 +12,8 @@
 
 struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
 {
-	struct zone *z = g_new0(struct zone, 1);
+	/* Model objects are line-aligned, so which share a cache line is deterministic. */
+	struct zone *z = g_aligned_alloc0(1, sizeof(struct zone), 64);
 
 	spin_lock_init(&z->lock, "&zone->lock");
 	z->max_pfn = mem_bytes >> PAGE_SHIFT;
@@ -22,11 +23,11 @@ struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
 	z->next_fresh = 1; /* pfn 0 is never handed out: a zero PTE means "none" */
 	z->nr_free = z->max_pfn;
 	z->nr_cpus = nr_cpus;
-	z->pcp = g_new0(struct per_cpu_pages, nr_cpus);
+	z->pcp = g_aligned_alloc0((gsize)nr_cpus, sizeof(struct per_cpu_pages), 64);
 	/* The shared zero page, reserved at boot. */
 	z->zero_pfn = z->next_fresh++;
 	z->nr_free--;
-	z->chunk[0] = g_new0(struct page, PAGES_PER_CHUNK);
+	z->chunk[0] = g_aligned_alloc0(PAGES_PER_CHUNK, sizeof(struct page), 64);
 	for (unsigned i = 0; i < PAGES_PER_CHUNK; i++)
 		z->chunk[0][i].pfn = i;
 	struct page *zp = pfn_to_page(z, z->zero_pfn);
@@ -38,11 +39,11 @@ struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
 void zone_destroy(struct zone *z)
 {
 	for (unsigned i = 0; i < z->nr_chunks; i++)
-		g_free(z->chunk[i]);
+		g_aligned_free(z->chunk[i]);
 	g_free(z->chunk);
 	g_array_free(z->free, TRUE);
-	g_free(z->pcp);
-	g_free(z);
+	g_aligned_free(z->pcp);
+	g_aligned_free(z);
 }
 
 static uint64_t zone_take(struct zone *z)
@@ -57,7 +58,7 @@ static uint64_t zone_take(struct zone *z)
 	uint64_t pfn = z->next_fresh++;
 	unsigned c = (unsigned)(pfn / PAGES_PER_CHUNK);
 	if (!z->chunk[c]) {
-		z->chunk[c] = g_new0(struct page, PAGES_PER_CHUNK);
+		z->chunk[c] = g_aligned_alloc0(PAGES_PER_CHUNK, sizeof(struct page), 64);
 		for (unsigned i = 0; i < PAGES_PER_CHUNK; i++) {
 			z->chunk[c][i].pfn = (uint64_t)c * PAGES_PER_CHUNK + i;
 			z->chunk[c][i].flags = PG_free;

@@ -14,15 +14,15 @@
 
 #define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
+/* The memory of page-table pages, recycled LIFO (see struct kmem_cache). */
+static struct kmem_cache pt_cache = { PAGE_SIZE, PAGE_SIZE, NULL };
+
 struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
 {
 	struct page *p = alloc_page(t, mm->zone);
 	if (!p)
 		return NULL;
-	void *mem;
-	if (posix_memalign(&mem, PAGE_SIZE, PAGE_SIZE))
-		sim_die("out of host memory for a page table");
-	memset(mem, 0, PAGE_SIZE);
+	void *mem = kmem_cache_alloc(&pt_cache);
 	hw_bulk_zero(t, hw_page_paddr(p->pfn), PAGE_SIZE);
 	p->flags = PG_table;
 	p->table = mem;
@@ -36,7 +36,7 @@ void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
 {
 	sim_bug_on(!(table->flags & PG_table));
 	sim_bug_on(table->ptl.owner || table->ptl.waiters.head);
-	free(table->table);
+	kmem_cache_free(&pt_cache, table->table);
 	table->table = NULL;
 	table->refcount = 0;
 	count_event(&t->stats, EV_PT_FREE);
@@ -144,10 +144,10 @@ static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
 	return NULL;
 }
 
-void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end)
 {
-	struct page *batch[PTRS_PER_TABLE];
+	struct mm_struct *mm = tlb->mm;
 
 	for (unsigned long addr = start; addr < end;) {
 		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
@@ -158,7 +158,6 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			addr = next;
 			continue;
 		}
-		unsigned nr = 0;
 		/* zap_pte_range: everything under the PTE table's lock. */
 		spin_lock(t, &pt->ptl);
 		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
@@ -169,6 +168,11 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			pteval_t old = *pte;
 			hw_rmw(t, pte, sizeof(*pte)); /* ptep_get_and_clear_full */
 			*pte = 0;
+			/* tlb_remove_tlb_entry: the range to flush grows. */
+			if (a < tlb->start)
+				tlb->start = a;
+			if (a + PAGE_SIZE > tlb->end)
+				tlb->end = a + PAGE_SIZE;
 			cpu_work(t, t->machine->path.pte_op);
 			if (old & _PAGE_SPECIAL)
 				continue; /* the zero page is not refcounted */
@@ -179,14 +183,9 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			p->refcount--;
 			mm->rss_anon--;
 			if (p->refcount == 0)
-				batch[nr++] = p;
+				g_ptr_array_add(tlb->pages, p); /* freed after the TLB flush */
 		}
 		spin_unlock(t, &pt->ptl);
-		/* tlb_finish_mmu: pages go back after the lock is dropped (no TLB yet). */
-		for (unsigned i = 0; i < nr; i++) {
-			count_event(&t->stats, EV_PGFREE);
-			free_page(t, mm->zone, batch[i]);
-		}
 		addr = next;
 	}
 }
@@ -196,10 +195,11 @@ void pt_zap_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
  * map only addresses in [floor, ceiling) and intersect [start, end).  Called once the
  * range's VMAs are unreachable; no lock is needed to clear the entries (B.4 step 5).
  */
-static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *table, int level,
+static void pt_free_level(struct sim_task *t, struct mmu_gather *tlb, pteval_t *table, int level,
 			  unsigned long base, unsigned long start, unsigned long end,
 			  unsigned long floor, unsigned long ceiling)
 {
+	struct mm_struct *mm = tlb->mm;
 	unsigned long size = 1UL << (PAGE_SHIFT + 9 * level);
 
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
@@ -212,7 +212,7 @@ static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *ta
 			continue;
 		struct page *child = pt_page(mm, *e);
 		if (level > PT_PMD)
-			pt_free_level(t, mm, child->table, level - 1, va, start, end, floor, ceiling);
+			pt_free_level(t, tlb, child->table, level - 1, va, start, end, floor, ceiling);
 		if (va < floor || va + size > ceiling)
 			continue;
 		if (level == PT_PMD) {
@@ -223,12 +223,20 @@ static void pt_free_level(struct sim_task *t, struct mm_struct *mm, pteval_t *ta
 		}
 		hw_store(t, e, sizeof(*e));
 		*e = 0;
-		pt_free_table(t, mm, child);
+		/* pte_free_tlb & co: freed after the flush, lazy CPUs get the IPI too, and the
+		 * range grows by one page at the table's address (tlb_flush_pmd_range). */
+		g_ptr_array_add(tlb->tables, child);
+		tlb->freed_tables = true;
+		unsigned long a = va < start ? start : va;
+		if (a < tlb->start)
+			tlb->start = a;
+		if (a + PAGE_SIZE > tlb->end)
+			tlb->end = a + PAGE_SIZE;
 	}
 }
 
-void pt_free_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+void pt_free_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		   unsigned long end, unsigned long floor, unsigned long ceiling)
 {
-	pt_free_level(t, mm, mm->pgd->table, PT_PGD, 0, start, end, floor, ceiling);
+	pt_free_level(t, tlb, tlb->mm->pgd->table, PT_PGD, 0, start, end, floor, ceiling);
 }

@@ -8,10 +8,13 @@
 #include "hw/hw.h"
 #include "die.h"
 
+/* vm_area_cachep */
+static struct kmem_cache vma_cache = { sizeof(struct vm_area_struct), 64, NULL };
+
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				 unsigned long end, unsigned long flags)
 {
-	struct vm_area_struct *vma = g_new0(struct vm_area_struct, 1);
+	struct vm_area_struct *vma = kmem_cache_alloc(&vma_cache);
 
 	cpu_work(t, t->machine->path.vma_alloc);
 	hw_store(t, vma, sizeof(*vma));
@@ -27,7 +30,7 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 {
 	cpu_work(t, t->machine->path.vma_alloc);
-	g_free(vma);
+	kmem_cache_free(&vma_cache, vma);
 }
 
 /* Index of the first VMA with vm_end > addr (== len if none). */

@@ -8,6 +8,14 @@ for threads in 1 8 64; do
     check "$threads threads: $f identical across runs" cmp -s "$TMP/a$threads/$f" "$TMP/b$threads/$f"
   done
 done
+# Cache sets and line sharing must not depend on where the host heap puts things: the same
+# scenario from a path of another length (other allocation sizes before the run) agrees.
+mkdir -p "$TMP/a-longer-directory-name-that-shifts-the-host-heap"
+cp "$q" "$TMP/a-longer-directory-name-that-shifts-the-host-heap/quickstart.lua"
+"$MMSIM" run "$TMP/a-longer-directory-name-that-shifts-the-host-heap/quickstart.lua" \
+  --set threads=8 --set duration_ms=0.5 --out "$TMP/moved" 2>/dev/null
+check "8 threads: summary.csv independent of the host heap layout" \
+  cmp -s "$TMP/a8/summary.csv" "$TMP/moved/summary.csv"
 check "perf.json carries the wall-clock time" grep -q '"wall_s"' "$TMP/a8/perf.json"
 check "results.json carries none" sh -c "! grep -q wall '$TMP/a8/results.json'"
 "$MMSIM" run "$q" --set threads=8 --set duration_ms=0.5 --seed 7 --out "$TMP/s7" 2>/dev/null

@@ -1,0 +1,63 @@
+/*
+ * The mm side of TLB management: mm_cpumask, switch_mm, flush_tlb_mm_range and the
+ * mmu_gather that orders an unmap as the kernel does (mm/mmu_gather.c,
+ * arch/x86/mm/tlb.c; kernel-algorithms.md H.5):
+ *   1. clear the PTEs under their PTE lock, gathering the pages (pt_zap_range);
+ *   2. unlink the emptied page tables, gathering them (pt_free_range);
+ *   3. flush the range from every TLB (IPIs to the other CPUs of the mm's cpumask);
+ *   4. only then free the pages and the page tables.
+ * Until step 3 another CPU may still translate through an old entry, as on hardware; the
+ * pages are still allocated then, so it reads the old data, never a reused page.
+ */
+#include "mm.h"
+#include "hw/hw.h"
+#include "die.h"
+
+void switch_mm(struct sim_task *t, struct mm_struct *mm)
+{
+	uint64_t *w = &mm->cpumask[t->cpu / 64], bit = 1ULL << (t->cpu % 64);
+	sim_bug_on(t->cpu >= mm->zone->nr_cpus);
+	if (!(*w & bit)) {
+		/* cpumask_set_cpu: an atomic on the mask's line, once per CPU and mm. */
+		hw_rmw(t, w, sizeof(*w));
+		*w |= bit;
+	}
+	hw_tlb_switch(t, mm->asid);
+}
+
+sim_time_t flush_tlb_mm_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			      unsigned long end, bool freed_tables)
+{
+	switch_mm(t, mm);
+	/* The initiator reads the cpumask to pick its targets. */
+	hw_load(t, mm->cpumask, sizeof(uint64_t));
+	return hw_tlb_flush_range(t, mm->cpumask, mm->zone->nr_cpus, mm->asid, start, end,
+				  freed_tables);
+}
+
+void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
+{
+	*tlb = (struct mmu_gather){
+		.mm = mm,
+		.start = ~0UL,
+		.end = 0,
+		.pages = g_ptr_array_new(),
+		.tables = g_ptr_array_new(),
+	};
+}
+
+void tlb_finish_mmu(struct sim_task *t, struct mmu_gather *tlb)
+{
+	struct mm_struct *mm = tlb->mm;
+	if (tlb->start < tlb->end)
+		flush_tlb_mm_range(t, mm, tlb->start, tlb->end, tlb->freed_tables);
+	for (unsigned i = 0; i < tlb->pages->len; i++) {
+		count_event(&t->stats, EV_PGFREE);
+		free_page(t, mm->zone, g_ptr_array_index(tlb->pages, i));
+	}
+	for (unsigned i = 0; i < tlb->tables->len; i++)
+		pt_free_table(t, mm, g_ptr_array_index(tlb->tables, i));
+	g_ptr_array_free(tlb->pages, TRUE);
+	g_ptr_array_free(tlb->tables, TRUE);
+	tlb->pages = tlb->tables = NULL;
+}
