@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include "report.h"
 #include "config.h"
+#include "lockstat.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -91,6 +92,74 @@ static void add_stats(JsonBuilder *b, const struct task_stats *s)
 	add_double(b, "idle_ns", ps_to_ns(s->idle));
 }
 
+static void add_lock_time(JsonBuilder *b, const char *k, const struct lock_time *lt)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_begin_object(b);
+	add_int(b, "count", (gint64)lt->nr);
+	add_double(b, "min_ns", lt->nr ? ps_to_ns(lt->min) : 0.0);
+	add_double(b, "max_ns", ps_to_ns(lt->max));
+	add_double(b, "total_ns", ps_to_ns(lt->total));
+	add_double(b, "avg_ns", lt->nr ? ps_to_ns(lt->total) / (double)lt->nr : 0.0);
+	json_builder_end_object(b);
+}
+
+static void add_points(JsonBuilder *b, const char *k, const struct lock_site_count *pts)
+{
+	struct lock_site_count top[LOCKSTAT_POINTS];
+	unsigned n = lockstat_top_points(pts, top);
+	json_builder_set_member_name(b, k);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n; i++) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "site");
+		json_builder_add_string_value(b, top[i].site);
+		add_int(b, "count", (gint64)top[i].count);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* The lock_stat table as JSON: every class acquired at least once, by name. */
+static void add_lock_stat(JsonBuilder *b)
+{
+	json_builder_set_member_name(b, "lock_stat");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < lock_class_count(); i++) {
+		const struct lock_class *c = lock_class_sorted(i);
+		if (!c->side[LS_WRITE].acquisitions && !c->side[LS_READ].acquisitions)
+			continue;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "class");
+		json_builder_add_string_value(b, c->name);
+		for (int side = 0; side < (c->rw ? 2 : 1); side++) {
+			const struct lock_class_side *s = &c->side[side];
+			json_builder_set_member_name(b, side == LS_WRITE ? "write" : "read");
+			json_builder_begin_object(b);
+			add_int(b, "con_bounces", (gint64)s->con_bounces);
+			add_int(b, "contentions", (gint64)s->contentions);
+			add_int(b, "acq_bounces", (gint64)s->acq_bounces);
+			add_int(b, "acquisitions", (gint64)s->acquisitions);
+			add_lock_time(b, "wait", &s->wait);
+			add_lock_time(b, "hold", &s->hold);
+			add_double(b, "spin_wait_ns", ps_to_ns(s->spin_wait));
+			add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
+			json_builder_end_object(b);
+		}
+		add_points(b, "contention_points", c->contention_point);
+		add_points(b, "contending_points", c->contending_point);
+		add_int(b, "line_transfers", (gint64)c->transfers);
+		add_int(b, "handoffs", (gint64)c->handoffs);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "lockdep");
+	if (lockdep_report())
+		json_builder_add_string_value(b, lockdep_report());
+	else
+		json_builder_add_string_value(b, "no lock order inversion");
+}
+
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)
 {
 	JsonBuilder *b = json_builder_new();
@@ -103,6 +172,7 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 	add_int(b, "faults", (gint64)faults_of(r));
 	add_double(b, "faults_per_s", faults_per_s(r));
 	add_stats(b, &r->total);
+	add_lock_stat(b);
 	if (r->checked) {
 		json_builder_set_member_name(b, "check");
 		json_builder_begin_object(b);
@@ -190,7 +260,11 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 	char *p_res = g_build_filename(dir, "results.json", NULL);
 	char *p_cfg = g_build_filename(dir, "config.json", NULL);
 	char *p_perf = g_build_filename(dir, "perf.json", NULL);
+	char *p_lock = g_build_filename(dir, "lock_stat.txt", NULL);
+	GString *ls = g_string_new("");
+	lockstat_format(ls);
 	bool ok = write_json_atomic(p_cfg, config_to_json(cfg), err) &&
+		  write_file_atomic(p_lock, ls->str, ls->len, err) &&
 		  write_json_atomic(p_res, report_results_json(cfg, r), err) &&
 		  write_json_atomic(p_perf, report_perf_json(cfg, r), err) &&
 		  /* summary.csv last: its presence marks a finished point */
@@ -200,5 +274,7 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 	g_free(p_res);
 	g_free(p_cfg);
 	g_free(p_perf);
+	g_free(p_lock);
+	g_string_free(ls, TRUE);
 	return ok;
 }

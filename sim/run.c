@@ -10,6 +10,7 @@
 #include "workload.h"
 #include "report.h"
 #include "die.h"
+#include "lockstat.h"
 #include "hw/machine.h"
 #include "schemes/scheme.h"
 
@@ -58,6 +59,10 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		ts->stats = t->stats;
 		task_stats_merge(&r.total, &t->stats);
 		g_ptr_array_add(r.tasks, ts);
+	}
+	if (lockdep_report()) {
+		fprintf(stderr, "mmsim: %s: lock order violation:\n%s", cfg->file, lockdep_report());
+		return EXIT_VIOLATION;
 	}
 	if (cfg->check) {
 		r.checked = true;

@@ -14,6 +14,7 @@
 #include "simtime.h"
 #include "rng.h"
 #include "stats.h"
+#include "lockstat.h"
 
 struct mm_struct;
 struct machine;
@@ -38,6 +39,9 @@ struct sim_task {
 
 	struct sim_task *wait_next; /* FIFO link while queued on a modelled lock */
 	unsigned wait_flags;        /* lock-private (e.g. reader or writer) */
+	void *wait_private;         /* lock-private per-wait record (rwsem waiter) */
+	struct lockdep_task lockdep; /* locks held, for lock_stat hold times and lockdep */
+	int rcu_nesting;            /* rcu_read_lock depth (models/sync/rcu.c) */
 
 	struct sim_rng rng;
 	struct task_stats stats;

@@ -1,137 +1,483 @@
 /*
- * rw_semaphore (see rwsem.h).  Spec: ../shared/reference/kernel-algorithms.md §H.3.
- * Every operation is one atomic on the count's line; waking costs the waker one atomic per
- * woken task (wake_q) and each woken task resumes one wake-up latency later.
+ * rw_semaphore (see rwsem.h).  Sources: kernel/locking/rwsem.c of Linux 6.x, in particular
+ * the v5.11 series by Waiman Long (commit 617f3ef95177 "locking/rwsem: Remove reader
+ * optimistic spinning", 1a728dff855a "locking/rwsem: Enable reader optimistic lock
+ * stealing") and d257cc8cb8d5 "locking/rwsem: Make handoff bit handling more consistent"
+ * (v6.0); spec ../shared/reference/kernel-algorithms.md §H.3.
+ *
+ * Costs: every count operation is an atomic on the count's line (hw_rmw on &sem->count),
+ * readers also store the owner word; wait_lock is charged as an atomic plus a store on its
+ * word (its own contention is not modelled).  Waking a sleeper costs the waker an atomic
+ * (wake_q_add) and the sleeper resumes machine->hw.wakeup later; a spinner observes the
+ * change after one line transfer (hw_handoff).
+ *
+ * Optimistic spinning is park-and-hand-over: a writer that may spin (the owner is a
+ * running writer) joins the OSQ list and parks; the releasing writer hands the lock to the
+ * OSQ head directly (it would see the release one transfer later, long before a sleeper
+ * could be woken), or, if the lock goes to queued readers, kicks every spinner into the
+ * sleeping slow path, as rwsem_spin_on_owner() does when the owner becomes a reader.
+ * Not modelled: spinning on a reader-owned lock (the kernel's rspin threshold of 10-25 us
+ * before it marks the lock non-spinnable: here a writer does not spin on readers), and the
+ * owner going to sleep while spinners spin.
  */
 #include "rwsem.h"
 #include "hw/hw.h"
 #include "die.h"
 
-enum { RWSEM_WAITING_FOR_READ = 1, RWSEM_WAITING_FOR_WRITE = 2 };
+enum { RWSEM_WAITING_FOR_WRITE, RWSEM_WAITING_FOR_READ };
+enum rwsem_wake_type { RWSEM_WAKE_ANY, RWSEM_WAKE_READERS, RWSEM_WAKE_READ_OWNED };
+
+struct rwsem_waiter {
+	struct rwsem_waiter *next, *prev;
+	struct sim_task *task;       /* cleared by the waker when a reader is granted */
+	struct sim_task *me;
+	int type;
+	sim_time_t timeout;          /* ps */
+	bool handoff_set;
+	bool spinning;               /* handoff_set writer spinning on the owner */
+	sim_time_t spin, sleep;      /* ps waited, by kind */
+};
 
 void init_rwsem(struct rw_semaphore *sem, const char *name)
 {
-	sem->count = 0;
-	sem->owner = NULL;
-	sem->waiters = (struct waitq){ 0 };
-	sem->name = name;
+	*sem = (struct rw_semaphore){ .line_cpu = -1 };
+	lockdep_init_map(&sem->dep, name, true);
 }
 
-/* Queue and sleep until a waker has granted us the lock. */
-static void rwsem_wait(struct sim_task *t, struct rw_semaphore *sem, unsigned kind)
+static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
 {
-	waitq_push(&sem->waiters, t, kind);
-	sim_time_t t0 = t->now;
-	sim_park(t, sem->name);
-	t->stats.sleep_wait += t->now - t0;
+	return a > b ? a : b;
 }
 
-static void rwsem_grant(struct sim_task *t, struct rw_semaphore *sem, struct sim_task *w)
+static void count_rmw(struct sim_task *t, struct rw_semaphore *sem)
 {
-	hw_rmw(t, &w->wait_flags, 8); /* wake_q_add */
-	if (w->wait_flags == RWSEM_WAITING_FOR_WRITE) {
-		sem->count = -1;
-		sem->owner = w;
-	} else {
-		sem->count++;
+	if (sem->line_cpu != t->cpu) {
+		if (sem->line_cpu >= 0)
+			lock_count_transfer(&sem->dep, 1);
+		sem->line_cpu = t->cpu;
 	}
-	sim_unpark(t, w, t->now + t->machine->hw.wakeup);
+	hw_rmw(t, &sem->count, sizeof(sem->count));
 }
 
-/* Wake the writer at the head, or every queued reader (phase-fair, as rwsem_mark_wake). */
-static void rwsem_wake(struct sim_task *t, struct rw_semaphore *sem, bool readers_at_head_only)
+static void wait_lock(struct sim_task *t, struct rw_semaphore *sem)
 {
-	struct sim_task *w = sem->waiters.head;
+	hw_rmw(t, &sem->wait_lock, sizeof(sem->wait_lock));
+}
+
+static void wait_unlock(struct sim_task *t, struct rw_semaphore *sem)
+{
+	hw_store(t, &sem->wait_lock, sizeof(sem->wait_lock));
+}
+
+static void set_reader_owned(struct sim_task *t, struct rw_semaphore *sem)
+{
+	hw_store(t, &sem->owner, sizeof(sem->owner));
+	sem->owner = t;
+	sem->reader_owned = true;
+}
+
+static void set_writer_owned(struct sim_task *t, struct rw_semaphore *sem)
+{
+	hw_store(t, &sem->owner, sizeof(sem->owner));
+	sem->owner = t;
+	sem->reader_owned = false;
+}
+
+static void add_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	w->next = NULL;
+	w->prev = sem->last;
+	if (sem->last)
+		sem->last->next = w;
+	else
+		sem->first = w;
+	sem->last = w;
+	sem->nr_waiters++;
+}
+
+static void unlink_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		sem->first = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		sem->last = w->prev;
+	w->next = w->prev = NULL;
+	sem->nr_waiters--;
+}
+
+/* rwsem_del_waiter: the last waiter leaving clears WAITERS and HANDOFF. */
+static void del_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	unlink_waiter(sem, w);
+	if (!sem->first)
+		sem->count &= ~(RWSEM_FLAG_WAITERS | RWSEM_FLAG_HANDOFF);
+}
+
+/* Wake a parked waiter (no-op if already woken and not yet back asleep). */
+static void wake_waiter(struct sim_task *t, struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	struct sim_task *tsk = w->me;
+	if (tsk->state != TASK_PARKED)
+		return;
+	hw_rmw(t, &tsk->wait_flags, sizeof(tsk->wait_flags)); /* wake_q_add */
+	sim_time_t lat = w->spinning ? hw_handoff(t, tsk, &sem->count) :
+				       t->machine->hw.wakeup;
+	sim_unpark(t, tsk, max_time(t->now + lat, tsk->now));
+}
+
+static bool owner_running_writer(const struct rw_semaphore *sem)
+{
+	return (sem->count & RWSEM_WRITER_LOCKED) && !sem->reader_owned && sem->owner &&
+	       sem->owner->state == TASK_RUNNING;
+}
+
+/* Send every optimistic spinner to the sleeping slow path. */
+static void kick_spinners(struct sim_task *t, struct rw_semaphore *sem)
+{
+	struct sim_task *s;
+	while ((s = waitq_pop(&sem->osq)))
+		sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+}
+
+/*
+ * rwsem_mark_wake: wake the writer at the head (not granted), or grant the lock to every
+ * queued reader (up to MAX_READERS_WAKEUP), even those behind writers.
+ */
+static void mark_wake(struct sim_task *t, struct rw_semaphore *sem, enum rwsem_wake_type type)
+{
+	struct rwsem_waiter *w = sem->first;
+	unsigned long oldcount = 0, adjustment = 0;
 
 	if (!w)
 		return;
-	if (w->wait_flags == RWSEM_WAITING_FOR_WRITE) {
-		if (readers_at_head_only || sem->count != 0)
-			return;
-		rwsem_grant(t, sem, waitq_pop(&sem->waiters));
+	if (w->type == RWSEM_WAITING_FOR_WRITE) {
+		if (type == RWSEM_WAKE_ANY)
+			wake_waiter(t, sem, w);
 		return;
 	}
-	struct waitq keep = { 0 };
-	while ((w = waitq_pop(&sem->waiters))) {
-		if (w->wait_flags == RWSEM_WAITING_FOR_READ)
-			rwsem_grant(t, sem, w);
-		else if (readers_at_head_only)
-			break;
-		else
-			waitq_push(&keep, w, w->wait_flags);
+	if (sem->count & RWSEM_FLAG_READFAIL)
+		return;
+	if (type != RWSEM_WAKE_READ_OWNED) {
+		adjustment = RWSEM_READER_BIAS;
+		count_rmw(t, sem);
+		oldcount = sem->count;
+		sem->count += adjustment;
+		if (oldcount & RWSEM_WRITER_MASK) {
+			/* A writer stole the lock: after waiting too long, force a hand-off. */
+			if (t->now > w->timeout) {
+				if (!(oldcount & RWSEM_FLAG_HANDOFF))
+					sem->count |= RWSEM_FLAG_HANDOFF;
+				w->handoff_set = true;
+			}
+			sem->count -= adjustment;
+			return;
+		}
+		set_reader_owned(w->me, sem);
 	}
-	/* Writers skipped over keep their order, ahead of anyone still queued. */
-	if (w) {
-		waitq_push(&keep, w, w->wait_flags);
-		while ((w = waitq_pop(&sem->waiters)))
-			waitq_push(&keep, w, w->wait_flags);
+	unsigned woken = 0;
+	struct rwsem_waiter *granted[MAX_READERS_WAKEUP];
+	for (struct rwsem_waiter *x = sem->first, *nx; x && woken < MAX_READERS_WAKEUP; x = nx) {
+		nx = x->next;
+		if (x->type == RWSEM_WAITING_FOR_WRITE)
+			continue;
+		unlink_waiter(sem, x);
+		granted[woken++] = x;
 	}
-	sem->waiters = keep;
+	long adj = (long)woken * (long)RWSEM_READER_BIAS - (long)adjustment;
+	sem->count += (unsigned long)adj;
+	if (!sem->first)
+		sem->count &= ~(RWSEM_FLAG_WAITERS | RWSEM_FLAG_HANDOFF);
+	else if (woken)
+		sem->count &= ~RWSEM_FLAG_HANDOFF;
+	if (adj)
+		count_rmw(t, sem);
+	for (unsigned i = 0; i < woken; i++) {
+		granted[i]->task = NULL; /* smp_store_release(&waiter->task, NULL) */
+		wake_waiter(t, sem, granted[i]);
+	}
 }
 
-bool down_read_trylock(struct sim_task *t, struct rw_semaphore *sem)
+static void rwsem_wake(struct sim_task *t, struct rw_semaphore *sem)
+{
+	wait_lock(t, sem);
+	if (sem->first)
+		mark_wake(t, sem, RWSEM_WAKE_ANY);
+	wait_unlock(t, sem);
+}
+
+/* rwsem_cond_wake_waiter */
+static void cond_wake_waiter(struct sim_task *t, struct rw_semaphore *sem)
+{
+	if (sem->count & RWSEM_WRITER_MASK)
+		return;
+	mark_wake(t, sem, (sem->count & RWSEM_READER_MASK) ? RWSEM_WAKE_READERS : RWSEM_WAKE_ANY);
+}
+
+/* Park until woken; the time counts as spinning or sleeping. */
+static void waiter_park(struct sim_task *t, struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	sim_time_t t0 = t->now;
+	sim_park(t, sem->dep.class->name);
+	sim_time_t d = t->now - t0;
+	if (w->spinning) {
+		w->spin += d;
+		t->stats.busy += d;
+		t->stats.spin += d;
+	} else {
+		w->sleep += d;
+		t->stats.sleep_wait += d;
+	}
+}
+
+/* ---- readers ---- */
+
+bool _down_read_trylock(struct sim_task *t, struct rw_semaphore *sem, const char *site)
 {
 	sim_sync(t);
-	hw_rmw(t, &sem->count, 8);
-	if (sem->count < 0 || sem->waiters.head)
+	count_rmw(t, sem); /* cmpxchg loop: one successful or failing atomic here */
+	if (sem->count & RWSEM_READ_FAILED_MASK)
 		return false;
-	sem->count++;
+	sem->count += RWSEM_READER_BIAS;
+	set_reader_owned(t, sem);
+	lock_acquired(t, &sem->dep, LS_READ, site, 0, 0);
 	return true;
 }
 
-bool down_read(struct sim_task *t, struct rw_semaphore *sem)
+static bool down_read_slowpath(struct sim_task *t, struct rw_semaphore *sem, const char *site,
+			       sim_time_t t0)
 {
-	if (down_read_trylock(t, sem))
+	unsigned long count = sem->count;
+	unsigned long rcnt = (count & ~RWSEM_FLAG_READFAIL) >> RWSEM_READER_SHIFT;
+	unsigned long adjustment = (unsigned long)-RWSEM_READER_BIAS;
+
+	/* A constant stream of readers must not starve a sleeping writer. */
+	if (!(sem->reader_owned && rcnt > 1 && !(count & RWSEM_WRITER_LOCKED)) &&
+	    !(count & (RWSEM_WRITER_LOCKED | RWSEM_FLAG_HANDOFF))) {
+		/* Reader optimistic lock stealing. */
+		set_reader_owned(t, sem);
+		if (rcnt == 1 && (count & RWSEM_FLAG_WAITERS)) {
+			wait_lock(t, sem);
+			if (sem->first)
+				mark_wake(t, sem, RWSEM_WAKE_READ_OWNED);
+			wait_unlock(t, sem);
+		}
+		lock_acquired(t, &sem->dep, LS_READ, site, 0, 0);
 		return false;
-	rwsem_wait(t, sem, RWSEM_WAITING_FOR_READ);
+	}
+
+	struct rwsem_waiter w = { .me = t, .task = t, .type = RWSEM_WAITING_FOR_READ,
+				  .timeout = t0 + RWSEM_WAIT_TIMEOUT_PS };
+	wait_lock(t, sem);
+	if (!sem->first) {
+		/* Empty queue and no writer: our bias already holds the lock. */
+		if (!(sem->count & RWSEM_WRITER_MASK)) {
+			wait_unlock(t, sem);
+			set_reader_owned(t, sem);
+			lock_acquired(t, &sem->dep, LS_READ, site, 0, 0);
+			return false;
+		}
+		adjustment += RWSEM_FLAG_WAITERS;
+	}
+	add_waiter(sem, &w);
+	count_rmw(t, sem);
+	sem->count += adjustment;
+	cond_wake_waiter(t, sem);
+	wait_unlock(t, sem);
+
+	lock_contended(t, &sem->dep, LS_READ, site, sem->reader_owned ? NULL : sem->owner);
+	while (w.task)
+		waiter_park(t, sem, &w);
+	lock_acquired(t, &sem->dep, LS_READ, site, w.spin, t->now - t0 - w.spin);
 	return true;
 }
 
-bool down_write_trylock(struct sim_task *t, struct rw_semaphore *sem)
+bool _down_read(struct sim_task *t, struct rw_semaphore *sem, const char *site)
 {
 	sim_sync(t);
-	hw_rmw(t, &sem->count, 8);
-	if (sem->count != 0 || sem->waiters.head)
+	sim_bug_on(rwsem_is_write_locked_by(sem, t));
+	lockdep_acquire(t, &sem->dep, site);
+	sim_time_t t0 = t->now;
+	count_rmw(t, sem);
+	sem->count += RWSEM_READER_BIAS;
+	if (!(sem->count & RWSEM_READ_FAILED_MASK)) {
+		set_reader_owned(t, sem);
+		lock_acquired(t, &sem->dep, LS_READ, site, 0, 0);
 		return false;
-	sem->count = -1;
-	sem->owner = t;
-	return true;
-}
-
-bool down_write(struct sim_task *t, struct rw_semaphore *sem)
-{
-	if (down_write_trylock(t, sem))
-		return false;
-	rwsem_wait(t, sem, RWSEM_WAITING_FOR_WRITE);
-	sim_bug_on(!rwsem_is_write_locked_by(sem, t));
-	return true;
+	}
+	return down_read_slowpath(t, sem, site, t0);
 }
 
 void up_read(struct sim_task *t, struct rw_semaphore *sem)
 {
 	sim_sync(t);
-	sim_bug_on(sem->count <= 0);
-	hw_rmw(t, &sem->count, 8);
-	if (--sem->count == 0)
-		rwsem_wake(t, sem, false);
+	sim_bug_on(rwsem_readers(sem) == 0 || (sem->count & RWSEM_WRITER_LOCKED));
+	lock_released(t, &sem->dep);
+	count_rmw(t, sem);
+	sem->count -= RWSEM_READER_BIAS;
+	if ((sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS)
+		rwsem_wake(t, sem);
+}
+
+/* ---- writers ---- */
+
+bool _down_write_trylock(struct sim_task *t, struct rw_semaphore *sem, const char *site)
+{
+	sim_sync(t);
+	count_rmw(t, sem);
+	if (sem->count != 0)
+		return false;
+	sem->count = RWSEM_WRITER_LOCKED;
+	set_writer_owned(t, sem);
+	lock_acquired(t, &sem->dep, LS_WRITE, site, 0, 0);
+	return true;
+}
+
+/* rwsem_try_write_lock, under wait_lock: the queued waiter's attempt. */
+static bool try_write_lock(struct sim_task *t, struct rw_semaphore *sem, struct rwsem_waiter *w)
+{
+	struct rwsem_waiter *first = sem->first;
+	unsigned long count = sem->count;
+
+	count_rmw(t, sem);
+	if ((count & RWSEM_FLAG_HANDOFF) && first->handoff_set && w != first)
+		return false;
+	if (count & RWSEM_LOCK_MASK) {
+		if ((count & RWSEM_FLAG_HANDOFF) || t->now <= w->timeout)
+			return false;
+		sem->count |= RWSEM_FLAG_HANDOFF;
+		first->handoff_set = true;
+		return false;
+	}
+	sem->count = (count | RWSEM_WRITER_LOCKED) & ~RWSEM_FLAG_HANDOFF;
+	if (sem->nr_waiters == 1)
+		sem->count &= ~RWSEM_FLAG_WAITERS;
+	del_waiter(sem, w);
+	set_writer_owned(t, sem);
+	return true;
+}
+
+static bool down_write_slowpath(struct sim_task *t, struct rw_semaphore *sem, const char *site,
+				sim_time_t t0)
+{
+	struct sim_task *holder = sem->reader_owned ? NULL : sem->owner;
+	sim_time_t spun = 0;
+
+	/* Optimistic spinning: the lock is free of lockers (waiters may be queued), or the
+	 * owner is a writer running on its CPU. */
+	if (!(sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF))) {
+		count_rmw(t, sem);
+		sem->count |= RWSEM_WRITER_LOCKED;
+		set_writer_owned(t, sem);
+		lock_acquired(t, &sem->dep, LS_WRITE, site, t->now - t0, 0);
+		return false;
+	}
+	lock_contended(t, &sem->dep, LS_WRITE, site, holder);
+	if (owner_running_writer(sem) && !(sem->count & RWSEM_FLAG_HANDOFF)) {
+		waitq_push(&sem->osq, t, 0);
+		sim_time_t s0 = t->now;
+		sim_park(t, sem->dep.class->name);
+		spun = t->now - s0;
+		t->stats.busy += spun;
+		t->stats.spin += spun;
+		if (rwsem_is_write_locked_by(sem, t)) {
+			count_rmw(t, sem); /* the cmpxchg that took it */
+			lock_acquired(t, &sem->dep, LS_WRITE, site, t->now - t0, 0);
+			return true;
+		}
+		/* The owner became a reader: stop spinning, queue and sleep. */
+	}
+
+	struct rwsem_waiter w = { .me = t, .task = t, .type = RWSEM_WAITING_FOR_WRITE,
+				  .timeout = t0 + RWSEM_WAIT_TIMEOUT_PS, .spin = spun };
+	wait_lock(t, sem);
+	add_waiter(sem, &w);
+	if (sem->first != &w) {
+		cond_wake_waiter(t, sem);
+	} else {
+		count_rmw(t, sem);
+		sem->count |= RWSEM_FLAG_WAITERS;
+	}
+	for (;;) {
+		if (try_write_lock(t, sem, &w))
+			break;
+		wait_unlock(t, sem);
+		/* After setting HANDOFF, spin on a running writer owner instead of sleeping. */
+		w.spinning = w.handoff_set && owner_running_writer(sem);
+		waiter_park(t, sem, &w);
+		w.spinning = false;
+		wait_lock(t, sem);
+	}
+	wait_unlock(t, sem);
+	lock_acquired(t, &sem->dep, LS_WRITE, site, w.spin, t->now - t0 - w.spin);
+	return true;
+}
+
+bool _down_write(struct sim_task *t, struct rw_semaphore *sem, const char *site)
+{
+	sim_sync(t);
+	sim_bug_on(sem->owner == t && rwsem_is_locked(sem) && !sem->reader_owned);
+	lockdep_acquire(t, &sem->dep, site);
+	sim_time_t t0 = t->now;
+	count_rmw(t, sem);
+	if (sem->count == 0) {
+		sem->count = RWSEM_WRITER_LOCKED;
+		set_writer_owned(t, sem);
+		lock_acquired(t, &sem->dep, LS_WRITE, site, 0, 0);
+		return false;
+	}
+	return down_write_slowpath(t, sem, site, t0);
 }
 
 void up_write(struct sim_task *t, struct rw_semaphore *sem)
 {
 	sim_sync(t);
 	sim_bug_on(!rwsem_is_write_locked_by(sem, t));
-	hw_rmw(t, &sem->count, 8);
-	sem->count = 0;
+	lock_released(t, &sem->dep);
+	hw_store(t, &sem->owner, sizeof(sem->owner)); /* rwsem_clear_owner */
 	sem->owner = NULL;
-	rwsem_wake(t, sem, false);
+	count_rmw(t, sem);
+	unsigned long tmp = sem->count;
+	sem->count -= RWSEM_WRITER_LOCKED;
+
+	/* An optimistic spinner sees the release one transfer later and takes the lock,
+	 * unless HANDOFF reserves it or queued readers are granted it by our own wake-up
+	 * below (their bias lands first). */
+	struct sim_task *s = sem->osq.head;
+	bool readers_first = sem->first && sem->first->type == RWSEM_WAITING_FOR_READ;
+	if (s && !(sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) && !readers_first) {
+		waitq_pop(&sem->osq);
+		sem->count |= RWSEM_WRITER_LOCKED;
+		sem->owner = s;
+		sem->reader_owned = false;
+		sem->dep.class->handoffs++;
+		lock_count_transfer(&sem->dep, 1);
+		sem->line_cpu = s->cpu;
+		sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+	}
+	if (tmp & RWSEM_FLAG_WAITERS)
+		rwsem_wake(t, sem);
+	if (sem->osq.head && !(sem->count & RWSEM_WRITER_LOCKED))
+		kick_spinners(t, sem);
 }
 
 void downgrade_write(struct sim_task *t, struct rw_semaphore *sem)
 {
 	sim_sync(t);
 	sim_bug_on(!rwsem_is_write_locked_by(sem, t));
-	hw_rmw(t, &sem->count, 8);
-	sem->count = 1;
-	sem->owner = NULL;
-	rwsem_wake(t, sem, true);
+	/* lock_stat: the write hold ends here and a read hold begins. */
+	lock_released(t, &sem->dep);
+	wait_lock(t, sem);
+	count_rmw(t, sem);
+	unsigned long tmp = sem->count;
+	sem->count += RWSEM_READER_BIAS - RWSEM_WRITER_LOCKED;
+	set_reader_owned(t, sem);
+	if (tmp & RWSEM_FLAG_WAITERS)
+		mark_wake(t, sem, RWSEM_WAKE_READ_OWNED);
+	wait_unlock(t, sem);
+	kick_spinners(t, sem);
+	lock_acquired(t, &sem->dep, LS_READ, "downgrade_write", 0, 0);
 }
