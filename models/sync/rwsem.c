@@ -1,8 +1,8 @@
 /*
  * rw_semaphore (see rwsem.h).  Sources: kernel/locking/rwsem.c of Linux 6.x, in particular
- * the v5.11 series by Waiman Long (commit 617f3ef95177 "locking/rwsem: Remove reader
- * optimistic spinning", 1a728dff855a "locking/rwsem: Enable reader optimistic lock
- * stealing") and d257cc8cb8d5 "locking/rwsem: Make handoff bit handling more consistent"
+ * the v5.11 series by Waiman Long ("locking/rwsem: Remove reader
+ * optimistic spinning", "locking/rwsem: Enable reader optimistic lock
+ * stealing") and "locking/rwsem: Make handoff bit handling more consistent"
  * (v6.0); spec ../shared/reference/kernel-algorithms.md §H.3.
  *
  * Costs: every count operation is an atomic on the count's line (hw_rmw on &sem->count),

@@ -2,7 +2,7 @@
  * Queued spinlock and ticket lock (see spinlock.h).
  *
  * Sources: kernel/locking/qspinlock.c and include/asm-generic/qspinlock.h (Linux 6.x;
- * queued spinlocks merged in 4.2, commit a33fda35e3a7 "locking/qspinlock: Introduce a
+ * queued spinlocks merged in 4.2, commit "locking/qspinlock: Introduce a
  * simple generic 4-byte queued spinlock"); J. Mellor-Crummey and M. Scott, "Algorithms for
  * scalable synchronization on shared-memory multiprocessors", ACM TOCS 9(1), 1991 (MCS);
  * S. Boyd-Wickizer, M. F. Kaashoek, R. Morris, N. Zeldovich, "Non-scalable locks are
