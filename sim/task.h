@@ -42,6 +42,9 @@ struct sim_task {
 	void *wait_private;         /* lock-private per-wait record (rwsem waiter) */
 	struct lockdep_task lockdep; /* locks held, for lock_stat hold times and lockdep */
 	int rcu_nesting;            /* rcu_read_lock depth (models/sync/rcu.c) */
+	sim_time_t rcu_lock_at;     /* ps, outermost rcu_read_lock of the current section */
+	sim_time_t rcu_unlock_at;   /* ps, end of the last read-side section */
+	bool rcu_blocked;           /* asleep (context switch): a quiescent state */
 
 	struct sim_rng rng;
 	struct task_stats stats;

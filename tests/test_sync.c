@@ -13,6 +13,14 @@
  *             grow with the waiters for the ticket lock.
  *   lockdep   an A->B / B->A order inversion without overlap is reported with both paths.
  *   lockstat  lock_stat 0.4 text of a contended run has the expected rows and counts.
+ *   rcu-tick, rcu-exp  readers in read-side sections against updaters that replace
+ *             objects and free them with synchronize_rcu or kfree_rcu: no object is freed
+ *             (poisoned) while a section that saw it is open; grace periods complete and
+ *             callbacks run in per-CPU batches.
+ *   rcu-poison  an access after the grace period (a pointer kept past rcu_read_unlock) is
+ *             caught; a section spanning the update is not.
+ *   refcount  inc_not_zero / dec_and_test races: freed exactly once, never used after.
+ *   rcuwait   N-1 wakers and one waiter: no wake-up lost.
  */
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +31,9 @@
 #include "hw/machine.h"
 #include "sync/spinlock.h"
 #include "sync/rwsem.h"
+#include "sync/rcu.h"
+#include "sync/rcuwait.h"
+#include "sync/refcount.h"
 
 static struct machine *machine;
 static int ncpus;
@@ -454,6 +465,284 @@ static int test_lockstat(void)
 	return tap_done();
 }
 
+/* ---- RCU ---- */
+
+struct robj {
+	unsigned magic;
+	unsigned gen;
+	char pad[56];
+};
+#define ROBJ_MAGIC 0x600dbeefu
+#define RSLOTS 4
+static struct robj *slot[RSLOTS];
+static unsigned sections, replaced;
+
+static void rcu_reader(struct sim_task *t, void *arg)
+{
+	for (int i = 0; i < 120; i++) {
+		cpu_work(t, urand(t, 100, 3000));
+		rcu_read_lock(t);
+		int k = (int)(rng_double(&t->rng) * RSLOTS);
+		sim_sync(t); /* rcu_dereference: a load of a word updaters write */
+		hw_load(t, &slot[k], sizeof(slot[k]));
+		struct robj *p = slot[k];
+		rcu_check_access(t, p, "rcu_dereference");
+		cpu_work(t, urand(t, 100, 2000));
+		/* A second dereference, as a walk does: the section is then open while other
+		 * CPUs act, so grace periods must wait for it. */
+		int j = (int)(rng_double(&t->rng) * RSLOTS);
+		sim_sync(t);
+		hw_load(t, &slot[j], sizeof(slot[j]));
+		struct robj *q = slot[j];
+		/* Now and then a section longer than a tick. */
+		cpu_work(t, rng_double(&t->rng) < 1.0 / 16 ? urand(t, 1.2e6, 2.5e6) :
+							     urand(t, 100, 2000));
+		if (rcu_check_access(t, p, "read at section end") && p->magic != ROBJ_MAGIC)
+			rcu_check_access(t, p, "bad magic");
+		if (rcu_check_access(t, q, "read at section end") && q->magic != ROBJ_MAGIC)
+			rcu_check_access(t, q, "bad magic");
+		rcu_read_unlock(t);
+		sections++;
+		rcu_user_return(t);
+	}
+}
+
+static void rcu_updater(struct sim_task *t, void *arg)
+{
+	for (int i = 0; i < 20; i++) {
+		cpu_work(t, urand(t, 1000, 20000));
+		struct robj *n = g_new0(struct robj, 1);
+		n->magic = ROBJ_MAGIC;
+		n->gen = (unsigned)i;
+		int k = (int)(rng_double(&t->rng) * RSLOTS);
+		sim_sync(t);
+		hw_store(t, &slot[k], sizeof(slot[k])); /* rcu_assign_pointer */
+		struct robj *old = slot[k];
+		slot[k] = n;
+		replaced++;
+		if (i & 1) {
+			kfree_rcu(t, old, sizeof(*old));
+		} else {
+			synchronize_rcu(t);
+			rcu_free_poisoned(t, old, sizeof(*old));
+		}
+		rcu_user_return(t);
+	}
+}
+
+static int test_rcu(enum rcu_mode mode)
+{
+	setup(ncpus);
+	rcu_init(mode, 1e6, ncpus);
+	for (int k = 0; k < RSLOTS; k++) {
+		slot[k] = g_new0(struct robj, 1);
+		slot[k]->magic = ROBJ_MAGIC;
+	}
+	int updaters = ncpus / 8 > 0 ? ncpus / 8 : 1;
+	for (int i = 0; i < ncpus; i++) {
+		bool upd = i >= ncpus - updaters;
+		struct sim_task *t = engine_spawn(g_strdup_printf("%s%d", upd ? "updater" : "reader", i),
+						  i, false, upd ? rcu_updater : rcu_reader, NULL);
+		rng_seed(&t->rng, 7, (uint64_t)i);
+		rcu_register(t);
+	}
+	if (mode == RCU_TICK)
+		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	const struct rcu_stats *st = &rcu->stats;
+	printf("# %s, %d CPUs: %llu GPs (mean %.1f us, max %.1f us), synchronize_rcu mean %.1f us, "
+	       "%llu callbacks in %llu batches (max %llu), %llu IPIs\n",
+	       mode == RCU_TICK ? "tick" : "expedited", ncpus, (unsigned long long)st->gps,
+	       st->gp.nr ? ps_to_ns(st->gp.total) / 1e3 / (double)st->gp.nr : 0.0,
+	       ps_to_ns(st->gp.max) / 1e3,
+	       st->sync.nr ? ps_to_ns(st->sync.total) / 1e3 / (double)st->sync.nr : 0.0,
+	       (unsigned long long)st->callbacks, (unsigned long long)st->batches,
+	       (unsigned long long)st->max_batch, (unsigned long long)st->ipis);
+	tap_ok(!out.report, "%d CPUs: every task finished", ncpus);
+	if (out.report)
+		printf("# %s", out.report);
+	tap_ok(!rcu->violation, "no object freed while a section that saw it was open%s%s",
+	       rcu->violation ? ": " : "", rcu->violation ? rcu->violation : "");
+	tap_ok(sections == (unsigned)(ncpus - updaters) * 120 && replaced == (unsigned)updaters * 20,
+	       "%u sections, %u replacements", sections, replaced);
+	tap_ok(st->gps > 0 && st->sync.nr == (unsigned)updaters * 10,
+	       "grace periods completed; every synchronize_rcu returned");
+	tap_ok(st->callbacks > 0 && st->batches > 0 && st->batches <= st->callbacks,
+	       "kfree_rcu callbacks ran in per-CPU batches");
+	if (mode == RCU_TICK)
+		tap_ok(st->gp.min >= 0 && st->gp.max >= rcu->tick / 2,
+		       "tick-driven grace periods last about a tick or more");
+	else
+		tap_ok(st->ipis > 0, "expedited grace periods send IPIs");
+	return tap_done();
+}
+
+static struct robj *kept;
+static bool late_caught, spanning_ok;
+
+static void keeps_pointer(struct sim_task *t, void *arg)
+{
+	rcu_read_lock(t);
+	sim_sync(t);
+	kept = slot[0];
+	rcu_read_unlock(t);
+	rcu_user_return(t);
+	rcu_idle_enter(t);
+	cpu_idle(t, 5 * PS_PER_MS);
+	rcu_idle_exit(t);
+	sim_sync(t);
+	late_caught = !rcu_check_access(t, kept, "use after rcu_read_unlock");
+}
+
+static void spans_update(struct sim_task *t, void *arg)
+{
+	rcu_read_lock(t);
+	sim_sync(t);
+	struct robj *p = slot[1];
+	cpu_work(t, 2e6); /* 2 ms inside the section, across the update */
+	sim_sync(t);
+	spanning_ok = rcu_check_access(t, p, "read inside the section") && p->magic == ROBJ_MAGIC;
+	rcu_read_unlock(t);
+	rcu_user_return(t);
+}
+
+static void frees_both(struct sim_task *t, void *arg)
+{
+	cpu_work(t, 100);
+	sim_sync(t);
+	struct robj *a = slot[0], *b = slot[1];
+	slot[0] = slot[1] = NULL;
+	kfree_rcu(t, a, sizeof(*a));
+	kfree_rcu(t, b, sizeof(*b));
+	for (int i = 0; i < 10; i++) {
+		cpu_work(t, 1e6);
+		rcu_user_return(t);
+	}
+}
+
+static int test_rcu_poison(void)
+{
+	setup(3);
+	rcu_init(RCU_TICK, 1e6, 3);
+	for (int k = 0; k < 2; k++) {
+		slot[k] = g_new0(struct robj, 1);
+		slot[k]->magic = ROBJ_MAGIC;
+	}
+	struct sim_task *a = engine_spawn("keeper", 0, false, keeps_pointer, NULL);
+	struct sim_task *b = engine_spawn("spanner", 1, false, spans_update, NULL);
+	struct sim_task *c = engine_spawn("updater", 2, false, frees_both, NULL);
+	rcu_register(a);
+	rcu_register(b);
+	rcu_register(c);
+	engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "all finished");
+	tap_ok(spanning_ok, "a section spanning the update reads the object intact");
+	tap_ok(late_caught && rcu->violation, "the access after the grace period is caught");
+	printf("# %s\n", rcu->violation ? rcu->violation : "(none)");
+	tap_ok(kept && ((unsigned char *)kept)[0] == RCU_POISON_BYTE, "the freed object is poisoned");
+	return tap_done();
+}
+
+/* ---- refcount ---- */
+
+static struct refcount ref;
+static unsigned frees, uses, used_after_free, over_limit;
+static bool obj_freed;
+#define REF_LIMIT 6
+
+static void ref_user(struct sim_task *t, void *arg)
+{
+	bool owner = arg != NULL;
+	for (int i = 0; i < 200; i++) {
+		cpu_work(t, urand(t, 0, 200));
+		if (owner && i == 100) {
+			if (refcount_dec_and_test(t, &ref)) {
+				obj_freed = true;
+				frees++;
+			}
+			continue;
+		}
+		if (!refcount_inc_not_zero_limited(t, &ref, REF_LIMIT))
+			continue;
+		if (ref.refs > REF_LIMIT)
+			over_limit++;
+		uses++;
+		if (obj_freed)
+			used_after_free++;
+		cpu_work(t, urand(t, 20, 300));
+		if (refcount_dec_and_test(t, &ref)) {
+			obj_freed = true;
+			frees++;
+		}
+	}
+}
+
+static int test_refcount(void)
+{
+	setup(ncpus);
+	refcount_set(&ref, 1);
+	for (int i = 0; i < ncpus; i++) {
+		struct sim_task *t = engine_spawn(g_strdup_printf("cpu%d", i), i, false, ref_user,
+						  i == 0 ? (void *)1 : NULL);
+		rng_seed(&t->rng, 3, (uint64_t)i);
+	}
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "%d CPUs: all finished", ncpus);
+	tap_ok(frees == 1, "the object was freed exactly once (%u)", frees);
+	tap_ok(used_after_free == 0, "no reference was taken after the count reached zero");
+	tap_ok(over_limit == 0, "inc_not_zero_limited never passed the limit");
+	tap_ok(uses > 0 && ref.refs == 0 && !ref.saturations, "%u uses; the count ends at 0", uses);
+	return tap_done();
+}
+
+/* ---- rcuwait ---- */
+
+static struct rcuwait rw_wait;
+static int done_count;
+static sim_time_t last_done, woke_at;
+
+static bool all_done(void *arg)
+{
+	return done_count == ncpus - 1;
+}
+
+static void rw_waiter(struct sim_task *t, void *arg)
+{
+	rcuwait_wait_event(t, &rw_wait, all_done, NULL);
+	woke_at = t->now;
+}
+
+static void rw_waker(struct sim_task *t, void *arg)
+{
+	cpu_work(t, urand(t, 0, 5000));
+	sim_sync(t);
+	done_count++;
+	last_done = t->now;
+	rcuwait_wake_up(t, &rw_wait);
+}
+
+static int test_rcuwait(void)
+{
+	setup(ncpus);
+	struct sim_task *w = engine_spawn("waiter", 0, false, rw_waiter, NULL);
+	rng_seed(&w->rng, 5, 0);
+	for (int i = 1; i < ncpus; i++) {
+		struct sim_task *t = engine_spawn(g_strdup_printf("waker%d", i), i, false, rw_waker,
+						  NULL);
+		rng_seed(&t->rng, 5, (uint64_t)i);
+	}
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "%d CPUs: the waiter woke (no lost wake-up)", ncpus);
+	tap_ok(woke_at >= last_done, "it woke after the last condition change");
+	tap_ok(!rcuwait_active(&rw_wait), "the waiter unpublished itself");
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2) {
@@ -473,12 +762,22 @@ int main(int argc, char **argv)
 			rc = test_lockdep();
 		else if (!strcmp(argv[1], "lockstat"))
 			rc = test_lockstat();
+		else if (!strcmp(argv[1], "rcu-tick"))
+			rc = test_rcu(RCU_TICK);
+		else if (!strcmp(argv[1], "rcu-exp"))
+			rc = test_rcu(RCU_EXPEDITED);
+		else if (!strcmp(argv[1], "rcu-poison"))
+			rc = test_rcu_poison();
+		else if (!strcmp(argv[1], "refcount"))
+			rc = test_refcount();
+		else if (!strcmp(argv[1], "rcuwait"))
+			rc = test_rcuwait();
 		if (rc >= 0) {
 			fflush(stdout);
 			_exit(rc);
 		}
 	}
-	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockstat "
-			"[NCPUS]\n");
+	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockstat|"
+			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait [NCPUS]\n");
 	return 2;
 }

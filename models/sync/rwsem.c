@@ -21,6 +21,7 @@
  * owner going to sleep while spinners spin.
  */
 #include "rwsem.h"
+#include "rcu.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -221,7 +222,11 @@ static void cond_wake_waiter(struct sim_task *t, struct rw_semaphore *sem)
 static void waiter_park(struct sim_task *t, struct rw_semaphore *sem, struct rwsem_waiter *w)
 {
 	sim_time_t t0 = t->now;
+	if (!w->spinning)
+		rcu_note_context_switch(t);
 	sim_park(t, sem->dep.class->name);
+	if (!w->spinning)
+		rcu_note_wakeup(t);
 	sim_time_t d = t->now - t0;
 	if (w->spinning) {
 		w->spin += d;
