@@ -21,6 +21,8 @@
  *             caught; a section spanning the update is not.
  *   refcount  inc_not_zero / dec_and_test races: freed exactly once, never used after.
  *   rcuwait   N-1 wakers and one waiter: no wake-up lost.
+ *   mutex     mutual exclusion; a woken waiter that loses the race once gets the lock by
+ *             hand-off at the next unlock (at most two wake-ups per acquisition).
  */
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@
 #include "sync/rcu.h"
 #include "sync/rcuwait.h"
 #include "sync/refcount.h"
+#include "sync/mutex.h"
 
 static struct machine *machine;
 static int ncpus;
@@ -465,6 +468,57 @@ static int test_lockstat(void)
 	return tap_done();
 }
 
+/* ---- mutex ---- */
+
+static struct mutex mtx;
+static unsigned max_wakeups, mutex_slept;
+
+static void mutex_body(struct sim_task *t, void *arg)
+{
+	for (int i = 0; i < ITERS; i++) {
+		cpu_work(t, urand(t, 0, 3000));
+		sim_time_t arrive = t->now;
+		t->wait_flags = 0;
+		if (mutex_lock(t, &mtx) && t->wait_flags) {
+			mutex_slept++;
+			if (t->wait_flags > max_wakeups)
+				max_wakeups = t->wait_flags;
+		}
+		struct cs *c = cs_new(t, arrive, true);
+		cpu_work(t, urand(t, 50, 600));
+		if (rng_double(&t->rng) < 0.2) {
+			/* Sleep holding the mutex (an msleep): off CPU, so nobody spins on us. */
+			t->rcu_blocked = true;
+			cpu_idle(t, 2 * PS_PER_US);
+			sim_sync(t);
+			t->rcu_blocked = false;
+		}
+		c->rel = t->now;
+		mutex_unlock(t, &mtx);
+	}
+}
+
+static int test_mutex(void)
+{
+	setup(ncpus);
+	mutex_init(&mtx, "&mapping->i_mmap_mutex");
+	spawn_all(mutex_body);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "%d CPUs: every task finished (no lost wake-up, no deadlock)", ncpus);
+	if (out.report)
+		printf("# %s", out.report);
+	tap_ok(nlog == (unsigned)ncpus * ITERS, "%u critical sections", nlog);
+	tap_ok(check_exclusion() == 0, "mutual exclusion holds in simulated time");
+	tap_ok(!mutex_is_locked(&mtx) && !mtx.owner_flags && !mtx.wait_list.head,
+	       "the owner word is back to 0");
+	tap_ok(max_wakeups <= 2, "a sleeper needs at most 2 wake-ups (max %u over %u sleepers)",
+	       max_wakeups, mutex_slept);
+	if (ncpus >= 8)
+		tap_ok(mutex_slept > 0, "waiters slept (%u)", mutex_slept);
+	return tap_done();
+}
+
 /* ---- RCU ---- */
 
 struct robj {
@@ -772,12 +826,14 @@ int main(int argc, char **argv)
 			rc = test_refcount();
 		else if (!strcmp(argv[1], "rcuwait"))
 			rc = test_rcuwait();
+		else if (!strcmp(argv[1], "mutex"))
+			rc = test_mutex();
 		if (rc >= 0) {
 			fflush(stdout);
 			_exit(rc);
 		}
 	}
 	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockstat|"
-			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait [NCPUS]\n");
+			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex [NCPUS]\n");
 	return 2;
 }

@@ -133,7 +133,7 @@ static void wake_waiter(struct sim_task *t, struct rw_semaphore *sem, struct rws
 static bool owner_running_writer(const struct rw_semaphore *sem)
 {
 	return (sem->count & RWSEM_WRITER_LOCKED) && !sem->reader_owned && sem->owner &&
-	       sem->owner->state == TASK_RUNNING;
+	       sem->owner->state == TASK_RUNNING && !sem->owner->rcu_blocked;
 }
 
 /* Send every optimistic spinner to the sleeping slow path. */
