@@ -21,6 +21,9 @@
  *             caught; a section spanning the update is not.
  *   refcount  inc_not_zero / dec_and_test races: freed exactly once, never used after.
  *   rcuwait   N-1 wakers and one waiter: no wake-up lost.
+ *   percpu-rwsem  readers on the per-CPU fast path, writers forcing them to the slow
+ *             path through rcu_sync: exclusion holds, both paths are used, the fast path
+ *             comes back after the writers leave.
  *   mutex     mutual exclusion; a woken waiter that loses the race once gets the lock by
  *             hand-off at the next unlock (at most two wake-ups per acquisition).
  */
@@ -37,6 +40,7 @@
 #include "sync/rcuwait.h"
 #include "sync/refcount.h"
 #include "sync/mutex.h"
+#include "sync/percpu_rwsem.h"
 
 static struct machine *machine;
 static int ncpus;
@@ -519,6 +523,71 @@ static int test_mutex(void)
 	return tap_done();
 }
 
+/* ---- percpu-rwsem ---- */
+
+static struct percpu_rw_semaphore prw;
+static unsigned fast_after_writers;
+static sim_time_t last_write_end;
+
+static void prw_body(struct sim_task *t, void *arg)
+{
+	bool writer_task = t->cpu % 8 == 7 || (ncpus < 8 && t->cpu == ncpus - 1);
+	for (int i = 0; i < 60; i++) {
+		cpu_work(t, urand(t, 100, writer_task ? 200000 : 5000));
+		sim_time_t arrive = t->now;
+		if (writer_task && i % 4 == 0) {
+			percpu_down_write(t, &prw);
+			struct cs *c = cs_new(t, arrive, true);
+			cpu_work(t, urand(t, 100, 2000));
+			c->rel = t->now;
+			last_write_end = t->now;
+			percpu_up_write(t, &prw);
+		} else {
+			uint64_t fast = prw.fast_reads;
+			percpu_down_read(t, &prw);
+			if (prw.fast_reads > fast && last_write_end && t->now > last_write_end)
+				fast_after_writers++;
+			struct cs *c = cs_new(t, arrive, false);
+			cpu_work(t, urand(t, 100, 1500));
+			c->rel = t->now;
+			percpu_up_read(t, &prw);
+		}
+		rcu_user_return(t);
+	}
+}
+
+static int test_percpu_rwsem(void)
+{
+	setup(ncpus);
+	rcu_init(RCU_EXPEDITED, 1e6, ncpus);
+	percpu_init_rwsem(&prw, "&cgroup_threadgroup_rwsem", ncpus);
+	for (int i = 0; i < ncpus; i++) {
+		struct sim_task *t = engine_spawn(g_strdup_printf("cpu%d", i), i, false, prw_body, NULL);
+		rng_seed(&t->rng, 11, (uint64_t)i);
+		rcu_register(t);
+	}
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "%d CPUs: every task finished (no lost wake-up, no deadlock)", ncpus);
+	if (out.report)
+		printf("# %s", out.report);
+	tap_ok(check_exclusion() == 0, "writers exclusive, readers shared, in simulated time");
+	tap_ok(!rcu->violation, "no RCU violation");
+	struct lock_class *c = prw.dep.class;
+	printf("# %llu fast and %llu slow reads, %llu writes, %llu GPs\n",
+	       (unsigned long long)prw.fast_reads, (unsigned long long)prw.slow_reads,
+	       (unsigned long long)c->side[LS_WRITE].acquisitions,
+	       (unsigned long long)rcu->stats.gps);
+	tap_ok(c->side[LS_WRITE].acquisitions > 0 && prw.slow_reads > 0,
+	       "writers forced readers onto the slow path");
+	tap_ok(fast_after_writers > 0, "readers returned to the fast path after a writer");
+	unsigned sum = 0;
+	for (int i = 0; i < ncpus; i++)
+		sum += prw.read_count[i].count;
+	tap_ok(sum == 0 && !prw.block, "per-CPU counts sum to 0, block is clear");
+	return tap_done();
+}
+
 /* ---- RCU ---- */
 
 struct robj {
@@ -828,12 +897,14 @@ int main(int argc, char **argv)
 			rc = test_rcuwait();
 		else if (!strcmp(argv[1], "mutex"))
 			rc = test_mutex();
+		else if (!strcmp(argv[1], "percpu-rwsem"))
+			rc = test_percpu_rwsem();
 		if (rc >= 0) {
 			fflush(stdout);
 			_exit(rc);
 		}
 	}
 	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockstat|"
-			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex [NCPUS]\n");
+			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|percpu-rwsem [NCPUS]\n");
 	return 2;
 }
