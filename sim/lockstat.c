@@ -331,8 +331,29 @@ static void put_points(GString *o, const struct lock_class *c, const struct lock
 				       (unsigned long long)top[i].count, "[<sim>]", top[i].site);
 }
 
+static uint64_t class_contentions(const struct lock_class *c)
+{
+	return c->side[LS_WRITE].contentions + c->side[LS_READ].contentions;
+}
+
+/* As /proc/lock_stat: most contended first; then by name, for determinism. */
+static int by_contention(const void *a, const void *b)
+{
+	const struct lock_class *x = *(struct lock_class *const *)a;
+	const struct lock_class *y = *(struct lock_class *const *)b;
+	if (class_contentions(x) != class_contentions(y))
+		return class_contentions(x) < class_contentions(y) ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
 void lockstat_format(GString *o)
 {
+	unsigned n = lock_class_count();
+	struct lock_class **order = g_new(struct lock_class *, n ? n : 1);
+	for (unsigned i = 0; i < n; i++)
+		order[i] = lock_class_sorted(i);
+	qsort(order, n, sizeof(*order), by_contention);
+
 	g_string_append(o, "lock_stat version 0.4\n");
 	put_line(o, '-', 0, LS_WIDTH);
 	g_string_append_printf(o, "%40s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s %14s\n",
@@ -341,8 +362,8 @@ void lockstat_format(GString *o)
 			       "acquisitions", "holdtime-min", "holdtime-max", "holdtime-total",
 			       "holdtime-avg");
 	put_line(o, '-', 0, LS_WIDTH);
-	for (unsigned i = 0; i < lock_class_count(); i++) {
-		const struct lock_class *c = lock_class_sorted(i);
+	for (unsigned i = 0; i < n; i++) {
+		const struct lock_class *c = order[i];
 		if (!c->side[LS_WRITE].acquisitions && !c->side[LS_READ].acquisitions)
 			continue;
 		g_string_append_c(o, '\n');
@@ -353,4 +374,5 @@ void lockstat_format(GString *o)
 		put_points(o, c, c->contending_point);
 		put_line(o, '.', 0, LS_WIDTH);
 	}
+	g_free(order);
 }

@@ -131,7 +131,8 @@ unsigned lock_class_count(void);
 struct lock_class *lock_class_sorted(unsigned i);
 /* The top LOCKSTAT_POINTS of pts, most frequent first, ties by site name. */
 unsigned lockstat_top_points(const struct lock_site_count *pts, struct lock_site_count *out);
-/* /proc/lock_stat version 0.4 text for every class that was ever acquired. */
+/* /proc/lock_stat version 0.4 text for every class that was ever acquired, most
+ * contended first as the kernel sorts it (ties by name). */
 void lockstat_format(GString *out);
 /* Clear every counter (the classes and the declared order stay). */
 void lockstat_reset(void);
