@@ -11,12 +11,11 @@
 
 static GHashTable *classes_by_name;  /* name -> struct lock_class *; lookup only */
 static GPtrArray *classes;           /* in registration order */
-static int next_rank = 1;
 
-/* First observed instance of each order A -> B: who took them, where. */
+/* First observed instance of each order A -> B: who took them, where; or its declaration. */
 struct lock_order_edge {
 	const char *outer_site, *inner_site;
-	const char *task;
+	const char *task;            /* NULL: declared with lockdep_declare_order */
 	int cpu;
 	sim_time_t when;
 };
@@ -56,10 +55,10 @@ void lockdep_init_map(struct lockdep_map *map, const char *name, bool rw)
 void lockdep_declare_order(const char *outer, const char *inner)
 {
 	struct lock_class *o = lock_class_get(outer, false), *i = lock_class_get(inner, false);
-	if (!o->rank)
-		o->rank = next_rank++;
-	if (!i->rank || i->rank <= o->rank)
-		i->rank = next_rank++;
+	if (edges[o->id][i->id])
+		return;
+	struct lock_order_edge *e = g_new0(struct lock_order_edge, 1);
+	edges[o->id][i->id] = e;
 }
 
 static void time_add(struct lock_time *lt, sim_time_t v)
@@ -127,15 +126,15 @@ static void report_inversion(struct sim_task *t, const struct lock_class *held_c
 	GString *r = g_string_new("");
 	g_string_append_printf(r, "possible circular locking dependency: %s takes %s while "
 			       "holding %s\n", t->name, new_class->name, held_class->name);
-	if (e)
+	if (e->task)
 		g_string_append_printf(r, "  existing order %s -> %s, first seen in %s (cpu %d) "
 				       "at %.3f us:\n    %s at %s\n    then %s at %s\n",
 				       new_class->name, held_class->name, e->task, e->cpu,
 				       ps_to_ns(e->when) / 1e3, new_class->name, e->outer_site,
 				       held_class->name, e->inner_site);
 	else
-		g_string_append_printf(r, "  declared order: %s before %s\n", new_class->name,
-				       held_class->name);
+		g_string_append_printf(r, "  declared order %s -> %s (lockdep_declare_order)\n",
+				       new_class->name, held_class->name);
 	g_string_append_printf(r, "  new order %s -> %s in %s (cpu %d) at %.3f us:\n"
 			       "    %s at %s\n    then %s at %s\n",
 			       held_class->name, new_class->name, t->name, t->cpu,
@@ -166,8 +165,6 @@ void lockdep_acquire(struct sim_task *t, struct lockdep_map *map, const char *si
 			continue;
 		if (edges[nc->id][hc->id])
 			report_inversion(t, hc, h, nc, site, edges[nc->id][hc->id]);
-		else if (hc->rank && nc->rank && nc->rank < hc->rank)
-			report_inversion(t, hc, h, nc, site, NULL);
 	}
 }
 
@@ -252,7 +249,8 @@ void lockstat_reset(void)
 	}
 	for (int a = 0; a < LOCKDEP_MAX_CLASSES; a++)
 		for (int b = 0; b < LOCKDEP_MAX_CLASSES; b++)
-			g_clear_pointer(&edges[a][b], g_free);
+			if (edges[a][b] && edges[a][b]->task) /* declarations stay */
+				g_clear_pointer(&edges[a][b], g_free);
 	g_clear_pointer(&first_report, g_free);
 }
 

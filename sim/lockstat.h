@@ -59,7 +59,6 @@ struct lock_class {
 	int id;                            /* registration order */
 	char *name;
 	bool rw;                           /* has a read side: printed as -W and -R lines */
-	int rank;                          /* declared order (0: none); lower goes first */
 	struct lock_class_side side[LS_NR];
 	struct lock_site_count contention_point[LOCKSTAT_SITES];
 	struct lock_site_count contending_point[LOCKSTAT_SITES];
@@ -92,7 +91,7 @@ void lockdep_init_map(struct lockdep_map *map, const char *name, bool rw);
 
 /*
  * Declare that locks of class `outer` are taken before locks of class `inner` whenever
- * both are held.  Declared orders chain: a rank is given to each class.
+ * both are held (one pair; declare each pair that matters).
  */
 void lockdep_declare_order(const char *outer, const char *inner);
 

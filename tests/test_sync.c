@@ -12,6 +12,7 @@
  *             engine): counted line transfers per hand-off stay constant for qspinlock and
  *             grow with the waiters for the ticket lock.
  *   lockdep   an A->B / B->A order inversion without overlap is reported with both paths.
+ *   lockdep-declared  taking locks against a declared order is reported at once.
  *   lockstat  lock_stat 0.4 text of a contended run has the expected rows and counts.
  *   rcu-tick, rcu-exp  readers in read-side sections against updaters that replace
  *             objects and free them with synchronize_rcu or kfree_rcu: no object is freed
@@ -423,6 +424,32 @@ static void b_then_a(struct sim_task *t, void *arg)
 	cpu_work(t, 100);
 	spin_unlock(t, &la);
 	spin_unlock(t, &lb);
+}
+
+static void declared_inversion(struct sim_task *t, void *arg)
+{
+	spin_lock(t, &la);
+	down_read(t, &order_sem); /* declared: &outer->rwsem before &a->lock */
+	up_read(t, &order_sem);
+	spin_unlock(t, &la);
+}
+
+static int test_lockdep_declared(void)
+{
+	setup(1);
+	spin_lock_init(&la, "&a->lock");
+	init_rwsem(&order_sem, "&outer->rwsem");
+	lockdep_declare_order("&outer->rwsem", "&a->lock");
+	engine_spawn("inv", 0, false, declared_inversion, NULL);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	const char *r = lockdep_report();
+	printf("# %s", r ? r : "(no report)\n");
+	tap_ok(r && strstr(r, "declared order &outer->rwsem -> &a->lock"),
+	       "an inversion of a declared order is reported before any correct use");
+	tap_ok(r && strstr(r, "new order &a->lock -> &outer->rwsem") &&
+	       strstr(r, "declared_inversion"), "with the inverting path");
+	return tap_done();
 }
 
 static int test_lockdep(void)
@@ -883,6 +910,8 @@ int main(int argc, char **argv)
 			rc = test_transfers();
 		else if (!strcmp(argv[1], "lockdep"))
 			rc = test_lockdep();
+		else if (!strcmp(argv[1], "lockdep-declared"))
+			rc = test_lockdep_declared();
 		else if (!strcmp(argv[1], "lockstat"))
 			rc = test_lockstat();
 		else if (!strcmp(argv[1], "rcu-tick"))
@@ -904,7 +933,7 @@ int main(int argc, char **argv)
 			_exit(rc);
 		}
 	}
-	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockstat|"
+	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockdep-declared|lockstat|"
 			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|percpu-rwsem [NCPUS]\n");
 	return 2;
 }
