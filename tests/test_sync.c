@@ -128,6 +128,16 @@ static unsigned check_fifo(void)
 	return bad;
 }
 
+/* A multi-line diagnostic as TAP comments. */
+static void diag(const char *text)
+{
+	char **lines = g_strsplit(text ? text : "(none)", "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (**l)
+			printf("# %s\n", *l);
+	g_strfreev(lines);
+}
+
 static double urand(struct sim_task *t, double lo, double hi)
 {
 	return lo + (hi - lo) * rng_double(&t->rng);
@@ -241,7 +251,7 @@ static int test_rwsem(void)
 	engine_run(PS_PER_S, &out);
 	tap_ok(!out.report, "%d CPUs: every task finished (no lost wake-up, no deadlock)", ncpus);
 	if (out.report)
-		printf("# %s", out.report);
+		diag(out.report);
 	tap_ok(check_exclusion() == 0, "writers exclusive, readers shared, in simulated time");
 	tap_ok(!rwsem_is_locked(&rw) && !rwsem_has_waiters(&rw) && rw.count == 0,
 	       "the count word is back to 0 (count %#lx)", rw.count);
@@ -444,7 +454,7 @@ static int test_lockdep_declared(void)
 	struct engine_outcome out;
 	engine_run(PS_PER_S, &out);
 	const char *r = lockdep_report();
-	printf("# %s", r ? r : "(no report)\n");
+	diag(r);
 	tap_ok(r && strstr(r, "declared order &outer->rwsem -> &a->lock"),
 	       "an inversion of a declared order is reported before any correct use");
 	tap_ok(r && strstr(r, "new order &a->lock -> &outer->rwsem") &&
@@ -465,7 +475,7 @@ static int test_lockdep(void)
 	engine_run(PS_PER_S, &out);
 	tap_ok(!out.report, "both finished: the orders never overlapped in time");
 	const char *r = lockdep_report();
-	printf("# %s", r ? r : "(no report)\n");
+	diag(r);
 	tap_ok(r != NULL, "the inversion is reported");
 	tap_ok(r && strstr(r, "existing order &a->lock -> &b->lock") && strstr(r, "a_then_b"),
 	       "with the path that established the order (a_then_b)");
@@ -487,7 +497,7 @@ static int test_lockstat(void)
 	engine_run(PS_PER_S, &out);
 	GString *s = g_string_new("");
 	lockstat_format(s);
-	printf("%s", s->str);
+	diag(s->str);
 	tap_ok(g_str_has_prefix(s->str, "lock_stat version 0.4\n"), "header line");
 	tap_ok(strstr(s->str, "class name    con-bounces    contentions   waittime-min") != NULL,
 	       "column titles as the kernel prints them");
@@ -538,7 +548,7 @@ static int test_mutex(void)
 	engine_run(PS_PER_S, &out);
 	tap_ok(!out.report, "%d CPUs: every task finished (no lost wake-up, no deadlock)", ncpus);
 	if (out.report)
-		printf("# %s", out.report);
+		diag(out.report);
 	tap_ok(nlog == (unsigned)ncpus * ITERS, "%u critical sections", nlog);
 	tap_ok(check_exclusion() == 0, "mutual exclusion holds in simulated time");
 	tap_ok(!mutex_is_locked(&mtx) && !mtx.owner_flags && !mtx.wait_list.head,
@@ -597,7 +607,7 @@ static int test_percpu_rwsem(void)
 	engine_run(PS_PER_S, &out);
 	tap_ok(!out.report, "%d CPUs: every task finished (no lost wake-up, no deadlock)", ncpus);
 	if (out.report)
-		printf("# %s", out.report);
+		diag(out.report);
 	tap_ok(check_exclusion() == 0, "writers exclusive, readers shared, in simulated time");
 	tap_ok(!rcu->violation, "no RCU violation");
 	struct lock_class *c = prw.dep.class;
@@ -711,7 +721,7 @@ static int test_rcu(enum rcu_mode mode)
 	       (unsigned long long)st->max_batch, (unsigned long long)st->ipis);
 	tap_ok(!out.report, "%d CPUs: every task finished", ncpus);
 	if (out.report)
-		printf("# %s", out.report);
+		diag(out.report);
 	tap_ok(!rcu->violation, "no object freed while a section that saw it was open%s%s",
 	       rcu->violation ? ": " : "", rcu->violation ? rcu->violation : "");
 	tap_ok(sections == (unsigned)(ncpus - updaters) * 120 && replaced == (unsigned)updaters * 20,

@@ -216,13 +216,15 @@ static void rcu_gp_end(struct sim_task *t, sim_time_t end)
 	}
 	rcu->sync_waiters = keep;
 
+	for (int i = 0; i < rcu->ncpus; i++)
+		rcu->cpu[i].qs_at = SIM_TIME_MAX;
+	/* Callbacks may call_rcu (and so start the next GP) themselves. */
 	for (int i = 0; i < rcu->ncpus; i++) {
 		struct rcu_cpu *c = &rcu->cpu[i];
-		c->qs_at = SIM_TIME_MAX;
 		if (c->nr_cbs && cpu_extended_qs(c, end))
 			rcu_do_batch(t, c);
 	}
-	if (rcu->gp_seq_needed > rcu->gp_seq)
+	if (!(rcu->gp_seq & 1) && rcu->gp_seq_needed > rcu->gp_seq)
 		rcu_gp_start(t);
 }
 

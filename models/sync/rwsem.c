@@ -177,7 +177,10 @@ static void mark_wake(struct sim_task *t, struct rw_semaphore *sem, enum rwsem_w
 			sem->count -= adjustment;
 			return;
 		}
-		set_reader_owned(w->me, sem);
+		/* __rwsem_set_reader_owned(sem, waiter->task), by the waker */
+		hw_store(t, &sem->owner, sizeof(sem->owner));
+		sem->owner = w->me;
+		sem->reader_owned = true;
 	}
 	unsigned woken = 0;
 	struct rwsem_waiter *granted[MAX_READERS_WAKEUP];

@@ -119,10 +119,13 @@ void spin_lock_init(struct spinlock *l, const char *name)
 bool _spin_trylock(struct sim_task *t, struct spinlock *l, const char *site)
 {
 	sim_sync(t);
+	/* queued_spin_trylock reads the word and tries the cmpxchg only if it is 0. */
+	if (l->raw.val) {
+		hw_load(t, &l->raw, sizeof(l->raw));
+		return false;
+	}
 	word_access(t, &l->line_cpu, &l->dep);
 	hw_rmw(t, &l->raw, sizeof(l->raw));
-	if (l->raw.val)
-		return false;
 	l->raw.val = _Q_LOCKED_VAL;
 	l->owner = t;
 	lock_acquired(t, &l->dep, LS_WRITE, site, 0, 0);
@@ -178,6 +181,8 @@ static void queued_spin_lock_slowpath(struct sim_task *t, struct spinlock *l, co
 	}
 
 	/* Queue: take this CPU's next MCS node and publish it as the tail. */
+	if (t->cpu >= QNODE_CPUS)
+		sim_die("cpu %d: qspinlock nodes exist for %d CPUs", t->cpu, QNODE_CPUS);
 	struct mcs_spinlock *node0 = &qnodes[t->cpu].node[0];
 	int idx = node0->count++;
 	if (idx >= MAX_NODES)
