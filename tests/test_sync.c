@@ -22,6 +22,8 @@
  *             caught; a section spanning the update is not.
  *   refcount  inc_not_zero / dec_and_test races: freed exactly once, never used after.
  *   rcuwait   N-1 wakers and one waiter: no wake-up lost.
+ *   seqcount  writers (serialised by a spinlock) store two fields; a reader whose section
+ *             does not have to retry always saw both from the same write.
  *   percpu-rwsem  readers on the per-CPU fast path, writers forcing them to the slow
  *             path through rcu_sync: exclusion holds, both paths are used, the fast path
  *             comes back after the writers leave.
@@ -42,6 +44,7 @@
 #include "sync/refcount.h"
 #include "sync/mutex.h"
 #include "sync/percpu_rwsem.h"
+#include "sync/seqcount.h"
 
 static struct machine *machine;
 static int ncpus;
@@ -560,6 +563,76 @@ static int test_mutex(void)
 	return tap_done();
 }
 
+/* ---- seqcount ---- */
+
+static struct seqcount sc;
+static struct spinlock sc_lock;
+static unsigned long sc_x, sc_y;
+static unsigned sc_torn, sc_retries, sc_clean;
+
+static void seq_writer(struct sim_task *t, void *arg)
+{
+	for (int i = 0; i < 60; i++) {
+		cpu_work(t, urand(t, 200, 6000));
+		spin_lock(t, &sc_lock);
+		write_seqcount_begin(t, &sc);
+		hw_store(t, &sc_x, sizeof(sc_x));
+		sc_x++;
+		cpu_work(t, urand(t, 10, 300));
+		hw_store(t, &sc_y, sizeof(sc_y));
+		sc_y = sc_x;
+		write_seqcount_end(t, &sc);
+		spin_unlock(t, &sc_lock);
+	}
+}
+
+static void seq_reader(struct sim_task *t, void *arg)
+{
+	for (int i = 0; i < 150; i++) {
+		cpu_work(t, urand(t, 50, 2000));
+		unsigned long x, y, start;
+		do {
+			start = raw_read_seqcount(t, &sc);
+			hw_load(t, &sc_x, sizeof(sc_x));
+			x = sc_x;
+			cpu_work(t, urand(t, 10, 300));
+			hw_load(t, &sc_y, sizeof(sc_y));
+			y = sc_y;
+			if (read_seqcount_retry(t, &sc, start)) {
+				sc_retries++;
+				continue;
+			}
+			break;
+		} while (1);
+		sc_clean++;
+		if (x != y)
+			sc_torn++;
+	}
+}
+
+static int test_seqcount(void)
+{
+	setup(ncpus);
+	spin_lock_init(&sc_lock, "&seq->lock");
+	int writers = ncpus / 4 > 0 ? ncpus / 4 : 1;
+	for (int i = 0; i < ncpus; i++) {
+		bool w = i < writers;
+		struct sim_task *t = engine_spawn(g_strdup_printf("%s%d", w ? "writer" : "reader", i), i,
+						  false, w ? seq_writer : seq_reader, NULL);
+		rng_seed(&t->rng, 13, (uint64_t)i);
+	}
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "%d CPUs: all finished", ncpus);
+	tap_ok(sc_torn == 0, "no reader that passed read_seqcount_retry saw a torn pair "
+	       "(%u clean reads, %u retries)", sc_clean, sc_retries);
+	tap_ok(sc_x == (unsigned long)writers * 60 && sc.sequence == 2 * sc_x,
+	       "every write section counted twice (sequence %lu)", sc.sequence);
+	if (ncpus > 2)
+		tap_ok(sc_retries > 0, "readers did overlap writers and retried");
+	return tap_done();
+}
+
 /* ---- percpu-rwsem ---- */
 
 static struct percpu_rw_semaphore prw;
@@ -936,6 +1009,8 @@ int main(int argc, char **argv)
 			rc = test_rcuwait();
 		else if (!strcmp(argv[1], "mutex"))
 			rc = test_mutex();
+		else if (!strcmp(argv[1], "seqcount"))
+			rc = test_seqcount();
 		else if (!strcmp(argv[1], "percpu-rwsem"))
 			rc = test_percpu_rwsem();
 		if (rc >= 0) {
@@ -944,6 +1019,6 @@ int main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockdep-declared|lockstat|"
-			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|percpu-rwsem [NCPUS]\n");
+			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|seqcount|percpu-rwsem [NCPUS]\n");
 	return 2;
 }
