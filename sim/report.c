@@ -7,6 +7,7 @@
 #include "report.h"
 #include "config.h"
 #include "lockstat.h"
+#include "sync/rcu.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -153,6 +154,23 @@ static void add_lock_stat(JsonBuilder *b)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+	if (rcu) {
+		const struct rcu_stats *st = &rcu->stats;
+		json_builder_set_member_name(b, "rcu");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "mode");
+		json_builder_add_string_value(b, rcu->mode == RCU_TICK ? "tick" : "expedited");
+		add_int(b, "grace_periods", (gint64)st->gps);
+		add_lock_time(b, "grace_period", &st->gp);
+		add_lock_time(b, "synchronize_rcu", &st->sync);
+		add_int(b, "callbacks", (gint64)st->callbacks);
+		add_int(b, "callback_batches", (gint64)st->batches);
+		add_int(b, "max_batch", (gint64)st->max_batch);
+		add_int(b, "expedited_ipis", (gint64)st->ipis);
+		json_builder_set_member_name(b, "violation");
+		json_builder_add_string_value(b, rcu->violation ? rcu->violation : "none");
+		json_builder_end_object(b);
+	}
 	json_builder_set_member_name(b, "lockdep");
 	if (lockdep_report())
 		json_builder_add_string_value(b, lockdep_report());
