@@ -102,6 +102,39 @@ void sim_park(struct sim_task *t, const char *what)
 	sim_sync(t);
 }
 
+bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
+{
+	struct engine_task *et = t->engine_private;
+	bool woken = true;
+
+	sim_bug_on(deadline < t->now);
+	t->state = TASK_PARKED;
+	t->blocked_on = what;
+	/* Until woken we can act at the deadline: others must not run past it meanwhile. */
+	horizon_set(t->id, deadline);
+	double timeout = (double)deadline * 1e-12 - simgrid_get_clock();
+	if (sg_sem_acquire_timeout(et->park, timeout > 0 ? timeout : 0)) {
+		if (t->state == TASK_RUNNING) {
+			/* Unparked as the timeout fired: take the token, honour the wake-up. */
+			sg_sem_acquire(et->park);
+			sim_simcalls++;
+		} else {
+			woken = false;
+			t->state = TASK_RUNNING;
+			t->resume_at = deadline;
+		}
+	}
+	sim_simcalls++;
+	t->blocked_on = NULL;
+	if (t->resume_at < t->now)
+		sim_die("%s resumed at %lld ps before it parked at %lld ps (%s)", t->name,
+			(long long)t->resume_at, (long long)t->now, what);
+	t->now = t->resume_at;
+	horizon_set(t->id, SIM_TIME_MAX);
+	sim_sync(t);
+	return woken;
+}
+
 void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at)
 {
 	struct engine_task *et = target->engine_private;

@@ -52,6 +52,14 @@ void sim_sync(struct sim_task *t);
  */
 void sim_park(struct sim_task *t, const char *what);
 
+/*
+ * As sim_park, but give up at simulated time `deadline` (>= t->now) if nobody has
+ * unparked t by then: the model of a bounded spin (a writer spinning on a reader-owned
+ * rwsem).  Returns true if unparked (t->now = the time the waker named), false on timeout
+ * (t->now = deadline).  A wake-up racing with the timeout at the same instant wins.
+ */
+bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline);
+
 /* Wake a parked task at simulated time `at` (>= waker's now). */
 void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at);
 

@@ -8,6 +8,9 @@
  *             readers shared, every task finishes (no lost wake-up, no deadlock).
  *   handoff   one writer against a reader that keeps stealing the lock: the writer waits
  *             until its 4 ms timeout sets HANDOFF, which then stops the stealing.
+ *   rspin     a writer spins on a reader-owned rwsem and takes it at the reader's release;
+ *             against a reader that outlasts the threshold it marks the lock
+ *             non-spinnable and sleeps, and the next writer does not spin.
  *   transfers qspinlock vs ticket lock at 2, 8 and 64 waiters (one child process per
  *             engine): counted line transfers per hand-off stay constant for qspinlock and
  *             grow with the waiters for the ticket lock.
@@ -283,11 +286,14 @@ static bool writer_done;
 
 static void stealing_reader(struct sim_task *t, void *arg)
 {
+	bool first = true;
 	while (!writer_done || t->now < w_acq + 20 * PS_PER_US) {
 		down_read(t, &rw);
 		if (handoff_seen_at && t->now > handoff_seen_at + 20 * PS_PER_US && !writer_done)
 			reads_after_handoff++;
-		cpu_work(t, H_CS_NS);
+		/* The first hold outlasts the writer's spin on readers, so it queues. */
+		cpu_work(t, first ? 40000 : H_CS_NS);
+		first = false;
 		up_read(t, &rw);
 		if ((rw.count & RWSEM_FLAG_HANDOFF) && !handoff_seen_at)
 			handoff_seen_at = t->now;
@@ -323,10 +329,80 @@ static int test_handoff(void)
 	 * hold, one think time and one wake-up later than the timeout, twice over. */
 	sim_time_t bound = RWSEM_WAIT_TIMEOUT_PS +
 			   2 * (ns_to_ps(H_CS_NS + H_THINK_NS) + machine->hw.wakeup);
+	/* (the first 40 us hold ends long before the 4 ms timeout) */
 	tap_ok(wait <= bound, "HANDOFF bounds the wait (%.1f us <= %.1f us)", ps_to_ns(wait) / 1e3,
 	       ps_to_ns(bound) / 1e3);
 	tap_ok(handoff_seen_at > 0, "the HANDOFF bit was set");
 	tap_ok(reads_after_handoff == 0, "no reader stole the lock once HANDOFF was set");
+	return tap_done();
+}
+
+/* ---- rspin: writers spinning on readers ---- */
+
+static struct rw_semaphore rsa, rsb;
+static sim_time_t ra_rel, wa_acq;
+static struct task_stats wa_stats, wb_stats, wc_stats;
+
+static void short_reader(struct sim_task *t, void *arg)
+{
+	down_read(t, &rsa);
+	cpu_work(t, 5000);
+	ra_rel = t->now;
+	up_read(t, &rsa);
+}
+
+static void spinning_writer(struct sim_task *t, void *arg)
+{
+	cpu_work(t, 1000);
+	down_write(t, &rsa);
+	wa_acq = t->now;
+	wa_stats = t->stats;
+	up_write(t, &rsa);
+}
+
+static void long_reader(struct sim_task *t, void *arg)
+{
+	down_read(t, &rsb);
+	cpu_work(t, 100000);
+	up_read(t, &rsb);
+}
+
+static void giving_up_writer(struct sim_task *t, void *arg)
+{
+	cpu_work(t, arg ? 50000 : 1000);
+	struct task_stats before = t->stats;
+	down_write(t, &rsb);
+	struct task_stats *out = arg ? &wc_stats : &wb_stats;
+	*out = t->stats;
+	out->spin -= before.spin;
+	out->sleep_wait -= before.sleep_wait;
+	up_write(t, &rsb);
+}
+
+static int test_rspin(void)
+{
+	setup(5);
+	init_rwsem(&rsa, "rsa");
+	init_rwsem(&rsb, "rsb");
+	engine_spawn("short_reader", 0, false, short_reader, NULL);
+	engine_spawn("spinning_writer", 1, false, spinning_writer, NULL);
+	engine_spawn("long_reader", 2, false, long_reader, NULL);
+	engine_spawn("giving_up_writer", 3, false, giving_up_writer, NULL);
+	engine_spawn("late_writer", 4, false, giving_up_writer, (void *)1);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "all finished");
+	tap_ok(wa_acq >= ra_rel && wa_stats.sleep_wait == 0 && wa_stats.spin > 0,
+	       "a writer spins on a short reader and takes the lock at its release "
+	       "(spun %.1f ns, slept 0)", ps_to_ns(wa_stats.spin));
+	tap_ok(wa_acq - ra_rel <= 2 * machine->hw.transfer_remote,
+	       "one line transfer after the release (%.1f ns)", ps_to_ns(wa_acq - ra_rel));
+	/* rwsem_rspin_threshold with one reader: (20 + 1) / 2 us */
+	tap_ok(wb_stats.spin == 21 * PS_PER_US / 2 && wb_stats.sleep_wait > 0,
+	       "against a long reader it spins exactly the threshold (%.1f ns), then sleeps",
+	       ps_to_ns(wb_stats.spin));
+	tap_ok(wc_stats.spin == 0 && wc_stats.sleep_wait > 0,
+	       "the lock is then non-spinnable: the next writer sleeps at once");
 	return tap_done();
 }
 
@@ -1004,6 +1080,8 @@ int main(int argc, char **argv)
 			rc = test_rwsem();
 		else if (!strcmp(argv[1], "handoff"))
 			rc = test_handoff();
+		else if (!strcmp(argv[1], "rspin"))
+			rc = test_rspin();
 		else if (!strcmp(argv[1], "transfers"))
 			rc = test_transfers();
 		else if (!strcmp(argv[1], "lockdep"))
@@ -1033,7 +1111,7 @@ int main(int argc, char **argv)
 			_exit(rc);
 		}
 	}
-	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|transfers|lockdep|lockdep-declared|lockstat|"
+	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|rspin|transfers|lockdep|lockdep-declared|lockstat|"
 			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|seqcount|percpu-rwsem [NCPUS]\n");
 	return 2;
 }

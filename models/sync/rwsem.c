@@ -16,9 +16,11 @@
  * OSQ head directly (it would see the release one transfer later, long before a sleeper
  * could be woken), or, if the lock goes to queued readers, kicks every spinner into the
  * sleeping slow path, as rwsem_spin_on_owner() does when the owner becomes a reader.
- * Not modelled: spinning on a reader-owned lock (the kernel's rspin threshold of 10-25 us
- * before it marks the lock non-spinnable: here a writer does not spin on readers), and the
- * owner going to sleep while spinners spin.
+ * On a reader-owned lock the OSQ head spins with a deadline (sim_park_timeout): the last
+ * reader's release hands it the lock; if the rspin threshold (10.5-25 us) runs out first it
+ * marks the lock non-spinnable and every spinner queues and sleeps.
+ * Not modelled: the owner going to sleep while spinners already spin on it (a sleeping
+ * owner is only seen when spinning starts).
  */
 #include "rwsem.h"
 #include "rcu.h"
@@ -82,6 +84,7 @@ static void set_writer_owned(struct sim_task *t, struct rw_semaphore *sem)
 	hw_store(t, &sem->owner, sizeof(sem->owner));
 	sem->owner = t;
 	sem->reader_owned = false;
+	sem->nonspinnable = false;
 }
 
 static void add_waiter(struct rw_semaphore *sem, struct rwsem_waiter *w)
@@ -136,12 +139,52 @@ static bool owner_running_writer(const struct rw_semaphore *sem)
 	       sem->owner->state == TASK_RUNNING && !sem->owner->rcu_blocked;
 }
 
+/* What an optimistic spinner finds when it is unparked without the lock. */
+enum { SPIN_STOP = 1, SPIN_REEVALUATE = 2 };
+
+static void wake_spinner(struct sim_task *t, struct rw_semaphore *sem, struct sim_task *s,
+			 unsigned why)
+{
+	s->wait_flags = why;
+	sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+}
+
 /* Send every optimistic spinner to the sleeping slow path. */
 static void kick_spinners(struct sim_task *t, struct rw_semaphore *sem)
 {
 	struct sim_task *s;
 	while ((s = waitq_pop(&sem->osq)))
-		sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+		wake_spinner(t, sem, s, SPIN_STOP);
+}
+
+/*
+ * The lock has no lockers: the OSQ head, spinning, sees it one transfer later and takes
+ * it with rwsem_try_write_lock_unqueued (HANDOFF forbids it).  Returns true if it did.
+ */
+static bool spinner_takes_free_lock(struct sim_task *t, struct rw_semaphore *sem)
+{
+	struct sim_task *s = sem->osq.head;
+	if (!s || (sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)))
+		return false;
+	waitq_pop(&sem->osq);
+	sem->count |= RWSEM_WRITER_LOCKED;
+	sem->owner = s;
+	sem->reader_owned = false;
+	sem->nonspinnable = false; /* rwsem_set_owner rewrites the whole owner word */
+	sem->dep.class->handoffs++;
+	lock_count_transfer(&sem->dep, 1);
+	sem->line_cpu = s->cpu;
+	sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+	return true;
+}
+
+/* rwsem_rspin_threshold: how long a writer spins on readers, 10.5 to 25 us. */
+static sim_time_t rspin_threshold(const struct rw_semaphore *sem)
+{
+	unsigned long readers = rwsem_readers(sem);
+	if (readers > 30)
+		readers = 30;
+	return (sim_time_t)(20 + readers) * PS_PER_US / 2;
 }
 
 /*
@@ -218,7 +261,12 @@ static void cond_wake_waiter(struct sim_task *t, struct rw_semaphore *sem)
 {
 	if (sem->count & RWSEM_WRITER_MASK)
 		return;
-	mark_wake(t, sem, (sem->count & RWSEM_READER_MASK) ? RWSEM_WAKE_READERS : RWSEM_WAKE_ANY);
+	if (sem->count & RWSEM_READER_MASK) {
+		mark_wake(t, sem, RWSEM_WAKE_READERS);
+	} else {
+		sem->nonspinnable = false; /* clear_nonspinnable */
+		mark_wake(t, sem, RWSEM_WAKE_ANY);
+	}
 }
 
 /* Park until woken; the time counts as spinning or sleeping. */
@@ -326,8 +374,12 @@ void up_read(struct sim_task *t, struct rw_semaphore *sem)
 	lock_released(t, &sem->dep);
 	count_rmw(t, sem);
 	sem->count -= RWSEM_READER_BIAS;
-	if ((sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS)
+	unsigned long tmp = sem->count;
+	spinner_takes_free_lock(t, sem);
+	if ((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS) {
+		sem->nonspinnable = false; /* clear_nonspinnable */
 		rwsem_wake(t, sem);
+	}
 }
 
 /* ---- writers ---- */
@@ -368,6 +420,76 @@ static bool try_write_lock(struct sim_task *t, struct rw_semaphore *sem, struct 
 	return true;
 }
 
+/*
+ * rwsem_optimistic_spin, once the lock was found taken: spin while the owner is a running
+ * writer, or, on a reader-owned lock, until the rspin threshold runs out (then mark the
+ * lock non-spinnable, as the kernel does, so later writers sleep at once).  Only the OSQ
+ * head watches the owner; the others queue behind it.  True with the lock taken.
+ */
+static bool rwsem_optimistic_spin(struct sim_task *t, struct rw_semaphore *sem, sim_time_t *spun)
+{
+	sim_time_t rspin_deadline = 0;
+	bool osq_head = false;      /* we hold the OSQ head's place (re-evaluating) */
+
+	for (;;) {
+		if (sem->nonspinnable || (sem->count & RWSEM_FLAG_HANDOFF))
+			goto stop;
+		if (!(sem->count & RWSEM_LOCK_MASK)) {
+			/* rwsem_try_write_lock_unqueued */
+			count_rmw(t, sem);
+			sem->count |= RWSEM_WRITER_LOCKED;
+			set_writer_owned(t, sem);
+			return true;
+		}
+		bool timed = false;
+		if (!sem->osq.head)
+			osq_head = true;
+		if (sem->count & RWSEM_WRITER_LOCKED) {
+			if (!owner_running_writer(sem))
+				goto stop;
+		} else if (osq_head) {
+			if (!rspin_deadline)
+				rspin_deadline = t->now + rspin_threshold(sem);
+			if (t->now >= rspin_deadline) {
+				sem->nonspinnable = true;
+				goto stop;
+			}
+			timed = true;
+		}
+		if (osq_head)
+			waitq_push_front(&sem->osq, t, 0);
+		else
+			waitq_push(&sem->osq, t, 0);
+		sim_time_t s0 = t->now;
+		bool woken = timed ? sim_park_timeout(t, sem->dep.class->name, rspin_deadline) :
+				     (sim_park(t, sem->dep.class->name), true);
+		*spun += t->now - s0;
+		t->stats.busy += t->now - s0;
+		t->stats.spin += t->now - s0;
+		if (!woken) {
+			/* The readers outlasted the threshold: stop, and stop the others. */
+			sim_bug_on(waitq_pop(&sem->osq) != t);
+			sem->nonspinnable = true;
+			kick_spinners(t, sem);
+			return false;
+		}
+		if (rwsem_is_write_locked_by(sem, t)) {
+			count_rmw(t, sem); /* the cmpxchg that took it */
+			return true;
+		}
+		if (t->wait_flags == SPIN_STOP)
+			return false;
+		/* SPIN_REEVALUATE: the owner changed (a writer left the lock to readers); we
+		 * are still the OSQ head. */
+		osq_head = true;
+	}
+stop:
+	/* The OSQ head gives up: the spinners queued behind it give up too. */
+	if (osq_head)
+		kick_spinners(t, sem);
+	return false;
+}
+
 static bool down_write_slowpath(struct sim_task *t, struct rw_semaphore *sem, const char *site,
 				sim_time_t t0)
 {
@@ -384,19 +506,9 @@ static bool down_write_slowpath(struct sim_task *t, struct rw_semaphore *sem, co
 		return false;
 	}
 	lock_contended(t, &sem->dep, LS_WRITE, site, holder);
-	if (owner_running_writer(sem) && !(sem->count & RWSEM_FLAG_HANDOFF)) {
-		waitq_push(&sem->osq, t, 0);
-		sim_time_t s0 = t->now;
-		sim_park(t, sem->dep.class->name);
-		spun = t->now - s0;
-		t->stats.busy += spun;
-		t->stats.spin += spun;
-		if (rwsem_is_write_locked_by(sem, t)) {
-			count_rmw(t, sem); /* the cmpxchg that took it */
-			lock_acquired(t, &sem->dep, LS_WRITE, site, t->now - t0, 0);
-			return true;
-		}
-		/* The owner became a reader: stop spinning, queue and sleep. */
+	if (rwsem_optimistic_spin(t, sem, &spun)) {
+		lock_acquired(t, &sem->dep, LS_WRITE, site, t->now - t0, 0);
+		return true;
 	}
 
 	struct rwsem_waiter w = { .me = t, .task = t, .type = RWSEM_WAITING_FOR_WRITE,
@@ -440,6 +552,20 @@ bool _down_write(struct sim_task *t, struct rw_semaphore *sem, const char *site)
 	return down_write_slowpath(t, sem, site, t0);
 }
 
+/*
+ * After a writer let go: if readers now own the lock the OSQ head starts its bounded spin
+ * on them; if nobody may take it (HANDOFF) spinning stops.
+ */
+static void spinners_after_release(struct sim_task *t, struct rw_semaphore *sem)
+{
+	if (!sem->osq.head || (sem->count & RWSEM_WRITER_LOCKED))
+		return;
+	if ((sem->count & RWSEM_READER_MASK) && !(sem->count & RWSEM_FLAG_HANDOFF))
+		wake_spinner(t, sem, waitq_pop(&sem->osq), SPIN_REEVALUATE);
+	else
+		kick_spinners(t, sem);
+}
+
 void up_write(struct sim_task *t, struct rw_semaphore *sem)
 {
 	sim_sync(t);
@@ -454,22 +580,12 @@ void up_write(struct sim_task *t, struct rw_semaphore *sem)
 	/* An optimistic spinner sees the release one transfer later and takes the lock,
 	 * unless HANDOFF reserves it or queued readers are granted it by our own wake-up
 	 * below (their bias lands first). */
-	struct sim_task *s = sem->osq.head;
 	bool readers_first = sem->first && sem->first->type == RWSEM_WAITING_FOR_READ;
-	if (s && !(sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)) && !readers_first) {
-		waitq_pop(&sem->osq);
-		sem->count |= RWSEM_WRITER_LOCKED;
-		sem->owner = s;
-		sem->reader_owned = false;
-		sem->dep.class->handoffs++;
-		lock_count_transfer(&sem->dep, 1);
-		sem->line_cpu = s->cpu;
-		sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
-	}
+	if (!readers_first)
+		spinner_takes_free_lock(t, sem);
 	if (tmp & RWSEM_FLAG_WAITERS)
 		rwsem_wake(t, sem);
-	if (sem->osq.head && !(sem->count & RWSEM_WRITER_LOCKED))
-		kick_spinners(t, sem);
+	spinners_after_release(t, sem);
 }
 
 void downgrade_write(struct sim_task *t, struct rw_semaphore *sem)
@@ -486,6 +602,6 @@ void downgrade_write(struct sim_task *t, struct rw_semaphore *sem)
 	if (tmp & RWSEM_FLAG_WAITERS)
 		mark_wake(t, sem, RWSEM_WAKE_READ_OWNED);
 	wait_unlock(t, sem);
-	kick_spinners(t, sem);
+	spinners_after_release(t, sem);
 	lock_acquired(t, &sem->dep, LS_READ, "downgrade_write", 0, 0);
 }

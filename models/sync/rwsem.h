@@ -7,8 +7,9 @@
  *    queued, so one queued writer stalls new readers and every trylock fails;
  *  - reader lock stealing: a reader that finds the lock free of writers and of HANDOFF
  *    keeps its bias even with waiters queued (unless readers already own it);
- *  - a writer spins optimistically while the owner is a running writer (or the lock is
- *    free), then queues and sleeps; sleeping waiters pay a wake-up latency;
+ *  - a writer spins optimistically while the owner is a running writer, or for at most
+ *    10.5-25 us on readers (then the lock is marked non-spinnable), then queues and
+ *    sleeps; sleeping waiters pay a wake-up latency;
  *  - a woken writer is not granted the lock: it must win the count, others may steal it;
  *    after RWSEM_WAIT_TIMEOUT (4 ms) the first waiter sets HANDOFF, which stops stealing;
  *  - a release wakes the writer at the head, or grants every queued reader;
@@ -42,6 +43,7 @@ struct rw_semaphore {
 	unsigned long count;
 	struct sim_task *owner;   /* writer, or the last reader when reader_owned */
 	bool reader_owned;        /* RWSEM_READER_OWNED bit of the owner word */
+	bool nonspinnable;        /* RWSEM_NONSPINNABLE bit: writers sleep at once */
 	int wait_lock;            /* raw spinlock word: charged, not queued on */
 	/* Model bookkeeping: */
 	struct rwsem_waiter *first, *last;  /* wait_list, FIFO */
