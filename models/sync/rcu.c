@@ -121,8 +121,9 @@ static sim_time_t qs_at_start(struct rcu_cpu *c, sim_time_t T)
 		sim_time_t q = max_time(T, x->rcu_unlock_at);
 		return max_time(q, T + 2 * x->machine->hw.transfer);
 	}
-	/* Tick-driven: only a quiescent state passed at or after T counts. */
-	if (c->last_qs_at >= T && x->rcu_nesting == 0)
+	/* Tick-driven: only a quiescent state passed at or after T counts (a CPU that ran
+	 * ahead may have passed one already; sections it entered later do not matter). */
+	if (c->last_qs_at >= T)
 		return c->last_qs_at;
 	return SIM_TIME_MAX;
 }
