@@ -84,14 +84,9 @@ void sim_sync(struct sim_task *t)
 		clock_wait_turn(t);
 }
 
-void sim_park(struct sim_task *t, const char *what)
+/* Back from a park: resume at the time the waker named (or the deadline). */
+static void park_resume(struct sim_task *t, const char *what)
 {
-	struct engine_task *et = t->engine_private;
-
-	t->state = TASK_PARKED;
-	t->blocked_on = what;
-	sg_sem_acquire(et->park);
-	sim_simcalls++;
 	t->state = TASK_RUNNING;
 	t->blocked_on = NULL;
 	if (t->resume_at < t->now)
@@ -100,6 +95,17 @@ void sim_park(struct sim_task *t, const char *what)
 	t->now = t->resume_at;
 	horizon_set(t->id, SIM_TIME_MAX);
 	sim_sync(t);
+}
+
+void sim_park(struct sim_task *t, const char *what)
+{
+	struct engine_task *et = t->engine_private;
+
+	t->state = TASK_PARKED;
+	t->blocked_on = what;
+	sg_sem_acquire(et->park);
+	sim_simcalls++;
+	park_resume(t, what);
 }
 
 bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
@@ -120,18 +126,11 @@ bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
 			sim_simcalls++;
 		} else {
 			woken = false;
-			t->state = TASK_RUNNING;
 			t->resume_at = deadline;
 		}
 	}
 	sim_simcalls++;
-	t->blocked_on = NULL;
-	if (t->resume_at < t->now)
-		sim_die("%s resumed at %lld ps before it parked at %lld ps (%s)", t->name,
-			(long long)t->resume_at, (long long)t->now, what);
-	t->now = t->resume_at;
-	horizon_set(t->id, SIM_TIME_MAX);
-	sim_sync(t);
+	park_resume(t, what);
 	return woken;
 }
 

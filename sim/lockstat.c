@@ -61,7 +61,7 @@ void lockdep_declare_order(const char *outer, const char *inner)
 	edges[o->id][i->id] = e;
 }
 
-static void time_add(struct lock_time *lt, sim_time_t v)
+void lock_time_add(struct lock_time *lt, sim_time_t v)
 {
 	lt->nr++;
 	lt->total += v;
@@ -179,7 +179,7 @@ void lock_acquired(struct sim_task *t, struct lockdep_map *map, enum lock_side s
 		s->acq_bounces++;
 	map->cpu = t->cpu;
 	if (spin || sleep) {
-		time_add(&s->wait, spin + sleep);
+		lock_time_add(&s->wait, spin + sleep);
 		s->spin_wait += spin;
 		s->sleep_wait += sleep;
 	}
@@ -195,7 +195,7 @@ void lock_released(struct sim_task *t, struct lockdep_map *map)
 
 	if (!h)
 		sim_die("%s releases %s which it does not hold", t->name, map->class->name);
-	time_add(&map->class->side[h->side].hold, t->now - h->since);
+	lock_time_add(&map->class->side[h->side].hold, t->now - h->since);
 	int i = (int)(h - ld->held);
 	memmove(&ld->held[i], &ld->held[i + 1], (size_t)(ld->depth - i - 1) * sizeof(*h));
 	ld->depth--;

@@ -85,6 +85,9 @@ struct lockdep_task {
 	struct held_lock held[LOCKDEP_MAX_HELD];
 };
 
+/* Add one sample to a min/max/total record. */
+void lock_time_add(struct lock_time *lt, sim_time_t v);
+
 /* Find or create the class called name (the string is copied). */
 struct lock_class *lock_class_get(const char *name, bool rw);
 void lockdep_init_map(struct lockdep_map *map, const char *name, bool rw);

@@ -1073,51 +1073,48 @@ static int test_rcuwait(void)
 	return tap_done();
 }
 
+static int test_qspin(void)
+{
+	return test_spin(false);
+}
+
+static int test_ticket(void)
+{
+	return test_spin(true);
+}
+
+static int test_rcu_tick(void)
+{
+	return test_rcu(RCU_TICK);
+}
+
+static int test_rcu_exp(void)
+{
+	return test_rcu(RCU_EXPEDITED);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc >= 2) {
-		ncpus = argc >= 3 ? atoi(argv[2]) : 2;
-		int rc = -1;
-		if (!strcmp(argv[1], "spin"))
-			rc = test_spin(false);
-		else if (!strcmp(argv[1], "ticket"))
-			rc = test_spin(true);
-		else if (!strcmp(argv[1], "rwsem"))
-			rc = test_rwsem();
-		else if (!strcmp(argv[1], "handoff"))
-			rc = test_handoff();
-		else if (!strcmp(argv[1], "rspin"))
-			rc = test_rspin();
-		else if (!strcmp(argv[1], "transfers"))
-			rc = test_transfers();
-		else if (!strcmp(argv[1], "lockdep"))
-			rc = test_lockdep();
-		else if (!strcmp(argv[1], "lockdep-declared"))
-			rc = test_lockdep_declared();
-		else if (!strcmp(argv[1], "lockstat"))
-			rc = test_lockstat();
-		else if (!strcmp(argv[1], "rcu-tick"))
-			rc = test_rcu(RCU_TICK);
-		else if (!strcmp(argv[1], "rcu-exp"))
-			rc = test_rcu(RCU_EXPEDITED);
-		else if (!strcmp(argv[1], "rcu-poison"))
-			rc = test_rcu_poison();
-		else if (!strcmp(argv[1], "refcount"))
-			rc = test_refcount();
-		else if (!strcmp(argv[1], "rcuwait"))
-			rc = test_rcuwait();
-		else if (!strcmp(argv[1], "mutex"))
-			rc = test_mutex();
-		else if (!strcmp(argv[1], "seqcount"))
-			rc = test_seqcount();
-		else if (!strcmp(argv[1], "percpu-rwsem"))
-			rc = test_percpu_rwsem();
-		if (rc >= 0) {
+	static const struct { const char *mode; int (*fn)(void); } modes[] = {
+		{ "spin", test_qspin }, { "ticket", test_ticket }, { "rwsem", test_rwsem },
+		{ "handoff", test_handoff }, { "rspin", test_rspin },
+		{ "transfers", test_transfers }, { "lockdep", test_lockdep },
+		{ "lockdep-declared", test_lockdep_declared }, { "lockstat", test_lockstat },
+		{ "rcu-tick", test_rcu_tick }, { "rcu-exp", test_rcu_exp },
+		{ "rcu-poison", test_rcu_poison }, { "refcount", test_refcount },
+		{ "rcuwait", test_rcuwait }, { "mutex", test_mutex }, { "seqcount", test_seqcount },
+		{ "percpu-rwsem", test_percpu_rwsem },
+	};
+	ncpus = argc >= 3 ? atoi(argv[2]) : 2;
+	for (unsigned i = 0; argc >= 2 && i < G_N_ELEMENTS(modes); i++)
+		if (!strcmp(argv[1], modes[i].mode)) {
+			int rc = modes[i].fn();
 			fflush(stdout);
 			_exit(rc);
 		}
-	}
-	fprintf(stderr, "usage: test_sync spin|ticket|rwsem|handoff|rspin|transfers|lockdep|lockdep-declared|lockstat|"
-			"rcu-tick|rcu-exp|rcu-poison|refcount|rcuwait|mutex|seqcount|percpu-rwsem [NCPUS]\n");
+	fprintf(stderr, "usage: test_sync MODE [NCPUS]; modes:");
+	for (unsigned i = 0; i < G_N_ELEMENTS(modes); i++)
+		fprintf(stderr, " %s", modes[i].mode);
+	fprintf(stderr, "\n");
 	return 2;
 }

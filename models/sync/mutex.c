@@ -6,14 +6,10 @@
  * ../shared/reference/kernel-algorithms.md §H.3 (rwsem) and §I.1 (anon_vma history).
  */
 #include "mutex.h"
+#include "sync.h"
 #include "rcu.h"
 #include "hw/hw.h"
 #include "die.h"
-
-static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
-{
-	return a > b ? a : b;
-}
 
 void mutex_init(struct mutex *m, const char *name)
 {
@@ -23,11 +19,7 @@ void mutex_init(struct mutex *m, const char *name)
 
 static void owner_rmw(struct sim_task *t, struct mutex *m)
 {
-	if (m->line_cpu != t->cpu) {
-		if (m->line_cpu >= 0)
-			lock_count_transfer(&m->dep, 1);
-		m->line_cpu = t->cpu;
-	}
+	lock_word_access(t, &m->line_cpu, &m->dep);
 	hw_rmw(t, &m->owner, sizeof(m->owner));
 }
 
@@ -135,11 +127,11 @@ void mutex_unlock(struct sim_task *t, struct mutex *m)
 		m->dep.class->handoffs++;
 		hw_store(t, &m->wait_lock, sizeof(m->wait_lock));
 		if (w->state == TASK_PARKED)
-			sim_unpark(t, w, max_time(t->now + t->machine->hw.wakeup, w->now));
+			sync_wake_sleeper(t, w);
 		/* The new owner is asleep until it picks the lock up: spinners stop. */
 		struct sim_task *k;
 		while ((k = waitq_pop(&m->osq)))
-			sim_unpark(t, k, max_time(t->now + hw_handoff(t, k, &m->owner), k->now));
+			sync_wake_spinner(t, k, &m->owner);
 		return;
 	}
 	m->owner = NULL;
@@ -151,14 +143,14 @@ void mutex_unlock(struct sim_task *t, struct mutex *m)
 		m->dep.class->handoffs++;
 		lock_count_transfer(&m->dep, 1);
 		m->line_cpu = s->cpu;
-		sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &m->owner), s->now));
+		sync_wake_spinner(t, s, &m->owner);
 	}
 	if (m->owner_flags & MUTEX_FLAG_WAITERS) {
 		hw_rmw(t, &m->wait_lock, sizeof(m->wait_lock));
 		struct sim_task *w = m->wait_list.head;
 		if (w && w->state == TASK_PARKED) {
 			hw_rmw(t, &w->wait_flags, sizeof(w->wait_flags)); /* wake_q_add */
-			sim_unpark(t, w, max_time(t->now + t->machine->hw.wakeup, w->now));
+			sync_wake_sleeper(t, w);
 		}
 		hw_store(t, &m->wait_lock, sizeof(m->wait_lock));
 	}

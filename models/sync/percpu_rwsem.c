@@ -9,13 +9,9 @@
 #include <string.h>
 #include <glib.h>
 #include "percpu_rwsem.h"
+#include "sync.h"
 #include "hw/hw.h"
 #include "die.h"
-
-static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
-{
-	return a > b ? a : b;
-}
 
 void percpu_init_rwsem(struct percpu_rw_semaphore *sem, const char *name, int ncpus)
 {
@@ -30,7 +26,7 @@ void percpu_init_rwsem(struct percpu_rw_semaphore *sem, const char *name, int nc
 static void wake_sleeper(struct sim_task *t, struct sim_task *w)
 {
 	if (w->state == TASK_PARKED)
-		sim_unpark(t, w, max_time(t->now + t->machine->hw.wakeup, w->now));
+		sync_wake_sleeper(t, w);
 }
 
 static void park_until_granted(struct sim_task *t, const char *what)

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <glib.h>
 #include "rcu.h"
+#include "sync.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -47,11 +48,6 @@ struct rcu_access {
 	int cpu;
 };
 static sim_time_t gp_end_at;         /* ps, end of the last completed GP */
-
-static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
-{
-	return a > b ? a : b;
-}
 
 void rcu_init(enum rcu_mode mode, double tick_ns, int ncpus)
 {
@@ -77,16 +73,6 @@ void rcu_register(struct sim_task *t)
 {
 	sim_bug_on(t->cpu >= rcu->ncpus || rcu->cpu[t->cpu].task);
 	rcu->cpu[t->cpu].task = t;
-}
-
-static void time_add(struct lock_time *lt, sim_time_t v)
-{
-	lt->nr++;
-	lt->total += v;
-	if (v < lt->min)
-		lt->min = v;
-	if (v > lt->max)
-		lt->max = v;
 }
 
 static inline unsigned long rcu_seq_snap(unsigned long s)
@@ -204,7 +190,7 @@ static void rcu_gp_end(struct sim_task *t, sim_time_t end)
 	rcu->gp_seq++;
 	gp_end_at = end;
 	rcu->stats.gps++;
-	time_add(&rcu->stats.gp, end - rcu->gp_start);
+	lock_time_add(&rcu->stats.gp, end - rcu->gp_start);
 
 	struct waitq keep = { 0 };
 	struct sim_task *w;
@@ -337,7 +323,7 @@ void synchronize_rcu(struct sim_task *t)
 		t->stats.sleep_wait += t->now - p0;
 	}
 	rcu_note_wakeup(t);
-	time_add(&rcu->stats.sync, t->now - t0);
+	lock_time_add(&rcu->stats.sync, t->now - t0);
 }
 
 void call_rcu(struct sim_task *t, struct rcu_head *head,

@@ -3,6 +3,7 @@
  */
 #include "rcuwait.h"
 #include "rcu.h"
+#include "sync.h"
 
 bool rcuwait_wait_event(struct sim_task *t, struct rcuwait *w, bool (*cond)(void *arg),
 			void *arg)
@@ -35,7 +36,6 @@ bool rcuwait_wake_up(struct sim_task *t, struct rcuwait *w)
 	struct sim_task *x = w->task;
 	if (!x || x->state != TASK_PARKED)
 		return false;
-	sim_time_t at = t->now + t->machine->hw.wakeup;
-	sim_unpark(t, x, at > x->now ? at : x->now);
+	sync_wake_sleeper(t, x);
 	return true;
 }

@@ -23,6 +23,7 @@
  * owner is only seen when spinning starts).
  */
 #include "rwsem.h"
+#include "sync.h"
 #include "rcu.h"
 #include "hw/hw.h"
 #include "die.h"
@@ -47,18 +48,9 @@ void init_rwsem(struct rw_semaphore *sem, const char *name)
 	lockdep_init_map(&sem->dep, name, true);
 }
 
-static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
-{
-	return a > b ? a : b;
-}
-
 static void count_rmw(struct sim_task *t, struct rw_semaphore *sem)
 {
-	if (sem->line_cpu != t->cpu) {
-		if (sem->line_cpu >= 0)
-			lock_count_transfer(&sem->dep, 1);
-		sem->line_cpu = t->cpu;
-	}
+	lock_word_access(t, &sem->line_cpu, &sem->dep);
 	hw_rmw(t, &sem->count, sizeof(sem->count));
 }
 
@@ -128,9 +120,10 @@ static void wake_waiter(struct sim_task *t, struct rw_semaphore *sem, struct rws
 	if (tsk->state != TASK_PARKED)
 		return;
 	hw_rmw(t, &tsk->wait_flags, sizeof(tsk->wait_flags)); /* wake_q_add */
-	sim_time_t lat = w->spinning ? hw_handoff(t, tsk, &sem->count) :
-				       t->machine->hw.wakeup;
-	sim_unpark(t, tsk, max_time(t->now + lat, tsk->now));
+	if (w->spinning)
+		sync_wake_spinner(t, tsk, &sem->count);
+	else
+		sync_wake_sleeper(t, tsk);
 }
 
 static bool owner_running_writer(const struct rw_semaphore *sem)
@@ -146,7 +139,7 @@ static void wake_spinner(struct sim_task *t, struct rw_semaphore *sem, struct si
 			 unsigned why)
 {
 	s->wait_flags = why;
-	sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+	sync_wake_spinner(t, s, &sem->count);
 }
 
 /* Send every optimistic spinner to the sleeping slow path. */
@@ -174,7 +167,7 @@ static bool spinner_takes_free_lock(struct sim_task *t, struct rw_semaphore *sem
 	sem->dep.class->handoffs++;
 	lock_count_transfer(&sem->dep, 1);
 	sem->line_cpu = s->cpu;
-	sim_unpark(t, s, max_time(t->now + hw_handoff(t, s, &sem->count), s->now));
+	sync_wake_spinner(t, s, &sem->count);
 	return true;
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <glib.h>
 #include "spinlock.h"
+#include "sync.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -70,21 +71,6 @@ static inline struct mcs_spinlock *slot_node(int slot)
 	return &qnodes[slot / MAX_NODES].node[slot % MAX_NODES];
 }
 
-static inline sim_time_t max_time(sim_time_t a, sim_time_t b)
-{
-	return a > b ? a : b;
-}
-
-/* A write or atomic on the lock word: count a line transfer if another CPU had it. */
-static inline void word_access(struct sim_task *t, int *line_cpu, struct lockdep_map *dep)
-{
-	if (*line_cpu != t->cpu) {
-		if (*line_cpu >= 0)
-			lock_count_transfer(dep, 1);
-		*line_cpu = t->cpu;
-	}
-}
-
 /* `reader`, spinning on addr, observes a store `writer` made: one line transfer. */
 static sim_time_t observe(const struct sim_task *writer, const struct sim_task *reader,
 			  const void *addr, struct lockdep_map *dep)
@@ -103,7 +89,7 @@ static void spin_park(struct sim_task *t, const char *what)
 	t->stats.spin += t->now - t0;
 }
 
-/* Unpark a spinner; it cannot resume before the clock at which it parked. */
+/* Unpark a spinner at `at`; it cannot resume before the clock at which it parked. */
 static void wake_spinner(struct sim_task *waker, struct sim_task *w, sim_time_t at)
 {
 	sim_unpark(waker, w, max_time(at, w->now));
@@ -124,7 +110,7 @@ bool _spin_trylock(struct sim_task *t, struct spinlock *l, const char *site)
 		hw_load(t, &l->raw, sizeof(l->raw));
 		return false;
 	}
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_rmw(t, &l->raw, sizeof(l->raw));
 	l->raw.val = _Q_LOCKED_VAL;
 	l->owner = t;
@@ -136,7 +122,7 @@ bool _spin_trylock(struct sim_task *t, struct spinlock *l, const char *site)
 static void mcs_head_acquire(struct sim_task *t, struct spinlock *l, struct mcs_spinlock *node,
 			     uint32_t tail)
 {
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	if ((l->raw.val & _Q_TAIL_MASK) == tail) {
 		/* Last in the queue: cmpxchg clears the tail with the locked byte set. */
 		hw_rmw(t, &l->raw, sizeof(l->raw));
@@ -168,13 +154,13 @@ static void queued_spin_lock_slowpath(struct sim_task *t, struct spinlock *l, co
 
 	if (l->raw.val == _Q_LOCKED_VAL) {
 		/* Second contender: set pending and spin on the lock word; no MCS node. */
-		word_access(t, &l->line_cpu, &l->dep);
+		lock_word_access(t, &l->line_cpu, &l->dep);
 		hw_rmw(t, &l->raw, sizeof(l->raw));
 		l->raw.val |= _Q_PENDING_VAL;
 		l->pending = t;
 		spin_park(t, l->dep.class->name);
 		sim_bug_on(l->owner != t);
-		word_access(t, &l->line_cpu, &l->dep);
+		lock_word_access(t, &l->line_cpu, &l->dep);
 		hw_store(t, &l->raw, 2); /* clear_pending_set_locked */
 		lock_acquired(t, &l->dep, LS_WRITE, site, t->now - t0, 0);
 		return;
@@ -196,7 +182,7 @@ static void queued_spin_lock_slowpath(struct sim_task *t, struct spinlock *l, co
 	qnode_task[slot] = t;
 	uint32_t tail = encode_tail(t->cpu, idx);
 
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_rmw(t, &l->raw, sizeof(l->raw)); /* xchg_tail */
 	uint32_t old = l->raw.val;
 	l->raw.val = (old & ~_Q_TAIL_MASK) | tail;
@@ -223,7 +209,7 @@ void _spin_lock(struct sim_task *t, struct spinlock *l, const char *site)
 	sim_bug_on(l->owner == t); /* recursive spinlock: a self-deadlock in the kernel */
 	lockdep_acquire(t, &l->dep, site);
 	sim_time_t t0 = t->now;
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_rmw(t, &l->raw, sizeof(l->raw)); /* cmpxchg 0 -> LOCKED */
 	if (l->raw.val == 0) {
 		l->raw.val = _Q_LOCKED_VAL;
@@ -251,7 +237,7 @@ void spin_unlock(struct sim_task *t, struct spinlock *l)
 	lock_released(t, &l->dep);
 	sim_sync(t);
 	sim_time_t now = t->now;
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_store(t, &l->raw, 1); /* smp_store_release(&lock->locked, 0) */
 	l->raw.val &= ~_Q_LOCKED_VAL;
 	l->last_owner = t;
@@ -292,7 +278,7 @@ void _ticket_lock(struct sim_task *t, struct ticket_spinlock *l, const char *sit
 	sim_bug_on(l->owner == t);
 	lockdep_acquire(t, &l->dep, site);
 	sim_time_t t0 = t->now;
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_rmw(t, l, 4); /* xadd next */
 	uint16_t me = l->next++;
 	if (me == l->head) {
@@ -313,7 +299,7 @@ void ticket_unlock(struct sim_task *t, struct ticket_spinlock *l)
 	sim_sync(t);
 	sim_bug_on(l->owner != t);
 	lock_released(t, &l->dep);
-	word_access(t, &l->line_cpu, &l->dep);
+	lock_word_access(t, &l->line_cpu, &l->dep);
 	hw_store(t, l, 2);
 	l->head++;
 	unsigned n = l->waiters.len;
