@@ -97,12 +97,39 @@ static void park_resume(struct sim_task *t, const char *what)
 	sim_sync(t);
 }
 
+void sim_prepare_park(struct sim_task *t, const char *what)
+{
+	t->state = TASK_PARKED;
+	t->blocked_on = what;
+	t->park_prepared = true;
+}
+
+void sim_cancel_park(struct sim_task *t)
+{
+	struct engine_task *et = t->engine_private;
+
+	sim_bug_on(!t->park_prepared);
+	t->park_prepared = false;
+	if (t->state == TASK_PARKED) {
+		t->state = TASK_RUNNING;
+		t->blocked_on = NULL;
+		return;
+	}
+	/* Woken meanwhile: take the token, resume when the waker said. */
+	sg_sem_acquire(et->park);
+	sim_simcalls++;
+	park_resume(t, "cancelled park");
+}
+
 void sim_park(struct sim_task *t, const char *what)
 {
 	struct engine_task *et = t->engine_private;
 
-	t->state = TASK_PARKED;
-	t->blocked_on = what;
+	if (!t->park_prepared) {
+		t->state = TASK_PARKED;
+		t->blocked_on = what;
+	}
+	t->park_prepared = false;
 	sg_sem_acquire(et->park);
 	sim_simcalls++;
 	park_resume(t, what);
@@ -114,8 +141,11 @@ bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
 	bool woken = true;
 
 	sim_bug_on(deadline < t->now);
-	t->state = TASK_PARKED;
-	t->blocked_on = what;
+	if (!t->park_prepared) {
+		t->state = TASK_PARKED;
+		t->blocked_on = what;
+	}
+	t->park_prepared = false;
 	/* Until woken we can act at the deadline: others must not run past it meanwhile. */
 	horizon_set(t->id, deadline);
 	double timeout = (double)deadline * 1e-12 - simgrid_get_clock();

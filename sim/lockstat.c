@@ -50,6 +50,16 @@ void lockdep_init_map(struct lockdep_map *map, const char *name, bool rw)
 {
 	map->class = lock_class_get(name, rw);
 	map->cpu = -1;
+	map->owner_sleeps = NULL;
+}
+
+void lockdep_task_sleeps(struct sim_task *t)
+{
+	for (int i = 0; i < t->lockdep.depth; i++) {
+		struct lockdep_map *map = (struct lockdep_map *)t->lockdep.held[i].map;
+		if (map->owner_sleeps)
+			map->owner_sleeps(t, map);
+	}
 }
 
 void lockdep_declare_order(const char *outer, const char *inner)

@@ -70,6 +70,8 @@ struct lock_class {
 struct lockdep_map {
 	struct lock_class *class;
 	int cpu;                           /* CPU of the last contention or acquisition; -1 */
+	/* Locks with optimistic spinners: called when a task holding it goes off CPU. */
+	void (*owner_sleeps)(struct sim_task *t, struct lockdep_map *map);
 };
 
 /* One entry of a task's held-lock stack. */
@@ -119,6 +121,9 @@ static inline void lock_count_transfer(struct lockdep_map *map, unsigned n)
 {
 	map->class->transfers += n;
 }
+
+/* t goes off CPU: tell every lock it holds (their spinners stop). */
+void lockdep_task_sleeps(struct sim_task *t);
 
 /* Does t hold the lock (on any side)? */
 bool lockdep_is_held(const struct sim_task *t, const struct lockdep_map *map);

@@ -44,7 +44,8 @@ struct sim_task {
 	int rcu_nesting;            /* rcu_read_lock depth (models/sync/rcu.c) */
 	sim_time_t rcu_lock_at;     /* ps, outermost rcu_read_lock of the current section */
 	sim_time_t rcu_unlock_at;   /* ps, end of the last read-side section */
-	bool rcu_blocked;           /* asleep, off its CPU: an RCU quiescent state, and a
+	bool park_prepared;         /* sim_prepare_park called, sim_park not yet */
+	bool off_cpu;           /* asleep, off its CPU: an RCU quiescent state, and a
 				     * lock owner that optimistic spinners do not spin on */
 
 	struct sim_rng rng;

@@ -8,9 +8,12 @@
  *             readers shared, every task finishes (no lost wake-up, no deadlock).
  *   handoff   one writer against a reader that keeps stealing the lock: the writer waits
  *             until its 4 ms timeout sets HANDOFF, which then stops the stealing.
+ *   deadlock  AB-BA on rwsems and on mutexes (spinning writers give up, everyone sleeps):
+ *             the engine reports a deadlock naming each lock, and lockdep the inversion.
  *   rspin     a writer spins on a reader-owned rwsem and takes it at the reader's release;
  *             against a reader that outlasts the threshold it marks the lock
- *             non-spinnable and sleeps, and the next writer does not spin.
+ *             non-spinnable and sleeps, and the next writer does not spin; a spinner on a
+ *             writer that goes off CPU (sleeps holding the lock) stops and sleeps.
  *   transfers qspinlock vs ticket lock at 2, 8 and 64 waiters (one child process per
  *             engine): counted line transfers per hand-off stay constant for qspinlock and
  *             grow with the waiters for the ticket lock.
@@ -48,6 +51,7 @@
 #include "sync/mutex.h"
 #include "sync/percpu_rwsem.h"
 #include "sync/seqcount.h"
+#include "sync/sched.h"
 #include "die.h"
 
 static struct machine *machine;
@@ -337,6 +341,50 @@ static int test_handoff(void)
 	return tap_done();
 }
 
+/* ---- deadlock: AB-BA on sleeping locks is reported, not taken for a finished run ---- */
+
+static struct rw_semaphore dla, dlb;
+static struct mutex dma, dmb;
+
+static void rw_ab(struct sim_task *t, void *arg)
+{
+	bool rev = arg != NULL;
+	down_write(t, rev ? &dlb : &dla);
+	cpu_work(t, 100000); /* long enough for the other's spin to give up */
+	down_write(t, rev ? &dla : &dlb);
+}
+
+static void mutex_ab(struct sim_task *t, void *arg)
+{
+	bool rev = arg != NULL;
+	mutex_lock(t, rev ? &dmb : &dma);
+	cpu_work(t, 1000);
+	mutex_lock(t, rev ? &dma : &dmb);
+}
+
+static int test_deadlock(void)
+{
+	setup(4);
+	init_rwsem(&dla, "dl_a");
+	init_rwsem(&dlb, "dl_b");
+	mutex_init(&dma, "dm_a");
+	mutex_init(&dmb, "dm_b");
+	engine_spawn("rw_ab", 0, false, rw_ab, NULL);
+	engine_spawn("rw_ba", 1, false, rw_ab, (void *)1);
+	engine_spawn("mutex_ab", 2, false, mutex_ab, NULL);
+	engine_spawn("mutex_ba", 3, false, mutex_ab, (void *)1);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	diag(out.report);
+	tap_ok(out.report && strstr(out.report, "deadlock") && !out.deadline_hit,
+	       "the deadlock is reported (not a deadline)");
+	tap_ok(out.report && strstr(out.report, "waiting for dl_a") &&
+	       strstr(out.report, "waiting for dl_b") && strstr(out.report, "waiting for dm_a") &&
+	       strstr(out.report, "waiting for dm_b"), "naming the lock each task waits for");
+	tap_ok(lockdep_report() != NULL, "and lockdep saw the inversion first");
+	return tap_done();
+}
+
 /* ---- rspin: writers spinning on readers ---- */
 
 static struct rw_semaphore rsa, rsb;
@@ -379,9 +427,37 @@ static void giving_up_writer(struct sim_task *t, void *arg)
 	up_write(t, &rsb);
 }
 
+static struct rw_semaphore rsc;
+static struct task_stats wd_stats;
+static sim_time_t wd_acq, sleeper_rel;
+
+static void sleeping_owner(struct sim_task *t, void *arg)
+{
+	down_write(t, &rsc);
+	cpu_work(t, 2000);
+	sched_sleep(t, 50 * PS_PER_US); /* off CPU holding the lock */
+	sleeper_rel = t->now;
+	up_write(t, &rsc);
+}
+
+static void spins_then_sleeps(struct sim_task *t, void *arg)
+{
+	cpu_work(t, 500);
+	struct task_stats before = t->stats;
+	down_write(t, &rsc);
+	wd_acq = t->now;
+	wd_stats = t->stats;
+	wd_stats.spin -= before.spin;
+	wd_stats.sleep_wait -= before.sleep_wait;
+	up_write(t, &rsc);
+}
+
 static int test_rspin(void)
 {
-	setup(5);
+	setup(7);
+	init_rwsem(&rsc, "rsc");
+	engine_spawn("sleeping_owner", 5, false, sleeping_owner, NULL);
+	engine_spawn("spins_then_sleeps", 6, false, spins_then_sleeps, NULL);
 	init_rwsem(&rsa, "rsa");
 	init_rwsem(&rsb, "rsb");
 	engine_spawn("short_reader", 0, false, short_reader, NULL);
@@ -403,6 +479,11 @@ static int test_rspin(void)
 	       ps_to_ns(wb_stats.spin));
 	tap_ok(wc_stats.spin == 0 && wc_stats.sleep_wait > 0,
 	       "the lock is then non-spinnable: the next writer sleeps at once");
+	/* It spun from 0.5 us until the owner went off CPU at 2 us, then slept. */
+	tap_ok(wd_stats.spin > 0 && wd_stats.spin < 2 * PS_PER_US && wd_stats.sleep_wait > 0 &&
+	       wd_acq >= sleeper_rel + machine->hw.wakeup,
+	       "a spinner stops when the writer owner goes off CPU (spun %.1f ns, then slept)",
+	       ps_to_ns(wd_stats.spin));
 	return tap_done();
 }
 
@@ -609,10 +690,7 @@ static void mutex_body(struct sim_task *t, void *arg)
 		cpu_work(t, urand(t, 50, 600));
 		if (rng_double(&t->rng) < 0.2) {
 			/* Sleep holding the mutex (an msleep): off CPU, so nobody spins on us. */
-			t->rcu_blocked = true;
-			cpu_idle(t, 2 * PS_PER_US);
-			sim_sync(t);
-			t->rcu_blocked = false;
+			sched_sleep(t, 2 * PS_PER_US);
 		}
 		c->rel = t->now;
 		mutex_unlock(t, &mtx);
@@ -1097,7 +1175,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *mode; int (*fn)(void); } modes[] = {
 		{ "spin", test_qspin }, { "ticket", test_ticket }, { "rwsem", test_rwsem },
-		{ "handoff", test_handoff }, { "rspin", test_rspin },
+		{ "handoff", test_handoff }, { "rspin", test_rspin }, { "deadlock", test_deadlock },
 		{ "transfers", test_transfers }, { "lockdep", test_lockdep },
 		{ "lockdep-declared", test_lockdep_declared }, { "lockstat", test_lockstat },
 		{ "rcu-tick", test_rcu_tick }, { "rcu-exp", test_rcu_exp },

@@ -5,16 +5,30 @@
  * and Jason Low, 3.15).  Spec of the shared spinning and hand-off idea:
  * ../shared/reference/kernel-algorithms.md §H.3 (rwsem) and §I.1 (anon_vma history).
  */
+#include <stddef.h>
 #include "mutex.h"
 #include "sync.h"
+#include "sched.h"
 #include "rcu.h"
 #include "hw/hw.h"
 #include "die.h"
+
+/* The owner goes off CPU: mutex_spin_on_owner sees it and the spinners give up. */
+static void mutex_owner_sleeps(struct sim_task *t, struct lockdep_map *map)
+{
+	struct mutex *m = (struct mutex *)((char *)map - offsetof(struct mutex, dep));
+	struct sim_task *s;
+	if (m->owner != t)
+		return;
+	while ((s = waitq_pop(&m->osq)))
+		sync_wake_spinner(t, s, &m->owner);
+}
 
 void mutex_init(struct mutex *m, const char *name)
 {
 	*m = (struct mutex){ .line_cpu = -1 };
 	lockdep_init_map(&m->dep, name, false);
+	m->dep.owner_sleeps = mutex_owner_sleeps;
 }
 
 static void owner_rmw(struct sim_task *t, struct mutex *m)
@@ -36,12 +50,12 @@ bool _mutex_trylock(struct sim_task *t, struct mutex *m, const char *site)
 
 static void mutex_sleep(struct sim_task *t, struct mutex *m, sim_time_t *slept)
 {
-	rcu_note_context_switch(t);
+	sched_switch_out(t, m->dep.class->name);
 	sim_time_t t0 = t->now;
 	sim_park(t, m->dep.class->name);
 	*slept += t->now - t0;
 	t->stats.sleep_wait += t->now - t0;
-	rcu_note_wakeup(t);
+	sched_switch_in(t);
 }
 
 bool _mutex_lock(struct sim_task *t, struct mutex *m, const char *site)
@@ -64,7 +78,7 @@ bool _mutex_lock(struct sim_task *t, struct mutex *m, const char *site)
 	}
 	lock_contended(t, &m->dep, LS_WRITE, site, m->owner);
 	sim_time_t spun = 0, slept = 0;
-	if (m->owner && m->owner->state == TASK_RUNNING && !m->owner->rcu_blocked &&
+	if (m->owner && m->owner->state == TASK_RUNNING && !m->owner->off_cpu &&
 	    !(m->owner_flags & MUTEX_FLAG_HANDOFF)) {
 		waitq_push(&m->osq, t, 0);
 		sim_time_t s0 = t->now;

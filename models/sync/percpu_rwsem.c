@@ -10,6 +10,7 @@
 #include <glib.h>
 #include "percpu_rwsem.h"
 #include "sync.h"
+#include "sched.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -31,13 +32,15 @@ static void wake_sleeper(struct sim_task *t, struct sim_task *w)
 
 static void park_until_granted(struct sim_task *t, const char *what)
 {
-	rcu_note_context_switch(t);
+	sched_switch_out(t, what);
+	if (!t->wait_private)
+		sim_cancel_park(t); /* granted while we told the spinners */
 	while (t->wait_private) {
 		sim_time_t t0 = t->now;
 		sim_park(t, what);
 		t->stats.sleep_wait += t->now - t0;
 	}
-	rcu_note_wakeup(t);
+	sched_switch_in(t);
 }
 
 /* ---- rcu_sync ---- */

@@ -29,6 +29,7 @@
 #include <glib.h>
 #include "rcu.h"
 #include "sync.h"
+#include "sched.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -84,7 +85,7 @@ static inline unsigned long rcu_seq_snap(unsigned long s)
 static bool cpu_extended_qs(const struct rcu_cpu *c, sim_time_t at)
 {
 	const struct sim_task *x = c->task;
-	if (!x || x->state == TASK_DEAD || x->rcu_blocked)
+	if (!x || x->state == TASK_DEAD || x->off_cpu)
 		return true;
 	return c->idle_from >= 0 && c->idle_from <= at && at < c->idle_until;
 }
@@ -281,15 +282,12 @@ void rcu_idle_exit(struct sim_task *t)
 void rcu_note_context_switch(struct sim_task *t)
 {
 	sim_bug_on(t->rcu_nesting); /* sleeping inside an RCU read-side section */
-	if (!rcu)
-		return;
-	rcu_qs(t);
-	t->rcu_blocked = true;
+	if (rcu)
+		rcu_qs(t);
 }
 
 void rcu_note_wakeup(struct sim_task *t)
 {
-	t->rcu_blocked = false;
 	if (rcu && rcu->cpu[t->cpu].task == t)
 		rcu->cpu[t->cpu].last_qs_at = t->now;
 }
@@ -308,9 +306,10 @@ void synchronize_rcu(struct sim_task *t)
 	sim_sync(t);
 	sim_time_t t0 = t->now;
 	unsigned long snap = rcu_seq_snap(rcu->gp_seq);
-	rcu_note_context_switch(t); /* we are about to sleep: our CPU is quiescent */
+	sched_switch_out(t, "synchronize_rcu"); /* about to sleep: our CPU is quiescent */
 	rcu_request_gp(t, snap);
 	if (rcu->gp_seq >= snap) {
+		sim_cancel_park(t);
 		/* Expedited and every CPU already quiescent: the GP ended with the IPIs. */
 		sim_time_t until = max_time(t->now, gp_end_at);
 		t->stats.sleep_wait += until - t->now;
@@ -319,10 +318,11 @@ void synchronize_rcu(struct sim_task *t)
 		t->wait_private = (void *)(uintptr_t)snap;
 		waitq_push(&rcu->sync_waiters, t, 0);
 		sim_time_t p0 = t->now;
+		/* (prepared by sched_switch_out) */
 		sim_park(t, "synchronize_rcu");
 		t->stats.sleep_wait += t->now - p0;
 	}
-	rcu_note_wakeup(t);
+	sched_switch_in(t);
 	lock_time_add(&rcu->stats.sync, t->now - t0);
 }
 

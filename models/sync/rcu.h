@@ -107,7 +107,8 @@ static inline void rcu_user_return(struct sim_task *t)
 }
 void rcu_idle_enter(struct sim_task *t);
 void rcu_idle_exit(struct sim_task *t);
-/* A task about to sleep (it must not be in a read-side section) / woken up again. */
+/* A task about to sleep (it must not be in a read-side section) / woken up again; called
+ * through sched_switch_out / sched_switch_in (models/sync/sched.h). */
 void rcu_note_context_switch(struct sim_task *t);
 void rcu_note_wakeup(struct sim_task *t);
 

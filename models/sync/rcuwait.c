@@ -4,6 +4,7 @@
 #include "rcuwait.h"
 #include "rcu.h"
 #include "sync.h"
+#include "sched.h"
 
 bool rcuwait_wait_event(struct sim_task *t, struct rcuwait *w, bool (*cond)(void *arg),
 			void *arg)
@@ -17,11 +18,11 @@ bool rcuwait_wait_event(struct sim_task *t, struct rcuwait *w, bool (*cond)(void
 		w->task = t;
 		if (cond(arg))
 			break;
-		rcu_note_context_switch(t);
+		sched_switch_out(t, "rcuwait");
 		sim_time_t t0 = t->now;
 		sim_park(t, "rcuwait");
 		t->stats.sleep_wait += t->now - t0;
-		rcu_note_wakeup(t);
+		sched_switch_in(t);
 		slept = true;
 	}
 	hw_store(t, &w->task, sizeof(w->task));

@@ -19,11 +19,12 @@
  * On a reader-owned lock the OSQ head spins with a deadline (sim_park_timeout): the last
  * reader's release hands it the lock; if the rspin threshold (10.5-25 us) runs out first it
  * marks the lock non-spinnable and every spinner queues and sleeps.
- * Not modelled: the owner going to sleep while spinners already spin on it (a sleeping
- * owner is only seen when spinning starts).
+ * A writer owner that goes off CPU (sched_switch_out) sends its spinners to sleep.
  */
+#include <stddef.h>
 #include "rwsem.h"
 #include "sync.h"
+#include "sched.h"
 #include "rcu.h"
 #include "hw/hw.h"
 #include "die.h"
@@ -42,10 +43,13 @@ struct rwsem_waiter {
 	sim_time_t spin, sleep;      /* ps waited, by kind */
 };
 
+static void rwsem_owner_sleeps(struct sim_task *t, struct lockdep_map *map);
+
 void init_rwsem(struct rw_semaphore *sem, const char *name)
 {
 	*sem = (struct rw_semaphore){ .line_cpu = -1 };
 	lockdep_init_map(&sem->dep, name, true);
+	sem->dep.owner_sleeps = rwsem_owner_sleeps;
 }
 
 static void count_rmw(struct sim_task *t, struct rw_semaphore *sem)
@@ -129,7 +133,7 @@ static void wake_waiter(struct sim_task *t, struct rw_semaphore *sem, struct rws
 static bool owner_running_writer(const struct rw_semaphore *sem)
 {
 	return (sem->count & RWSEM_WRITER_LOCKED) && !sem->reader_owned && sem->owner &&
-	       sem->owner->state == TASK_RUNNING && !sem->owner->rcu_blocked;
+	       sem->owner->state == TASK_RUNNING && !sem->owner->off_cpu;
 }
 
 /* What an optimistic spinner finds when it is unparked without the lock. */
@@ -148,6 +152,15 @@ static void kick_spinners(struct sim_task *t, struct rw_semaphore *sem)
 	struct sim_task *s;
 	while ((s = waitq_pop(&sem->osq)))
 		wake_spinner(t, sem, s, SPIN_STOP);
+}
+
+/* The writer owner goes off CPU: rwsem_spin_on_owner sees it and the spinners give up. */
+static void rwsem_owner_sleeps(struct sim_task *t, struct lockdep_map *map)
+{
+	struct rw_semaphore *sem = (struct rw_semaphore *)((char *)map -
+							   offsetof(struct rw_semaphore, dep));
+	if (rwsem_is_write_locked_by(sem, t))
+		kick_spinners(t, sem);
 }
 
 /*
@@ -267,10 +280,10 @@ static void waiter_park(struct sim_task *t, struct rw_semaphore *sem, struct rws
 {
 	sim_time_t t0 = t->now;
 	if (!w->spinning)
-		rcu_note_context_switch(t);
+		sched_switch_out(t, sem->dep.class->name);
 	sim_park(t, sem->dep.class->name);
 	if (!w->spinning)
-		rcu_note_wakeup(t);
+		sched_switch_in(t);
 	sim_time_t d = t->now - t0;
 	if (w->spinning) {
 		w->spin += d;
