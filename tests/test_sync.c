@@ -223,6 +223,7 @@ static void rwsem_body(struct sim_task *t, void *arg)
 		double r = rng_double(&t->rng);
 		if (r < 0.25) {
 			down_write(t, &rw);
+			rwsem_assert_held_write(t, &rw);
 			struct cs *c = cs_new(t, arrive, true);
 			cpu_work(t, urand(t, 50, 800));
 			c->rel = t->now;
@@ -245,6 +246,7 @@ static void rwsem_body(struct sim_task *t, void *arg)
 			}
 		} else {
 			down_read(t, &rw);
+			rwsem_assert_held(t, &rw); /* readers are tracked per task */
 			struct cs *c = cs_new(t, arrive, false);
 			cpu_work(t, urand(t, 50, 1500));
 			c->rel = t->now;
@@ -824,6 +826,7 @@ static void prw_body(struct sim_task *t, void *arg)
 		} else {
 			uint64_t fast = prw.fast_reads;
 			percpu_down_read(t, &prw);
+			percpu_rwsem_assert_held(t, &prw);
 			if (prw.fast_reads > fast && last_write_end && t->now > last_write_end)
 				fast_after_writers++;
 			struct cs *c = cs_new(t, arrive, false);

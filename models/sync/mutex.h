@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include "waitq.h"
 #include "lockstat.h"
+#include "die.h"
 
 #define MUTEX_FLAG_WAITERS 0x01UL
 #define MUTEX_FLAG_HANDOFF 0x02UL
@@ -52,6 +53,11 @@ static inline bool mutex_is_locked(const struct mutex *m)
 static inline bool mutex_is_held_by(const struct mutex *m, const struct sim_task *t)
 {
 	return m->owner == t;
+}
+
+static inline void mutex_assert_held(const struct sim_task *t, const struct mutex *m)
+{
+	sim_bug_on(m->owner != t);
 }
 
 #endif

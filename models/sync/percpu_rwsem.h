@@ -20,6 +20,7 @@
 #include "lockstat.h"
 #include "rcu.h"
 #include "rcuwait.h"
+#include "die.h"
 
 enum { GP_IDLE, GP_ENTER, GP_PASSED, GP_EXIT, GP_REPLAY };
 
@@ -51,6 +52,12 @@ void percpu_up_read(struct sim_task *t, struct percpu_rw_semaphore *sem);
 bool _percpu_down_write(struct sim_task *t, struct percpu_rw_semaphore *sem, const char *site);
 void percpu_up_write(struct sim_task *t, struct percpu_rw_semaphore *sem);
 #define percpu_down_read(t, s) _percpu_down_read(t, s, __func__)
+
+static inline void percpu_rwsem_assert_held(const struct sim_task *t,
+					    const struct percpu_rw_semaphore *sem)
+{
+	sim_bug_on(!lockdep_is_held(t, &sem->dep));
+}
 #define percpu_down_write(t, s) _percpu_down_write(t, s, __func__)
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include "waitq.h"
 #include "lockstat.h"
+#include "die.h"
 
 #define RWSEM_WRITER_LOCKED  (1UL << 0)
 #define RWSEM_FLAG_WAITERS   (1UL << 1)
@@ -76,6 +77,18 @@ static inline bool rwsem_is_write_locked_by(const struct rw_semaphore *sem,
 static inline bool rwsem_is_locked(const struct rw_semaphore *sem)
 {
 	return (sem->count & RWSEM_LOCK_MASK) != 0;
+}
+
+/* lockdep_assert_held / _write: t holds sem (a reader too: readers are tracked per task). */
+static inline void rwsem_assert_held(const struct sim_task *t, const struct rw_semaphore *sem)
+{
+	sim_bug_on(!lockdep_is_held(t, &sem->dep));
+}
+
+static inline void rwsem_assert_held_write(const struct sim_task *t,
+					   const struct rw_semaphore *sem)
+{
+	sim_bug_on(!rwsem_is_write_locked_by(sem, t));
 }
 
 static inline unsigned long rwsem_readers(const struct rw_semaphore *sem)

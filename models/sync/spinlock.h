@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include "waitq.h"
 #include "lockstat.h"
+#include "die.h"
 
 #define _Q_LOCKED_VAL    (1U << 0)
 #define _Q_PENDING_VAL   (1U << 8)
@@ -58,6 +59,11 @@ void spin_unlock(struct sim_task *t, struct spinlock *l);
 static inline bool spin_is_held_by(const struct spinlock *l, const struct sim_task *t)
 {
 	return l->owner == t;
+}
+
+static inline void spin_assert_held(const struct sim_task *t, const struct spinlock *l)
+{
+	sim_bug_on(l->owner != t);
 }
 
 /* Held, or waited for: a lock in this state must not be freed. */
