@@ -110,7 +110,8 @@ bool lockdep_is_held(const struct sim_task *t, const struct lockdep_map *map)
 	return find_held(t, map) != NULL;
 }
 
-const char *lockdep_held_site(const struct sim_task *holder, const struct lockdep_map *map)
+static const char *lockdep_held_site(const struct sim_task *holder,
+				     const struct lockdep_map *map)
 {
 	const struct held_lock *h = holder ? find_held(holder, map) : NULL;
 	return h ? h->site : NULL;
@@ -242,26 +243,6 @@ struct lock_class *lock_class_sorted(unsigned i)
 		sorted_len = classes->len;
 	}
 	return g_ptr_array_index(sorted, i);
-}
-
-void lockstat_reset(void)
-{
-	for (unsigned i = 0; i < lock_class_count(); i++) {
-		struct lock_class *c = g_ptr_array_index(classes, i);
-		memset(c->side, 0, sizeof(c->side));
-		for (int s = 0; s < LS_NR; s++) {
-			c->side[s].wait.min = SIM_TIME_MAX;
-			c->side[s].hold.min = SIM_TIME_MAX;
-		}
-		memset(c->contention_point, 0, sizeof(c->contention_point));
-		memset(c->contending_point, 0, sizeof(c->contending_point));
-		c->transfers = c->handoffs = 0;
-	}
-	for (int a = 0; a < LOCKDEP_MAX_CLASSES; a++)
-		for (int b = 0; b < LOCKDEP_MAX_CLASSES; b++)
-			if (edges[a][b] && edges[a][b]->task) /* declarations stay */
-				g_clear_pointer(&edges[a][b], g_free);
-	g_clear_pointer(&first_report, g_free);
 }
 
 /* ---- /proc/lock_stat text ---- */

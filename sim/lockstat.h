@@ -127,8 +127,6 @@ void lockdep_task_sleeps(struct sim_task *t);
 
 /* Does t hold the lock (on any side)? */
 bool lockdep_is_held(const struct sim_task *t, const struct lockdep_map *map);
-/* Site at which holder took the lock, or NULL. */
-const char *lockdep_held_site(const struct sim_task *holder, const struct lockdep_map *map);
 
 /* The first lock-order inversion seen (NULL if none); a multi-line report. */
 const char *lockdep_report(void);
@@ -141,7 +139,5 @@ unsigned lockstat_top_points(const struct lock_site_count *pts, struct lock_site
 /* /proc/lock_stat version 0.4 text for every class that was ever acquired, most
  * contended first as the kernel sorts it (ties by name). */
 void lockstat_format(GString *out);
-/* Clear every counter (the classes and the declared order stay). */
-void lockstat_reset(void);
 
 #endif

@@ -1084,6 +1084,12 @@ static void ref_user(struct sim_task *t, void *arg)
 		if (obj_freed)
 			used_after_free++;
 		cpu_work(t, urand(t, 20, 300));
+		if (i % 7 == 0) {
+			/* a nested reference (refcount_inc is legal while we hold one) */
+			refcount_inc(t, &ref);
+			cpu_work(t, 50);
+			refcount_dec(t, &ref);
+		}
 		if (refcount_dec_and_test(t, &ref)) {
 			obj_freed = true;
 			frees++;
