@@ -85,14 +85,9 @@ void sim_sync(struct sim_task *t)
 		clock_wait_turn(t);
 }
 
-void sim_park(struct sim_task *t, const char *what)
+/* Back from a park: resume at the time the waker named (or the deadline). */
+static void park_resume(struct sim_task *t, const char *what)
 {
-	struct engine_task *et = t->engine_private;
-
-	t->state = TASK_PARKED;
-	t->blocked_on = what;
-	sg_sem_acquire(et->park);
-	sim_simcalls++;
 	t->state = TASK_RUNNING;
 	t->blocked_on = NULL;
 	/* A release can land while the waiter's own atomic on the lock word is still being
@@ -103,13 +98,82 @@ void sim_park(struct sim_task *t, const char *what)
 	sim_sync(t);
 }
 
+void sim_prepare_park(struct sim_task *t, const char *what)
+{
+	t->state = TASK_PARKED;
+	t->blocked_on = what;
+	t->park_prepared = true;
+}
+
+void sim_cancel_park(struct sim_task *t)
+{
+	struct engine_task *et = t->engine_private;
+
+	sim_bug_on(!t->park_prepared);
+	t->park_prepared = false;
+	if (t->state == TASK_PARKED) {
+		t->state = TASK_RUNNING;
+		t->blocked_on = NULL;
+		return;
+	}
+	/* Woken meanwhile: take the token, resume when the waker said. */
+	sg_sem_acquire(et->park);
+	sim_simcalls++;
+	park_resume(t, "cancelled park");
+}
+
+void sim_park(struct sim_task *t, const char *what)
+{
+	struct engine_task *et = t->engine_private;
+
+	if (!t->park_prepared) {
+		t->state = TASK_PARKED;
+		t->blocked_on = what;
+	}
+	t->park_prepared = false;
+	sg_sem_acquire(et->park);
+	sim_simcalls++;
+	park_resume(t, what);
+}
+
+bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
+{
+	struct engine_task *et = t->engine_private;
+	bool woken = true;
+
+	sim_bug_on(deadline < t->now);
+	if (!t->park_prepared) {
+		t->state = TASK_PARKED;
+		t->blocked_on = what;
+	}
+	t->park_prepared = false;
+	/* Until woken we can act at the deadline: others must not run past it meanwhile. */
+	horizon_set(t->id, deadline);
+	double timeout = (double)deadline * 1e-12 - simgrid_get_clock();
+	if (sg_sem_acquire_timeout(et->park, timeout > 0 ? timeout : 0)) {
+		if (t->state == TASK_RUNNING) {
+			/* Unparked as the timeout fired: take the token, honour the wake-up. */
+			sg_sem_acquire(et->park);
+			sim_simcalls++;
+		} else {
+			woken = false;
+			t->resume_at = deadline;
+		}
+	}
+	sim_simcalls++;
+	park_resume(t, what);
+	return woken;
+}
+
 void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at)
 {
 	struct engine_task *et = target->engine_private;
 
 	sim_bug_on(target->state != TASK_PARKED);
 	target->state = TASK_RUNNING; /* runnable: a second unpark is a bug */
-	sim_bug_on(at < waker->now);
+	if (at < waker->now)
+		sim_die("%s unparks %s at %lld ps, before its own time %lld ps", waker->name,
+			target->name, (long long)at, (long long)waker->now);
 	target->resume_at = at;
 	horizon_set(target->id, at);
 	/* The release is a simcall: SimGrid may run the target before we continue, so our

@@ -65,6 +65,23 @@ void sim_sync(struct sim_task *t);
  */
 void sim_park(struct sim_task *t, const char *what);
 
+/*
+ * set_current_state() for a sleeper that may make simulator calls (waking others) after it
+ * has published itself as a waiter and before it parks: from here on a waker sees it
+ * parked, and a wake-up that comes before sim_park is kept, so sim_park returns at once.
+ * A sleeper that then decides not to park calls sim_cancel_park.
+ */
+void sim_prepare_park(struct sim_task *t, const char *what);
+void sim_cancel_park(struct sim_task *t);
+
+/*
+ * As sim_park, but give up at simulated time `deadline` (>= t->now) if nobody has
+ * unparked t by then: the model of a bounded spin (a writer spinning on a reader-owned
+ * rwsem).  Returns true if unparked (t->now = the time the waker named), false on timeout
+ * (t->now = deadline).  A wake-up racing with the timeout at the same instant wins.
+ */
+bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline);
+
 /* Wake a parked task at simulated time `at` (>= waker's now). */
 void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at);
 

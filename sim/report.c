@@ -8,6 +8,8 @@
 #include "config.h"
 #include "jsonout.h"
 #include "workload.h"
+#include "lockstat.h"
+#include "sync/rcu.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -91,6 +93,91 @@ static void add_stats(JsonBuilder *b, const struct task_stats *s)
 	json_add_double(b, "irq_ns", ps_to_ns(s->irq));
 }
 
+static void add_lock_time(JsonBuilder *b, const char *k, const struct lock_time *lt)
+{
+	json_builder_set_member_name(b, k);
+	json_builder_begin_object(b);
+	json_add_int(b, "count", (gint64)lt->nr);
+	json_add_double(b, "min_ns", lt->nr ? ps_to_ns(lt->min) : 0.0);
+	json_add_double(b, "max_ns", ps_to_ns(lt->max));
+	json_add_double(b, "total_ns", ps_to_ns(lt->total));
+	json_add_double(b, "avg_ns", lt->nr ? ps_to_ns(lt->total) / (double)lt->nr : 0.0);
+	json_builder_end_object(b);
+}
+
+static void add_points(JsonBuilder *b, const char *k, const struct lock_site_count *pts)
+{
+	struct lock_site_count top[LOCKSTAT_POINTS];
+	unsigned n = lockstat_top_points(pts, top);
+	json_builder_set_member_name(b, k);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n; i++) {
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "site");
+		json_builder_add_string_value(b, top[i].site);
+		json_add_int(b, "count", (gint64)top[i].count);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+/* The lock_stat table as JSON: every class acquired at least once, by name. */
+static void add_lock_stat(JsonBuilder *b)
+{
+	json_builder_set_member_name(b, "lock_stat");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < lock_class_count(); i++) {
+		const struct lock_class *c = lock_class_sorted(i);
+		if (!c->side[LS_WRITE].acquisitions && !c->side[LS_READ].acquisitions)
+			continue;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "class");
+		json_builder_add_string_value(b, c->name);
+		for (int side = 0; side < (c->rw ? 2 : 1); side++) {
+			const struct lock_class_side *s = &c->side[side];
+			json_builder_set_member_name(b, side == LS_WRITE ? "write" : "read");
+			json_builder_begin_object(b);
+			json_add_int(b, "con_bounces", (gint64)s->con_bounces);
+			json_add_int(b, "contentions", (gint64)s->contentions);
+			json_add_int(b, "acq_bounces", (gint64)s->acq_bounces);
+			json_add_int(b, "acquisitions", (gint64)s->acquisitions);
+			add_lock_time(b, "wait", &s->wait);
+			add_lock_time(b, "hold", &s->hold);
+			json_add_double(b, "spin_wait_ns", ps_to_ns(s->spin_wait));
+			json_add_double(b, "sleep_wait_ns", ps_to_ns(s->sleep_wait));
+			json_builder_end_object(b);
+		}
+		add_points(b, "contention_points", c->contention_point);
+		add_points(b, "contending_points", c->contending_point);
+		json_add_int(b, "line_transfers", (gint64)c->transfers);
+		json_add_int(b, "handoffs", (gint64)c->handoffs);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	if (rcu) {
+		const struct rcu_stats *st = &rcu->stats;
+		json_builder_set_member_name(b, "rcu");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "mode");
+		json_builder_add_string_value(b, rcu->mode == RCU_TICK ? "tick" : "expedited");
+		json_add_int(b, "grace_periods", (gint64)st->gps);
+		add_lock_time(b, "grace_period", &st->gp);
+		add_lock_time(b, "synchronize_rcu", &st->sync);
+		json_add_int(b, "callbacks", (gint64)st->callbacks);
+		json_add_int(b, "callback_batches", (gint64)st->batches);
+		json_add_int(b, "max_batch", (gint64)st->max_batch);
+		json_add_int(b, "expedited_ipis", (gint64)st->ipis);
+		json_builder_set_member_name(b, "violation");
+		json_builder_add_string_value(b, rcu->violation ? rcu->violation : "none");
+		json_builder_end_object(b);
+	}
+	json_builder_set_member_name(b, "lockdep");
+	if (lockdep_report())
+		json_builder_add_string_value(b, lockdep_report());
+	else
+		json_builder_add_string_value(b, "no lock order inversion");
+}
+
 JsonNode *report_results_json(const struct run_config *cfg, const struct point_result *r)
 {
 	JsonBuilder *b = json_builder_new();
@@ -116,6 +203,7 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
+	add_lock_stat(b);
 	if (r->checked) {
 		json_builder_set_member_name(b, "check");
 		json_builder_begin_object(b);
@@ -201,7 +289,11 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 	char *p_res = g_build_filename(dir, "results.json", NULL);
 	char *p_cfg = g_build_filename(dir, "config.json", NULL);
 	char *p_perf = g_build_filename(dir, "perf.json", NULL);
+	char *p_lock = g_build_filename(dir, "lock_stat.txt", NULL);
+	GString *ls = g_string_new("");
+	lockstat_format(ls);
 	bool ok = write_json_atomic(p_cfg, config_to_json(cfg), err) &&
+		  write_file_atomic(p_lock, ls->str, ls->len, err) &&
 		  write_json_atomic(p_res, report_results_json(cfg, r), err) &&
 		  write_json_atomic(p_perf, report_perf_json(cfg, r), err) &&
 		  /* summary.csv last: its presence marks a finished point */
@@ -211,5 +303,7 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 	g_free(p_res);
 	g_free(p_cfg);
 	g_free(p_perf);
+	g_free(p_lock);
+	g_string_free(ls, TRUE);
 	return ok;
 }

@@ -41,7 +41,7 @@ JsonNode *report_perf_json(const struct run_config *cfg, const struct point_resu
 
 bool write_file_atomic(const char *path, const char *data, gsize len, GError **err);
 bool write_json_atomic(const char *path, JsonNode *node, GError **err);
-/* Write summary.csv, results.json, config.json and perf.json into dir. */
+/* Write summary.csv, results.json, lock_stat.txt, config.json and perf.json into dir. */
 bool report_write_point(const char *dir, const struct run_config *cfg,
 			const struct point_result *r, GError **err);
 

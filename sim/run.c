@@ -10,6 +10,8 @@
 #include "workload.h"
 #include "report.h"
 #include "die.h"
+#include "lockstat.h"
+#include "sync/rcu.h"
 #include "hw/machine.h"
 #include "hw/hw.h"
 #include "mmsim-config.h"
@@ -70,6 +72,14 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		ts->stats = t->stats;
 		task_stats_merge(&r.total, &t->stats);
 		g_ptr_array_add(r.tasks, ts);
+	}
+	if (rcu && rcu->violation) {
+		fprintf(stderr, "mmsim: %s: RCU violation: %s\n", cfg->file, rcu->violation);
+		return EXIT_VIOLATION;
+	}
+	if (lockdep_report()) {
+		fprintf(stderr, "mmsim: %s: lock order violation:\n%s", cfg->file, lockdep_report());
+		return EXIT_VIOLATION;
 	}
 	if (cfg->check) {
 		r.checked = true;

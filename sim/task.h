@@ -14,6 +14,7 @@
 #include "simtime.h"
 #include "rng.h"
 #include "stats.h"
+#include "lockstat.h"
 
 struct mm_struct;
 struct machine;
@@ -43,6 +44,14 @@ struct sim_task {
 
 	struct sim_task *wait_next; /* FIFO link while queued on a modelled lock */
 	unsigned wait_flags;        /* lock-private (e.g. reader or writer) */
+	void *wait_private;         /* lock-private per-wait data (a GP snapshot, a grant) */
+	struct lockdep_task lockdep; /* locks held, for lock_stat hold times and lockdep */
+	int rcu_nesting;            /* rcu_read_lock depth (models/sync/rcu.c) */
+	sim_time_t rcu_lock_at;     /* ps, outermost rcu_read_lock of the current section */
+	sim_time_t rcu_unlock_at;   /* ps, end of the last read-side section */
+	bool park_prepared;         /* sim_prepare_park called, sim_park not yet */
+	bool off_cpu;               /* asleep, off its CPU: an RCU quiescent state, and a
+				     * lock owner that optimistic spinners do not spin on */
 
 	struct sim_rng rng;
 	struct task_stats stats;

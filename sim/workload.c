@@ -14,6 +14,7 @@
 #include "mm/mm.h"
 #include "sync/waitq.h"
 #include "schemes/scheme.h"
+#include "sync/rcu.h"
 
 #define USER_SPAN (TASK_SIZE - MMAP_MIN_ADDR)
 
@@ -67,6 +68,7 @@ static int l_mmap(lua_State *L)
 	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);
 	if (!addr)
 		return luaL_error(L, "mmap: no free range of %I bytes (ENOMEM)", (lua_Integer)len);
+	rcu_user_return(t);
 	lua_pushinteger(L, (lua_Integer)addr);
 	return 1;
 }
@@ -86,6 +88,7 @@ static int l_munmap(lua_State *L)
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MUNMAP);
 	t->mm->scheme->munmap(t, t->mm, addr, len);
+	rcu_user_return(t);
 	return 0;
 }
 
@@ -110,6 +113,7 @@ static int l_touch(lua_State *L)
 		return luaL_error(L, "touch: range ends beyond the user address space");
 	for (unsigned long off = 0; off < len; off += (unsigned long)stride) {
 		int err = mmu_access(t, t->mm, addr + off, write);
+		rcu_user_return(t); /* back in user mode: a quiescent state */
 		if (err == -14)
 			return luaL_error(L, "touch: segmentation fault at 0x%p (%s)",
 					  (void *)(addr + off), write ? "write" : "read");
@@ -128,7 +132,9 @@ static int l_sleep(lua_State *L)
 	lua_Number ns = luaL_checknumber(L, 1);
 	if (!(ns >= 0) || ns > 1e13)
 		return luaL_error(L, "sleep: %f ns is not in [0, 1e13]", ns);
+	rcu_idle_enter(t);
 	cpu_idle(t, ns_to_ps(ns));
+	rcu_idle_exit(t);
 	return 0;
 }
 

@@ -17,6 +17,25 @@ void sim_park(struct sim_task *t, const char *what)
 	abort();
 }
 
+void sim_prepare_park(struct sim_task *t, const char *what)
+{
+	t->state = TASK_PARKED;
+	t->park_prepared = true;
+}
+
+void sim_cancel_park(struct sim_task *t)
+{
+	t->state = TASK_RUNNING;
+	t->park_prepared = false;
+}
+
+/* Nobody else exists to wake us: the bounded wait runs out. */
+bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
+{
+	t->now = deadline;
+	return false;
+}
+
 void sim_unpark(struct sim_task *waker, struct sim_task *target, sim_time_t at)
 {
 	fprintf(stderr, "stub clock: nobody can be parked\n");

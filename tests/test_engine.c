@@ -181,11 +181,14 @@ static struct rw_semaphore sem;
 static sim_time_t got[4];
 static bool trylock_while_queued;
 
+/* Longer than a writer spins on readers (at most 25 us), so the writer queues. */
+#define R1_HOLD_NS 50000.0
+
 static void rw_reader1(struct sim_task *t, void *arg)
 {
 	down_read(t, &sem);
 	got[0] = t->now;
-	cpu_work(t, 1000);
+	cpu_work(t, R1_HOLD_NS);
 	up_read(t, &sem);
 }
 
@@ -200,7 +203,7 @@ static void rw_writer(struct sim_task *t, void *arg)
 
 static void rw_reader2(struct sim_task *t, void *arg)
 {
-	cpu_work(t, 200);
+	cpu_work(t, 30000); /* after the writer gave up spinning and queued */
 	trylock_while_queued = down_read_trylock(t, &sem);
 	down_read(t, &sem);
 	got[2] = t->now;
@@ -218,9 +221,9 @@ static int test_rwsem(void)
 	engine_run(PS_PER_S, &out);
 	tap_ok(!out.report, "all finished");
 	tap_ok(!trylock_while_queued, "read trylock fails while a writer is queued");
-	tap_ok(got[1] > got[0] + 1000 * PS_PER_NS, "writer waits for the first reader (%.1f ns)",
+	tap_ok(got[1] > got[0] + ns_to_ps(R1_HOLD_NS), "writer waits for the first reader (%.1f ns)",
 	       ps_to_ns(got[1]));
-	tap_ok(got[1] >= 1000 * PS_PER_NS + machine->hw.wakeup,
+	tap_ok(got[1] >= ns_to_ps(R1_HOLD_NS) + machine->hw.wakeup,
 	       "the sleeping writer pays the wake-up latency");
 	tap_ok(got[2] > got[1] + 500 * PS_PER_NS,
 	       "a reader arriving behind the queued writer waits for it (%.1f ns)", ps_to_ns(got[2]));

@@ -41,7 +41,7 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 	if (!(tp->flags & PG_table) || (tp->flags & PG_free) || tp->mm != mm)
 		fail(c, g_strdup_printf("page-table page pfn %llu is not a live table of this mm",
 					(unsigned long long)tp->pfn));
-	if (tp->ptl.owner || tp->ptl.waiters.head)
+	if (spin_is_busy(&tp->ptl))
 		fail(c, g_strdup_printf("PTL of table pfn %llu still held at the end",
 					(unsigned long long)tp->pfn));
 	if (level == PT_PTE)
@@ -94,7 +94,7 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	*r = (struct mm_check_report){ 0 };
 	check_table(&c, mm->pgd, PT_PGD, 0);
 	g_hash_table_destroy(c.seen);
-	if (rwsem_is_locked(&mm->mmap_lock) || mm->mmap_lock.waiters.head)
+	if (rwsem_is_locked(&mm->mmap_lock) || rwsem_has_waiters(&mm->mmap_lock))
 		fail(&c, g_strdup("mmap_lock still held at the end"));
 	if ((uint64_t)mm->rss_anon != r->mapped_pages)
 		fail(&c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,

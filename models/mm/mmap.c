@@ -18,6 +18,11 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	if (posix_memalign((void **)&mm, 64, sizeof(*mm)))
 		sim_die("out of host memory");
 	*mm = (struct mm_struct){ 0 };
+	/* The part of mm/rmap.c's lock order that the modelled paths take (H.1). */
+	lockdep_declare_order("&mm->mmap_lock", "&mm->page_table_lock");
+	lockdep_declare_order("&mm->page_table_lock", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("&mm->mmap_lock", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("&mm->mmap_lock", "&zone->lock");
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
 	mm->vmas = g_ptr_array_new();

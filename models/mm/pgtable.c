@@ -35,7 +35,7 @@ struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
 void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
 {
 	sim_bug_on(!(table->flags & PG_table));
-	sim_bug_on(table->ptl.owner || table->ptl.waiters.head);
+	sim_bug_on(spin_is_busy(&table->ptl));
 	kmem_cache_free(&pt_cache, table->table);
 	table->table = NULL;
 	table->refcount = 0;

@@ -25,6 +25,17 @@ static inline void waitq_push(struct waitq *q, struct sim_task *t, unsigned flag
 	q->len++;
 }
 
+/* Back at the head (a waiter that keeps its place while it re-evaluates). */
+static inline void waitq_push_front(struct waitq *q, struct sim_task *t, unsigned flags)
+{
+	t->wait_flags = flags;
+	t->wait_next = q->head;
+	q->head = t;
+	if (!q->tail)
+		q->tail = t;
+	q->len++;
+}
+
 static inline struct sim_task *waitq_pop(struct waitq *q)
 {
 	struct sim_task *t = q->head;
