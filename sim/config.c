@@ -427,6 +427,12 @@ static void place_tasks(lua_State *L, struct run_config *cfg)
 	g_free(used);
 }
 
+/* g_ptr_array_sort hands the comparator pointers to the elements. */
+static gint cmp_key(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Read the scenario table (at the top of the stack) into cfg; luaL_error on bad values. */
 static int read_scenario(lua_State *L)
 {
@@ -444,7 +450,7 @@ static int read_scenario(lua_State *L)
 	GPtrArray *keys = g_ptr_array_new();
 	while (g_hash_table_iter_next(&it, &k, &v))
 		g_ptr_array_add(keys, k);
-	g_ptr_array_sort(keys, (GCompareFunc)g_strcmp0);
+	g_ptr_array_sort(keys, cmp_key);
 	for (unsigned i = 0; i < keys->len; i++) {
 		const char *key = g_ptr_array_index(keys, i);
 		const char *text = g_hash_table_lookup(st->sets, key);

@@ -184,6 +184,31 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+static gint cmp_path(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Scenario files under dir and its subdirectories (except lib/, which holds helpers). */
+static void collect_scenarios(const char *dir, GPtrArray *names)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *leaf;
+	while (d && (leaf = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, leaf, NULL);
+		if (g_file_test(path, G_FILE_TEST_IS_DIR) && strcmp(leaf, "lib")) {
+			collect_scenarios(path, names);
+			g_free(path);
+		} else if (g_str_has_suffix(leaf, ".lua")) {
+			g_ptr_array_add(names, path);
+		} else {
+			g_free(path);
+		}
+	}
+	if (d)
+		g_dir_close(d);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -201,19 +226,14 @@ static int cmd_list(int argc, char **argv)
 		g_strfreev(desc);
 	} else if (!strcmp(argv[1], "scenarios")) {
 		char *dir = g_build_filename(MMSIM_SOURCE_DIR, "scenarios", NULL);
-		GDir *d = g_dir_open(dir, 0, NULL);
 		GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-		const char *leaf;
-		while (d && (leaf = g_dir_read_name(d)))
-			if (g_str_has_suffix(leaf, ".lua"))
-				g_ptr_array_add(names, g_build_filename(dir, leaf, NULL));
-		if (d)
-			g_dir_close(d);
-		g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+		collect_scenarios(dir, names);
+		g_ptr_array_sort(names, cmp_path);
 		for (unsigned i = 0; i < names->len; i++) {
-			char *path = *(char **)&names->pdata[i], *err = NULL;
+			char *path = names->pdata[i], *err = NULL;
 			struct run_config *cfg = config_load(path, NULL, &err);
-			printf("%-40s %s\n", path, cfg ? cfg->description : err);
+			printf("%-32s %s\n", path + strlen(MMSIM_SOURCE_DIR) + 1,
+			       cfg ? cfg->description : err);
 			config_free(cfg);
 			g_free(err);
 		}

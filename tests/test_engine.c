@@ -113,7 +113,11 @@ static int test_deadlock(void)
 	struct engine_outcome out;
 	engine_run(PS_PER_S, &out);
 	tap_ok(out.report && strstr(out.report, "deadlock"), "deadlock reported");
-	printf("# %s", out.report ? out.report : "(no report)\n");
+	char **lines = g_strsplit(out.report ? out.report : "(no report)", "\n", -1);
+	for (char **l = lines; *l; l++)
+		if (**l)
+			printf("# %s\n", *l);
+	g_strfreev(lines);
 	tap_ok(out.finished == 0 && out.expected == 2, "0 of 2 tasks finished");
 	tap_ok(out.report && strstr(out.report, "waiting for A") && strstr(out.report, "waiting for B"),
 	       "the report names the lock each task waits for");
