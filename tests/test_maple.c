@@ -282,7 +282,7 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 
 static void test_random(void)
 {
-	const unsigned seeds = 24, ops = 1500;
+	const unsigned seeds = 24;
 	uint64_t total = 0, kinds[MT_WR_NR] = { 0 };
 	unsigned max_height = 0;
 	char *err = NULL;
@@ -295,6 +295,8 @@ static void test_random(void)
 		/* Small universes make dense trees; big ones make many gaps. */
 		unsigned long universe = s % 3 == 0 ? 4000 : s % 3 == 1 ? 200000 : 1UL << 40;
 		GArray *ref = ref_new();
+		/* Every fourth seed grows a tree of a few thousand ranges (height 4). */
+		unsigned ops = s % 4 == 3 ? 7500 : 1500;
 
 		rng_seed(&rng, 0x6d61706c65ULL, s);
 		mt_init(&mt, MT_FLAGS_USE_RCU);
@@ -693,6 +695,47 @@ static void test_lock(void)
 	mtree_destroy(&mt);
 }
 
+/* ---- the validator catches what it claims to ------------------------------------- */
+
+static void test_validate(void)
+{
+	struct maple_tree mt;
+	build_vmas(&mt, 300);
+	struct maple_node *root = mte_to_node(mt.ma_root);
+	struct maple_node *child = mte_to_node(root->ma64.slot[1]);
+	struct maple_node *leaf = child;
+	void *e = root->ma64.slot[1];
+	while (mte_type(e) == maple_arange_64) {
+		e = mte_to_node(e)->ma64.slot[0];
+		leaf = mte_to_node(e);
+	}
+	struct {
+		const char *what;
+		unsigned long *word;
+		unsigned long bad;
+		const char *says;
+	} cases[] = {
+		{ "a pivot out of order", &leaf->mr64.pivot[2], leaf->mr64.pivot[0], "pivot" },
+		{ "a wrong gap value", &root->ma64.gap[1], root->ma64.gap[1] + 1, "gap" },
+		{ "a stale parent word", (unsigned long *)&child->parent, (unsigned long)child,
+		  "dead node reachable" },
+		{ "two adjacent NULL ranges", (unsigned long *)&leaf->mr64.slot[1], 0, "NULL" },
+	};
+	char *err = mt_validate(&mt);
+	tap_ok(!err, "validate: a tree of %u levels is valid", mt.height);
+	g_free(err);
+	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+		unsigned long saved = *cases[i].word;
+		*cases[i].word = cases[i].bad;
+		err = mt_validate(&mt);
+		tap_ok(err && strstr(err, cases[i].says), "validate: catches %s: %s", cases[i].what,
+		       err ? err : "(nothing reported)");
+		g_free(err);
+		*cases[i].word = saved;
+	}
+	mtree_destroy(&mt);
+}
+
 int main(int argc, char **argv)
 {
 	char *err = NULL;
@@ -711,8 +754,10 @@ int main(int argc, char **argv)
 		test_rcu();
 	if (!only || !strcmp(only, "cost"))
 		test_cost();
-	if (!only || !strcmp(only, "lock"))
+	if (!only || !strcmp(only, "lock")) {
 		test_lock();
+		test_validate();
+	}
 	machine_free(m);
 	return tap_done();
 }

@@ -901,6 +901,39 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 			}
 		}
 
+		if (d > 0 && L.node[d] == R.node[d] && big.n > mt_slots[type]) {
+			/* Overflow: first try to share with a sibling that has room (the
+			 * kernel's mas_push_data), so nodes fill up instead of splitting in
+			 * halves; the parent then keeps its number of children. */
+			struct maple_node *parent = L.node[d - 1];
+			unsigned po = L.off[d - 1], pend = parent->ma64.meta.end;
+			unsigned long *ppiv = parent->ma64.pivot;
+			unsigned npiv = mt_pivots[maple_arange_64];
+			for (int side = 0; side < 2; side++) {
+				if ((side == 0 && po == 0) || (side == 1 && po == pend))
+					continue;
+				unsigned so = side == 0 ? po - 1 : po + 1;
+				struct maple_node *sib = mte_to_node(parent->ma64.slot[so]);
+				unsigned long sib_min = mt_slot_min(ppiv, so, L.min[d - 1]);
+				unsigned long sib_max = mt_slot_max(ppiv, so, npiv, L.max[d - 1]);
+				mt_load(t, &parent->ma64.slot[so]);
+				mt_load(t, ma_pivots(sib, type) + mt_pivots[type] - 1);
+				unsigned sn = ma_data_end(sib, type, sib_max) + 1u;
+				if (sn + big.n > 2u * mt_slots[type])
+					continue;
+				if (side == 0) {
+					mt_path_walk(t, mt, sib_min, &L);
+					big_prepend_node(t, &big, sib, type, sib_min, sib_max);
+					smin[d] = sib_min;
+				} else {
+					mt_path_walk(t, mt, sib_min, &R);
+					big_copy(t, &big, sib, type, sib_min, sib_max, 0, (int)sn - 1);
+					smax[d] = sib_max;
+				}
+				break;
+			}
+		}
+
 		if (whole && type == maple_leaf_64 && big.n == 1 && !big.slot[0]) {
 			/* Everything is NULL again. */
 			new_root = NULL;
