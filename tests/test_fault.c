@@ -69,10 +69,22 @@ int main(void)
 	/* Partial munmap in the middle of a: two VMAs remain, the pages inside are freed. */
 	unsigned long hole = a + (1UL << 20);
 	classic_scheme.munmap(&task, mm, hole, 2UL << 20);
-	tap_ok(mm->vmas->len == 3, "munmap of the middle splits the VMA (%u VMAs)", mm->vmas->len);
+	tap_ok(mm->map_count == 3, "munmap of the middle splits the VMA (%d VMAs)", mm->map_count);
 	check(mm, "after punching a 2 MiB hole", 1040 - 512, 1008);
 	tap_ok(mmu_access(&task, mm, hole + PAGE_SIZE, true) == -14,
 	       "an access in the hole is a SIGSEGV");
+
+	/* The gap search places a new mapping at the top of the highest gap that fits:
+	 * the hole (a's upper part ends at mmap_base), not below b. */
+	unsigned long c1 = classic_scheme.mmap(&task, mm, 1UL << 20, VM_READ | VM_WRITE);
+	tap_ok(c1 == hole + (1UL << 20), "mmap of 1 MiB lands at the top of the 2 MiB hole "
+	       "(0x%lx, hole at 0x%lx)", c1, hole);
+	unsigned long c2 = classic_scheme.mmap(&task, mm, 2UL << 20, VM_READ | VM_WRITE);
+	tap_ok(c2 == b - (2UL << 20), "mmap of 2 MiB no longer fits there: placed below b "
+	       "(0x%lx)", c2);
+	classic_scheme.munmap(&task, mm, c1, 1UL << 20);
+	classic_scheme.munmap(&task, mm, c2, 2UL << 20);
+	tap_ok(mm->map_count == 3, "both unmapped again (%d VMAs)", mm->map_count);
 
 	classic_scheme.munmap(&task, mm, a, len);
 	classic_scheme.munmap(&task, mm, b, len);
