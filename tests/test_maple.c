@@ -109,6 +109,15 @@ static unsigned ref_find(GArray *a, unsigned long index)
 	return lo;
 }
 
+/* The first entry whose range ends at or after index. */
+static void *ref_next(GArray *a, unsigned long index)
+{
+	for (unsigned i = ref_find(a, index); i < a->len; i++)
+		if (REF(a, i).entry)
+			return REF(a, i).entry;
+	return NULL;
+}
+
 static int ref_gap_rev(GArray *a, unsigned long min, unsigned long max, unsigned long size,
 		       unsigned long *found_last)
 {
@@ -250,11 +259,39 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 	}
 	if (i != ref->len)
 		return g_strdup_printf("tree has %u ranges, reference %u", i, ref->len);
+	/* The entries in order: find, then next (slot by slot within a leaf). */
+	unsigned e_i = 0;
+	mas.index = 0;
+	for (void *e = mas_find(&mas, ULONG_MAX); e; e = mas_next(&mas, ULONG_MAX), e_i++) {
+		while (e_i < ref->len && !REF(ref, e_i).entry)
+			e_i++;
+		if (e_i >= ref->len || e != REF(ref, e_i).entry || mas.index != REF(ref, e_i).first ||
+		    mas.last != REF(ref, e_i).last)
+			return g_strdup_printf("iteration: %p [%lx, %lx] where the reference has "
+					       "entry %u", e, mas.index, mas.last, e_i);
+	}
+	while (e_i < ref->len && !REF(ref, e_i).entry)
+		e_i++;
+	if (e_i != ref->len)
+		return g_strdup_printf("iteration stopped before reference entry %u", e_i);
+	/* Bounded iteration stops at max. */
+	{
+		unsigned long lo = rnd(rng, universe), hi = lo + rnd(rng, universe / 10 + 1);
+		unsigned want = 0, got = 0;
+		for (unsigned k = ref_find(ref, lo); k < ref->len && REF(ref, k).first <= hi; k++)
+			want += REF(ref, k).entry != NULL;
+		mas.index = lo;
+		for (void *e = mas_find(&mas, hi); e; e = mas_next(&mas, hi))
+			got++;
+		if (got != want)
+			return g_strdup_printf("iteration over [%lx, %lx]: %u entries, want %u", lo,
+					       hi, got, want);
+	}
 	for (unsigned k = 0; k < 8; k++) {
 		unsigned long x = rnd(rng, universe + universe / 4);
 		unsigned j = ref_find(ref, x);
 		/* find next */
-		mas.index = x;
+		mas = (struct ma_state){ .tree = mt, .index = x };
 		void *e = mas_find(&mas, ULONG_MAX);
 		unsigned jj = REF(ref, j).entry ? j : j + 1;
 		void *want = jj < ref->len ? REF(ref, jj).entry : NULL;
@@ -350,7 +387,7 @@ static void test_random(void)
 		g_array_free(ref, TRUE);
 	}
 	tap_ok(!err, "random: %llu stores over %u seeds, tree == reference after each "
-	       "(validation, ranges, find, find_rev, gap search)%s%s",
+	       "(validation, ranges, iteration, find, find_rev, gap search)%s%s",
 	       (unsigned long long)total, seeds, err ? ": " : "", err ? err : "");
 	g_free(err);
 	tap_ok(accounting, "random: nodes allocated == reachable + unused + retired after each store");
@@ -498,8 +535,30 @@ static void test_rcu(void)
 					mas_walk_step(&rd[r]);
 				paused_on[r] = rd[r].status == ma_active ? rd[r].node : NULL;
 			}
+			/* Iterators: a walk done before the write, mas_next after it. */
+			struct ma_state it[RCU_READERS / 4];
+			for (unsigned r = 0; r < RCU_READERS / 4; r++) {
+				it[r] = rd[r];
+				it[r].restarts = 0;
+				mas_walk(&it[r]);
+			}
 			mtree_store_range(&task, &mt, first, last, entry);
 			unsigned kinds = mt.last_store;
+			for (unsigned r = 0; r < RCU_READERS / 4; r++) {
+				unsigned long from = it[r].last;
+				if (from == ULONG_MAX)
+					continue;
+				void *got = mas_next(&it[r], ULONG_MAX);
+				void *old = ref_next(before, from + 1), *new = ref_next(after, from + 1);
+				readers++;
+				if (got != old && got != new) {
+					bad++;
+					if (!first_bad)
+						first_bad = g_strdup_printf(
+							"seed %llu: mas_next after %lx got %p (old %p, new "
+							"%p)", (unsigned long long)seed, from, got, old, new);
+				}
+			}
 			char *err = mt_validate(&mt);
 			if (err) {
 				if (!first_bad)

@@ -107,14 +107,12 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	/* Each VMA is stored over exactly its own range, and map_count counts them. */
 	int nr = 0;
 	MA_STATE(mas, &mm->mm_mt, NULL, 0, 0);
-	for (struct vm_area_struct *v; (v = mas_find(&mas, ULONG_MAX)); nr++) {
+	for (struct vm_area_struct *v = mas_find(&mas, ULONG_MAX); v;
+	     v = mas_next(&mas, ULONG_MAX), nr++) {
 		if (v->vm_start >= v->vm_end || mas.index != v->vm_start ||
 		    mas.last != v->vm_end - 1)
 			fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) is stored over [0x%lx,0x%lx]",
 						 v->vm_start, v->vm_end, mas.index, mas.last));
-		if (mas.last == ULONG_MAX)
-			break;
-		mas.index = mas.last + 1;
 	}
 	if (nr != mm->map_count)
 		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));

@@ -249,14 +249,15 @@ bool mas_walk_step(struct ma_state *mas)
 	struct maple_tree *mt = mas->tree;
 	struct sim_task *t = mas->t;
 
-	if (t && mt_in_rcu(mt))
-		sim_sync(t);
 	if (mas->status == ma_done)
 		return true;
+	if (t && mt_in_rcu(mt))
+		sim_sync(t);
 	if (mas->status == ma_start) {
 		mt_load(t, &mt->ma_root);
 		void *root = mt->ma_root;
 		if (!root) {
+			mas->node = NULL;
 			mas->entry = NULL;
 			mas->index = 0;
 			mas->last = MT_MAX;
@@ -337,6 +338,49 @@ void *mas_find(struct ma_state *mas, unsigned long max)
 	if (entry && mas->index > max)
 		return NULL;
 	return entry;
+}
+
+/*
+ * The next non-NULL entry after the one found last (its range starting at or before
+ * max), as mas_next / mas_next_slot: the next slot of the same leaf while the leaf is
+ * live and has one, else a walk from the root.
+ */
+void *mas_next(struct ma_state *mas, unsigned long max)
+{
+	struct sim_task *t = mas->tree && mt_in_rcu(mas->tree) ? mas->t : NULL;
+
+	sim_bug_on(mas->status != ma_done);
+	while (mas->last != MT_MAX && mas->last < max) {
+		void *entry;
+		if (mas->node && mte_type(mas->node) == maple_leaf_64 && mas->last < mas->max) {
+			struct maple_node *n = mte_to_node(mas->node);
+			unsigned o = mas->offset + 1u, npiv = mt_pivots[maple_leaf_64];
+			if (t)
+				sim_sync(t);
+			if (o < npiv)
+				mt_load(mas->t, &n->mr64.pivot[o]);
+			mt_load(mas->t, &n->mr64.slot[o]);
+			entry = n->mr64.slot[o];
+			unsigned long last = mt_slot_max(n->mr64.pivot, o, npiv, mas->max);
+			mt_load(mas->t, &n->parent);
+			if (ma_dead_node(n)) {
+				mas->restarts++;
+				mas->index = mas->last + 1;
+				entry = mas_walk(mas);
+			} else {
+				mas->offset = (unsigned char)o;
+				mas->index = mas->last + 1;
+				mas->last = last;
+				mas->entry = entry;
+			}
+		} else {
+			mas->index = mas->last + 1;
+			entry = mas_walk(mas);
+		}
+		if (entry)
+			return mas->index <= max ? entry : NULL;
+	}
+	return NULL;
 }
 
 void *mas_find_rev(struct ma_state *mas, unsigned long min)

@@ -191,6 +191,9 @@ void *mas_walk(struct ma_state *mas);
 /* First non-NULL entry whose range ends at or after mas->index and starts at or before
  * max; its range in mas->index..last.  NULL if none. */
 void *mas_find(struct ma_state *mas, unsigned long max);
+/* After a walk or find: the next non-NULL entry starting at or before max (the next
+ * slot of the same leaf if it has one), its range in mas->index..last.  NULL if none. */
+void *mas_next(struct ma_state *mas, unsigned long max);
 /* Last non-NULL entry whose range starts at or before mas->index and ends at or after
  * min.  NULL if none. */
 void *mas_find_rev(struct ma_state *mas, unsigned long min);

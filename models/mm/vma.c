@@ -7,6 +7,7 @@
  * Every function here needs mmap_lock: read to look up, write to change (the tree's
  * writers' lock is mmap_lock, asserted by every store).
  */
+#include "mmsim-config.h"
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
@@ -55,6 +56,12 @@ static void vma_store(struct sim_task *t, struct mm_struct *mm, unsigned long st
 	mas_preallocate(&mas, vma);
 	mas_store_prealloc(&mas, vma);
 	mas_destroy(&mas);
+#if MMSIM_DEBUG
+	/* -Dsim_debug=true: the whole tree after every store (validate_mm). */
+	char *err = mt_validate(&mm->mm_mt);
+	if (err)
+		sim_die("VMA tree invalid after storing [0x%lx, 0x%lx): %s", start, end, err);
+#endif
 }
 
 /* The first VMA with vm_end > addr, or NULL; it may start above addr.  t == NULL: an
@@ -127,12 +134,10 @@ void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long st
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
 	MA_STATE(mas, &mm->mm_mt, t, start, start);
 	unsigned n = 0;
-	for (struct vm_area_struct *v; (v = mas_find(&mas, end - 1)); n++) {
+	for (struct vm_area_struct *v = mas_find(&mas, end - 1); v; v = mas_next(&mas, end - 1)) {
 		sim_bug_on(v->vm_start < start || v->vm_end > end);
 		g_ptr_array_add(detached, v);
-		if (mas.last == ULONG_MAX)
-			break;
-		mas.index = mas.last + 1;
+		n++;
 	}
 	if (!n)
 		return;
