@@ -24,7 +24,7 @@
 #include "hw/hw.h"
 
 static bool recording;
-static GArray *loads;  /* uintptr_t addresses charged as loads while recording */
+static GArray *loads; /* uintptr_t addresses charged as loads while recording */
 
 static void test_hw_load(struct sim_task *t, const void *addr, unsigned size)
 {
@@ -49,7 +49,7 @@ struct ref_range {
 static GArray *ref_new(void)
 {
 	GArray *a = g_array_new(FALSE, FALSE, sizeof(struct ref_range));
-	struct ref_range all = { 0, ULONG_MAX, NULL };
+	struct ref_range all = {0, ULONG_MAX, NULL};
 	g_array_append_val(a, all);
 	return a;
 }
@@ -64,7 +64,7 @@ static void ref_store(GArray *a, unsigned long first, unsigned long last, void *
 		struct ref_range r = REF(a, i);
 		if (r.last < first || r.first > last) {
 			if (r.first > last && !placed) {
-				struct ref_range n = { first, last, entry };
+				struct ref_range n = {first, last, entry};
 				g_array_append_val(b, n);
 				placed = true;
 			}
@@ -72,16 +72,16 @@ static void ref_store(GArray *a, unsigned long first, unsigned long last, void *
 			continue;
 		}
 		if (r.first < first) {
-			struct ref_range l = { r.first, first - 1, r.entry };
+			struct ref_range l = {r.first, first - 1, r.entry};
 			g_array_append_val(b, l);
 		}
 		if (!placed) {
-			struct ref_range n = { first, last, entry };
+			struct ref_range n = {first, last, entry};
 			g_array_append_val(b, n);
 			placed = true;
 		}
 		if (r.last > last) {
-			struct ref_range h = { last + 1, r.last, r.entry };
+			struct ref_range h = {last + 1, r.last, r.entry};
 			g_array_append_val(b, h);
 		}
 	}
@@ -139,7 +139,7 @@ static int ref_gap_rev(GArray *a, unsigned long min, unsigned long max, unsigned
 /* ---- retired nodes: kept (as after an RCU grace period not yet elapsed) ------------- */
 
 struct retired {
-	GHashTable *seen;      /* node -> 1: each node must be handed over once */
+	GHashTable *seen; /* node -> 1: each node must be handed over once */
 	GPtrArray *pending;
 	uint64_t handed, twice, alive;
 };
@@ -168,8 +168,7 @@ static void retire_flush(struct retired *r)
 
 static void retired_init(struct retired *r)
 {
-	*r = (struct retired){ .seen = g_hash_table_new(NULL, NULL),
-			       .pending = g_ptr_array_new() };
+	*r = (struct retired){.seen = g_hash_table_new(NULL, NULL), .pending = g_ptr_array_new()};
 }
 
 static void retired_fini(struct retired *r)
@@ -202,10 +201,10 @@ static void pick_store(struct sim_rng *rng, GArray *ref, unsigned long universe,
 	struct ref_range r = REF(ref, i);
 
 	*entry = rnd(rng, 3) ? new_entry() : NULL;
-	if (kind < 40) {          /* a small range anywhere (insert / punch a hole) */
+	if (kind < 40) { /* a small range anywhere (insert / punch a hole) */
 		*first = rnd(rng, universe);
 		*last = *first + rnd(rng, universe / 200 + 1);
-	} else if (kind < 55) {   /* exactly an existing range */
+	} else if (kind < 55) { /* exactly an existing range */
 		*first = r.first;
 		*last = r.last;
 	} else if (kind < 70 && i + 1 < ref->len) { /* move the boundary of two ranges */
@@ -219,14 +218,15 @@ static void pick_store(struct sim_rng *rng, GArray *ref, unsigned long universe,
 				*first = r.last;
 			*last = n.last;
 		}
-	} else if (kind < 80) {   /* long: spans many leaves */
+	} else if (kind < 80) { /* long: spans many leaves */
 		*first = rnd(rng, universe);
 		*last = *first + rnd(rng, universe / 8 + 1);
-	} else if (kind < 83) {   /* the very ends of the index space */
+	} else if (kind < 83) { /* the very ends of the index space */
 		*first = rnd(rng, 2) ? 0 : ULONG_MAX - rnd(rng, 1000);
 		*last = *first == 0 ? rnd(rng, 1000) : ULONG_MAX;
-	} else {                  /* inside one range */
-		*first = r.first + rnd(rng, r.last - r.first + 1 > 1000 ? 1000 : r.last - r.first + 1);
+	} else { /* inside one range */
+		*first =
+		    r.first + rnd(rng, r.last - r.first + 1 > 1000 ? 1000 : r.last - r.first + 1);
 		*last = *first + rnd(rng, 50);
 		if (*last > r.last)
 			*last = r.last;
@@ -250,8 +250,9 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 			return g_strdup_printf("tree has more ranges than the reference");
 		struct ref_range r = REF(ref, i);
 		if (mas.index != r.first || mas.last != r.last || e != r.entry)
-			return g_strdup_printf("range %u: tree [%lx, %lx] %p, reference [%lx, %lx] %p",
-					       i, mas.index, mas.last, e, r.first, r.last, r.entry);
+			return g_strdup_printf(
+			    "range %u: tree [%lx, %lx] %p, reference [%lx, %lx] %p", i, mas.index,
+			    mas.last, e, r.first, r.last, r.entry);
 		i++;
 		if (mas.last == ULONG_MAX)
 			break;
@@ -265,10 +266,11 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 	for (void *e = mas_find(&mas, ULONG_MAX); e; e = mas_next(&mas, ULONG_MAX), e_i++) {
 		while (e_i < ref->len && !REF(ref, e_i).entry)
 			e_i++;
-		if (e_i >= ref->len || e != REF(ref, e_i).entry || mas.index != REF(ref, e_i).first ||
-		    mas.last != REF(ref, e_i).last)
+		if (e_i >= ref->len || e != REF(ref, e_i).entry ||
+		    mas.index != REF(ref, e_i).first || mas.last != REF(ref, e_i).last)
 			return g_strdup_printf("iteration: %p [%lx, %lx] where the reference has "
-					       "entry %u", e, mas.index, mas.last, e_i);
+					       "entry %u",
+					       e, mas.index, mas.last, e_i);
 	}
 	while (e_i < ref->len && !REF(ref, e_i).entry)
 		e_i++;
@@ -291,12 +293,13 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 		unsigned long x = rnd(rng, universe + universe / 4);
 		unsigned j = ref_find(ref, x);
 		/* find next */
-		mas = (struct ma_state){ .tree = mt, .index = x };
+		mas = (struct ma_state){.tree = mt, .index = x};
 		void *e = mas_find(&mas, ULONG_MAX);
 		unsigned jj = REF(ref, j).entry ? j : j + 1;
 		void *want = jj < ref->len ? REF(ref, jj).entry : NULL;
 		if (e != want || (e && (mas.index != REF(ref, jj).first)))
-			return g_strdup_printf("find(%lx) = %p at %lx, want %p", x, e, mas.index, want);
+			return g_strdup_printf("find(%lx) = %p at %lx, want %p", x, e, mas.index,
+					       want);
 		/* find previous */
 		mas.index = x;
 		e = mas_find_rev(&mas, 0);
@@ -310,9 +313,10 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 		int wr = ref_gap_rev(ref, min, max, size, &wl);
 		int got = mas_empty_area_rev(&mas, min, max, size);
 		if (got != wr || (!got && (mas.last != wl || mas.index != wl - size + 1)))
-			return g_strdup_printf("empty_area_rev(%lx, %lx, %lu) = %d [%lx, %lx], want %d "
-					       "ending %lx", min, max, size, got, mas.index, mas.last,
-					       wr, wl);
+			return g_strdup_printf(
+			    "empty_area_rev(%lx, %lx, %lu) = %d [%lx, %lx], want %d "
+			    "ending %lx",
+			    min, max, size, got, mas.index, mas.last, wr, wl);
 	}
 	return NULL;
 }
@@ -320,7 +324,7 @@ static char *compare(struct maple_tree *mt, GArray *ref, struct sim_rng *rng,
 static void test_random(void)
 {
 	const unsigned seeds = 24;
-	uint64_t total = 0, kinds[MT_WR_NR] = { 0 };
+	uint64_t total = 0, kinds[MT_WR_NR] = {0};
 	unsigned max_height = 0;
 	char *err = NULL;
 	bool accounting = true, callbacks = true;
@@ -369,14 +373,15 @@ static void test_random(void)
 			if (!err)
 				err = compare(&mt, ref, &rng, universe);
 			if (err) {
-				char *e = g_strdup_printf("seed %u op %u store [%lx, %lx] %p: %s", s, op,
-							  first, last, entry, err);
+				char *e = g_strdup_printf("seed %u op %u store [%lx, %lx] %p: %s",
+							  s, op, first, last, entry, err);
 				g_free(err);
 				err = e;
 				fprintf(stderr, "# %s\n", err);
 				break;
 			}
-			if (mt.nodes_allocated - mt.nodes_unused - mt.nodes_dead != mt_nr_nodes(&mt))
+			if (mt.nodes_allocated - mt.nodes_unused - mt.nodes_dead !=
+			    mt_nr_nodes(&mt))
 				accounting = false;
 			if (ret.twice || ret.alive)
 				callbacks = false;
@@ -386,17 +391,20 @@ static void test_random(void)
 		retired_fini(&ret);
 		g_array_free(ref, TRUE);
 	}
-	tap_ok(!err, "random: %llu stores over %u seeds, tree == reference after each "
+	tap_ok(!err,
+	       "random: %llu stores over %u seeds, tree == reference after each "
 	       "(validation, ranges, iteration, find, find_rev, gap search)%s%s",
 	       (unsigned long long)total, seeds, err ? ": " : "", err ? err : "");
 	g_free(err);
-	tap_ok(accounting, "random: nodes allocated == reachable + unused + retired after each store");
+	tap_ok(accounting,
+	       "random: nodes allocated == reachable + unused + retired after each store");
 	tap_ok(callbacks, "random: every retired node reached the free callback once, marked dead");
 	tap_ok(max_height >= 4, "random: trees reached height %u", max_height);
-	static const char *names[] = { "exact", "slot", "node", "split", "rebalance", "spanning",
-				       "grow", "shrink" };
+	static const char *names[] = {"exact",	   "slot",     "node", "split",
+				      "rebalance", "spanning", "grow", "shrink"};
 	for (unsigned k = 0; k < MT_WR_NR; k++)
-		tap_ok(kinds[k] > 0, "random: %llu %s stores", (unsigned long long)kinds[k], names[k]);
+		tap_ok(kinds[k] > 0, "random: %llu %s stores", (unsigned long long)kinds[k],
+		       names[k]);
 }
 
 /* ---- RCU readers interleaved with writes -------------------------------------------- */
@@ -431,8 +439,8 @@ static void build(struct maple_tree *mt, struct retired *ret, GArray *ref, uint6
 
 /* The last insert of a build of up to n that makes the tree taller: build i - 1, then
  * store range i. */
-static unsigned grow_point(uint64_t seed, unsigned n, unsigned long universe,
-			   unsigned long *first, unsigned long *last)
+static unsigned grow_point(uint64_t seed, unsigned n, unsigned long universe, unsigned long *first,
+			   unsigned long *last)
 {
 	struct maple_tree mt;
 	struct retired ret;
@@ -464,13 +472,13 @@ static unsigned grow_point(uint64_t seed, unsigned n, unsigned long universe,
 static void test_rcu(void)
 {
 	uint64_t trials = 0, readers = 0, bad = 0, restarts = 0, dead_unnoticed = 0;
-	uint64_t kind_trials[MT_WR_NR] = { 0 }, kind_restarts[MT_WR_NR] = { 0 };
+	uint64_t kind_trials[MT_WR_NR] = {0}, kind_restarts[MT_WR_NR] = {0};
 	bool callbacks = true;
 	char *first_bad = NULL;
 
 	for (uint64_t seed = 1; seed <= 150; seed++) {
 		/* Sizes giving heights 1 to 4. */
-		static const unsigned sizes[] = { 5, 12, 40, 150, 600, 2500 };
+		static const unsigned sizes[] = {5, 12, 40, 150, 600, 2500};
 		unsigned n = sizes[seed % 6];
 		unsigned long universe = n * 3;
 		struct sim_rng wr;
@@ -526,11 +534,12 @@ static void test_rcu(void)
 				if (r % 3 == 0)
 					x = first + rnd(&rr, last - first + 1);
 				else if (r % 3 == 1)
-					x = (r & 2) ? first - 1 - rnd(&rr, 8) : last + 1 + rnd(&rr, 8);
+					x = (r & 2) ? first - 1 - rnd(&rr, 8)
+						    : last + 1 + rnd(&rr, 8);
 				else
 					x = rnd(&rr, universe * 4);
-				rd[r] = (struct ma_state){ .tree = &mt, .t = &task, .index = x,
-							   .status = ma_start };
+				rd[r] = (struct ma_state){
+				    .tree = &mt, .t = &task, .index = x, .status = ma_start};
 				for (unsigned s = 0; s < pause; s++)
 					mas_walk_step(&rd[r]);
 				paused_on[r] = rd[r].status == ma_active ? rd[r].node : NULL;
@@ -549,22 +558,26 @@ static void test_rcu(void)
 				if (from == ULONG_MAX)
 					continue;
 				void *got = mas_next(&it[r], ULONG_MAX);
-				void *old = ref_next(before, from + 1), *new = ref_next(after, from + 1);
+				void *old = ref_next(before, from + 1),
+				     *new = ref_next(after, from + 1);
 				readers++;
 				if (got != old && got != new) {
 					bad++;
 					if (!first_bad)
 						first_bad = g_strdup_printf(
-							"seed %llu: mas_next after %lx got %p (old %p, new "
-							"%p)", (unsigned long long)seed, from, got, old, new);
+						    "seed %llu: mas_next after %lx got %p (old %p, "
+						    "new "
+						    "%p)",
+						    (unsigned long long)seed, from, got, old, new);
 				}
 			}
 			char *err = mt_validate(&mt);
 			if (err) {
 				if (!first_bad)
-					first_bad = g_strdup_printf("seed %llu: tree invalid after the "
-								    "write: %s",
-								    (unsigned long long)seed, err);
+					first_bad =
+					    g_strdup_printf("seed %llu: tree invalid after the "
+							    "write: %s",
+							    (unsigned long long)seed, err);
 				bad++;
 				g_free(err);
 			}
@@ -580,15 +593,17 @@ static void test_rcu(void)
 				bool restarted = rd[r].restarts > before_restarts;
 				readers++;
 				restarts += restarted;
-				if ((got != old && got != new) || (dead && (!restarted || got != new))) {
+				if ((got != old && got != new) ||
+				    (dead && (!restarted || got != new))) {
 					bad++;
 					if (!first_bad)
 						first_bad = g_strdup_printf(
-							"seed %llu pause %u: reader at %lx got %p (old %p, "
-							"new %p, paused on a %s node, %s)",
-							(unsigned long long)seed, pause, x, got, old, new,
-							dead ? "dead" : "live",
-							restarted ? "restarted" : "no restart");
+						    "seed %llu pause %u: reader at %lx got %p (old "
+						    "%p, "
+						    "new %p, paused on a %s node, %s)",
+						    (unsigned long long)seed, pause, x, got, old,
+						    new, dead ? "dead" : "live",
+						    restarted ? "restarted" : "no restart");
 				}
 				if (dead && !restarted)
 					dead_unnoticed++;
@@ -607,7 +622,8 @@ static void test_rcu(void)
 			g_array_free(after, TRUE);
 		}
 	}
-	tap_ok(!bad, "rcu: %llu readers over %llu interleavings return the old or the new entry, "
+	tap_ok(!bad,
+	       "rcu: %llu readers over %llu interleavings return the old or the new entry, "
 	       "and a reader paused on a replaced node restarts and returns the new one%s%s",
 	       (unsigned long long)readers, (unsigned long long)trials, first_bad ? ": " : "",
 	       first_bad ? first_bad : "");
@@ -615,8 +631,8 @@ static void test_rcu(void)
 	tap_ok(!dead_unnoticed && restarts > 0, "rcu: %llu readers found a dead node and restarted",
 	       (unsigned long long)restarts);
 	tap_ok(callbacks, "rcu: each replaced node reached the free callback exactly once, dead");
-	static const char *names[] = { "exact", "slot", "node", "split", "rebalance", "spanning",
-				       "grow", "shrink" };
+	static const char *names[] = {"exact",	   "slot",     "node", "split",
+				      "rebalance", "spanning", "grow", "shrink"};
 	for (unsigned k = 0; k < MT_WR_NR; k++) {
 		bool in_place = k == MT_WR_EXACT || k == MT_WR_SLOT;
 		tap_ok(kind_trials[k] > 0 && (in_place || kind_restarts[k] > 0),
@@ -657,8 +673,8 @@ static void test_cost(void)
 		mtree_destroy(&mt);
 		unsigned count = (lo + hi) / 2;
 		build_vmas(&mt, count);
-		tap_ok(mt.height == h, "cost: %u VMAs (of %u-%u) make a tree of height %u", count, lo,
-		       hi, mt.height);
+		tap_ok(mt.height == h, "cost: %u VMAs (of %u-%u) make a tree of height %u", count,
+		       lo, hi, mt.height);
 		unsigned counts[4];
 		counts[h] = count;
 		unsigned c = h;
@@ -696,7 +712,8 @@ static void test_cost(void)
 			for (unsigned l = 0; l < nr_nodes; l++) {
 				unsigned n = 0;
 				for (unsigned k = 0; k < 4; k++)
-					n += g_hash_table_contains(lines, (void *)(nodes[l] + 64 * k));
+					n += g_hash_table_contains(lines,
+								   (void *)(nodes[l] + 64 * k));
 				lines_total += n;
 				bad_levels += n < 2 || n > 3;
 				if (n != 2)
@@ -731,8 +748,10 @@ static void test_cost(void)
 			gap_lines += a == rootn + 128 || a == rootn + 192;
 		}
 		tap_ok(r == -EBUSY, "cost: height %u: no 2-page gap among 1-page gaps", h);
-		tap_ok(h == 1 || gap_lines > 0, "cost: height %u: the gap search loaded %u lines, %u "
-		       "of them the root's gap lines", h, loads->len, gap_lines);
+		tap_ok(h == 1 || gap_lines > 0,
+		       "cost: height %u: the gap search loaded %u lines, %u "
+		       "of them the root's gap lines",
+		       h, loads->len, gap_lines);
 		mtree_destroy(&mt);
 	}
 	g_array_free(loads, TRUE);
@@ -774,11 +793,11 @@ static void test_validate(void)
 		unsigned long bad;
 		const char *says;
 	} cases[] = {
-		{ "a pivot out of order", &leaf->mr64.pivot[2], leaf->mr64.pivot[0], "pivot" },
-		{ "a wrong gap value", &root->ma64.gap[1], root->ma64.gap[1] + 1, "gap" },
-		{ "a stale parent word", (unsigned long *)&child->parent, (unsigned long)child,
-		  "dead node reachable" },
-		{ "two adjacent NULL ranges", (unsigned long *)&leaf->mr64.slot[1], 0, "NULL" },
+	    {"a pivot out of order", &leaf->mr64.pivot[2], leaf->mr64.pivot[0], "pivot"},
+	    {"a wrong gap value", &root->ma64.gap[1], root->ma64.gap[1] + 1, "gap"},
+	    {"a stale parent word", (unsigned long *)&child->parent, (unsigned long)child,
+	     "dead node reachable"},
+	    {"two adjacent NULL ranges", (unsigned long *)&leaf->mr64.slot[1], 0, "NULL"},
 	};
 	char *err = mt_validate(&mt);
 	tap_ok(!err, "validate: a tree of %u levels is valid", mt.height);

@@ -10,7 +10,8 @@
  *
  * Costs: a reader loads, per level, the pivot lines it scans, the slot line it takes and
  * the parent word (the dead check; line 0).  A writer additionally pays the preset's
- * maple_node_alloc_ns per preallocated node (and per unused node returned), one load per
+ * maple_node_alloc_ns per preallocated node (and per unused node returned, and per node
+ * the default callback frees), one load per
  * line copied out of an old node, one store per line written into a new one, one store
  * per adopted child's parent word, per dead mark and for the publishing pointer.
  *
@@ -27,14 +28,15 @@
  * of the left leaf before first, the new range, ranges of the right leaf after last;
  * leaves between are dropped whole) is laid out in a staging array ("big node", as the
  * kernel's maple_big_node) and cut into as few new leaves as fit; if there are too few
- * entries, a neighbour leaf joins the run.  One level up, the run is the parents of that
- * run; their new content is their children before the run, the new nodes, and their
- * children after the run.  The loop climbs until the run is one node replaced by one
- * node of the same range (published by one store into its unchanged parent) or reaches
- * the root (published by one store into ma_root, possibly with a new root above, or a
- * lone child promoted).  Only then are the old nodes of every rebuilt level, including
- * the dropped subtrees, marked dead and handed to the free callback.  Old nodes are never
- * modified except for their parent word, so a reader inside them sees the old tree.
+ * entries, a neighbour leaf joins the run; if one node overflows, a sibling with room
+ * joins it first (mas_push_data), so nodes fill up instead of splitting in halves.  One level up,
+ * the run is the parents of that run; their new content is their children before the run, the new
+ * nodes, and their children after the run.  The loop climbs until the run is one node replaced by
+ * one node of the same range (published by one store into its unchanged parent) or reaches the root
+ * (published by one store into ma_root, possibly with a new root above, or a lone child promoted).
+ * Only then are the old nodes of every rebuilt level, including the dropped subtrees, marked dead
+ * and handed to the free callback.  Old nodes are never modified except for their parent word, so a
+ * reader inside them sees the old tree.
  *
  * Testing hook: a test may define MT_HW_LOAD / MT_HW_STORE before including this file
  * to observe the addresses charged (tests/test_maple.c).
@@ -58,13 +60,13 @@
 #define MT_ROOT_PARENT 1UL
 #define MT_LINE(p) ((uintptr_t)(p) & ~(uintptr_t)(CACHE_LINE - 1))
 
-static const unsigned char mt_slots[] = { [maple_leaf_64] = MAPLE_RANGE64_SLOTS,
-					  [maple_arange_64] = MAPLE_ARANGE64_SLOTS };
-static const unsigned char mt_pivots[] = { [maple_leaf_64] = MAPLE_RANGE64_SLOTS - 1,
-					   [maple_arange_64] = MAPLE_ARANGE64_SLOTS - 1 };
+static const unsigned char mt_slots[] = {
+    [maple_leaf_64] = MAPLE_RANGE64_SLOTS, [maple_arange_64] = MAPLE_ARANGE64_SLOTS};
+static const unsigned char mt_pivots[] = {
+    [maple_leaf_64] = MAPLE_RANGE64_SLOTS - 1, [maple_arange_64] = MAPLE_ARANGE64_SLOTS - 1};
 /* The kernel's mt_min_slots: half the slots minus two. */
-static const unsigned char mt_min_slots[] = { [maple_leaf_64] = MAPLE_RANGE64_SLOTS / 2 - 2,
-					      [maple_arange_64] = MAPLE_ARANGE64_SLOTS / 2 - 2 };
+static const unsigned char mt_min_slots[] = {[maple_leaf_64] = MAPLE_RANGE64_SLOTS / 2 - 2,
+					     [maple_arange_64] = MAPLE_ARANGE64_SLOTS / 2 - 2};
 
 /* ---- encoded node pointers: node address | type << 3 ---------------------------- */
 
@@ -175,7 +177,7 @@ static void mt_free_now(void *arg, struct sim_task *t, struct maple_node *node)
 
 void mt_init(struct maple_tree *mt, unsigned flags)
 {
-	*mt = (struct maple_tree){ 0 };
+	*mt = (struct maple_tree){0};
 	mt->ma_flags = flags | MT_FLAGS_ALLOC_RANGE;
 	spin_lock_init(&mt->ma_lock, "&mt->ma_lock");
 	mt->free_node = mt_free_now;
@@ -404,8 +406,7 @@ struct mt_gap_search {
 	unsigned long found_last;
 };
 
-static bool mt_gap_rev(struct mt_gap_search *g, void *enode, unsigned long nmin,
-		       unsigned long nmax)
+static bool mt_gap_rev(struct mt_gap_search *g, void *enode, unsigned long nmin, unsigned long nmax)
 {
 	struct maple_node *n = mte_to_node(enode);
 	enum maple_type type = mte_type(enode);
@@ -458,7 +459,7 @@ int mas_empty_area_rev(struct ma_state *mas, unsigned long min, unsigned long ma
 		       unsigned long size)
 {
 	struct maple_tree *mt = mas->tree;
-	struct mt_gap_search g = { .t = mas->t, .min = min, .max = max, .size = size };
+	struct mt_gap_search g = {.t = mas->t, .min = min, .max = max, .size = size};
 
 	sim_bug_on(!size || min > max);
 	if (max - min < size - 1)
@@ -529,7 +530,7 @@ static unsigned long mt_leaf_max_gap(struct maple_node *n, unsigned long min, un
 		if (n->mr64.slot[i])
 			continue;
 		unsigned long s = mt_range_size(mt_slot_min(n->mr64.pivot, i, min),
-						 mt_slot_max(n->mr64.pivot, i, npiv, max));
+						mt_slot_max(n->mr64.pivot, i, npiv, max));
 		if (s > gap)
 			gap = s;
 	}
@@ -606,8 +607,8 @@ static void big_copy(struct sim_task *t, struct mt_big *b, struct maple_node *n,
 
 	if (from > to)
 		return;
-	mt_load_span(t, &piv[from], (size_t)((to < (int)npiv ? to : (int)npiv - 1) - from + 1) *
-					    sizeof(*piv));
+	mt_load_span(t, &piv[from],
+		     (size_t)((to < (int)npiv ? to : (int)npiv - 1) - from + 1) * sizeof(*piv));
 	mt_load_span(t, &slots[from], (size_t)(to - from + 1) * sizeof(void *));
 	if (type == maple_arange_64)
 		mt_load_span(t, &n->ma64.gap[from], (size_t)(to - from + 1) * sizeof(long));
@@ -620,7 +621,7 @@ static void big_copy(struct sim_task *t, struct mt_big *b, struct maple_node *n,
 static void big_prepend_node(struct sim_task *t, struct mt_big *b, struct maple_node *n,
 			     enum maple_type type, unsigned long min, unsigned long max)
 {
-	struct mt_big tmp = { 0 };
+	struct mt_big tmp = {0};
 	big_copy(t, &tmp, n, type, min, max, 0, ma_data_end(n, type, max));
 	sim_bug_on(tmp.n + b->n > MT_BIG_SLOTS);
 	memcpy(&tmp.last[tmp.n], b->last, b->n * sizeof(b->last[0]));
@@ -664,8 +665,8 @@ static unsigned long mt_fill_node(struct sim_task *t, struct maple_node *n, enum
 		if (end < npiv)
 			n->mr64.meta.end = (unsigned char)end;
 		gap = mt_leaf_max_gap(n, min, max);
-		mt_store_span(t, n, offsetof(struct maple_range_64, slot) +
-					    (end + 1) * sizeof(void *));
+		mt_store_span(t, n,
+			      offsetof(struct maple_range_64, slot) + (end + 1) * sizeof(void *));
 		if (end < npiv)
 			mt_store(t, &n->mr64.meta);
 	}
@@ -724,8 +725,8 @@ enum mt_plan { MT_PLAN_NOOP, MT_PLAN_EXACT, MT_PLAN_SLOT, MT_PLAN_REBUILD };
  * two-range boundary move of mas_wr_slot_store (ordered so a reader sees, per index,
  * either the old or the new entry).  Everything else rebuilds.
  */
-static enum mt_plan mt_plan_store(struct ma_state *mas, unsigned long *pfirst,
-				  unsigned long *plast, void *entry)
+static enum mt_plan mt_plan_store(struct ma_state *mas, unsigned long *pfirst, unsigned long *plast,
+				  void *entry)
 {
 	struct maple_tree *mt = mas->tree;
 	struct sim_task *t = mas->t;
@@ -736,7 +737,7 @@ static enum mt_plan mt_plan_store(struct ma_state *mas, unsigned long *pfirst,
 	if (!mt->ma_root)
 		return entry ? MT_PLAN_REBUILD : MT_PLAN_NOOP;
 	if (!entry) {
-		struct ma_state m = { .tree = mt, .t = t };
+		struct ma_state m = {.tree = mt, .t = t};
 		if (first > 0) {
 			m.index = first - 1;
 			if (!mas_walk(&m))
@@ -826,7 +827,7 @@ static void mt_store_exact(struct ma_state *mas, unsigned long first, void *entr
 	struct maple_node *leaf = p.node[d];
 	mt_publish_sync(mas);
 	mt_store(mas->t, &leaf->mr64.slot[p.off[d]]);
-	leaf->mr64.slot[p.off[d]] = entry;   /* rcu_assign_pointer */
+	leaf->mr64.slot[p.off[d]] = entry; /* rcu_assign_pointer */
 	mt_update_gaps(mas->t, mt, &p, d, mt_leaf_max_gap(leaf, p.min[d], p.max[d]));
 	mt->last_store = 1u << MT_WR_EXACT;
 }
@@ -873,7 +874,7 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 	unsigned h = mt->height;
 	unsigned long smin[MAPLE_HEIGHT_MAX], smax[MAPLE_HEIGHT_MAX];
 	struct mt_path L, R;
-	struct mt_big big = { 0 };
+	struct mt_big big = {0};
 	unsigned kinds = 0;
 
 	if (!h) {
@@ -895,7 +896,7 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 	}
 
 	int d = (int)h - 1;
-	mt_path_walk(NULL, mt, first, &L);   /* the plan's walk already paid for these */
+	mt_path_walk(NULL, mt, first, &L); /* the plan's walk already paid for these */
 	mt_path_walk(NULL, mt, last, &R);
 	if (L.node[d] != R.node[d])
 		kinds |= 1u << MT_WR_SPANNING;
@@ -921,7 +922,7 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 	}
 
 	void *old_root = mt->ma_root;
-	void *new_root = NULL;            /* the node to publish (root or parent slot) */
+	void *new_root = NULL;		      /* the node to publish (root or parent slot) */
 	struct maple_node *pub_parent = NULL; /* publish into this parent's slot pub_off */
 	unsigned pub_off = 0;
 	unsigned long pub_gap = 0;
@@ -971,7 +972,8 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 					smin[d] = sib_min;
 				} else {
 					mt_path_walk(t, mt, sib_min, &R);
-					big_copy(t, &big, sib, type, sib_min, sib_max, 0, (int)sn - 1);
+					big_copy(t, &big, sib, type, sib_min, sib_max, 0,
+						 (int)sn - 1);
 					smax[d] = sib_max;
 				}
 				break;
@@ -1019,7 +1021,7 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 		}
 		if (d == 0) {
 			/* The root split: a new root above. */
-			struct mt_big up = { 0 };
+			struct mt_big up = {0};
 			for (unsigned j = 0; j < k; j++)
 				big_add(&up, nmax[j], mt_mk_node(nn[j], type), ngap[j]);
 			struct maple_node *r = mas_pop_node(mas);
@@ -1044,7 +1046,7 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 		}
 
 		/* The parents of the run form the next run up. */
-		struct mt_big up = { 0 };
+		struct mt_big up = {0};
 		struct maple_node *lp = L.node[d - 1], *rp = R.node[d - 1];
 		big_copy(t, &up, lp, maple_arange_64, L.min[d - 1], L.max[d - 1], 0,
 			 (int)L.off[d - 1] - 1);
@@ -1074,11 +1076,11 @@ static void mt_store_rebuild(struct ma_state *mas, unsigned long first, unsigned
 	mt_publish_sync(mas);
 	if (pub_parent) {
 		mt_store(t, &pub_parent->ma64.slot[pub_off]);
-		pub_parent->ma64.slot[pub_off] = new_root;  /* rcu_assign_pointer */
+		pub_parent->ma64.slot[pub_off] = new_root; /* rcu_assign_pointer */
 		mt_update_gaps(t, mt, &L, (unsigned)d, pub_gap);
 	} else {
 		mt_store(t, &mt->ma_root);
-		mt->ma_root = new_root;                     /* rcu_assign_pointer */
+		mt->ma_root = new_root; /* rcu_assign_pointer */
 		mt->height = (unsigned char)new_height;
 		if (new_height != h)
 			kinds |= 1u << (new_height > h ? MT_WR_GROW : MT_WR_SHRINK);
@@ -1157,7 +1159,7 @@ void mtree_store_range(struct sim_task *t, struct maple_tree *mt, unsigned long 
 struct mt_check {
 	const struct maple_tree *mt;
 	char *err;
-	int prev_null;           /* -1 before the first range */
+	int prev_null; /* -1 before the first range */
 	unsigned long next_index;
 	uint64_t nodes;
 };
@@ -1183,8 +1185,9 @@ static unsigned long mt_check_node(struct mt_check *c, void *enode, unsigned dep
 	      (void *)n);
 	CHECK(c, type == mt_level_type(c->mt, depth), "node at depth %u of height %u has type %d",
 	      depth, c->mt->height, type);
-	CHECK(c, n->parent == want_parent, "node [%lx, %lx] at depth %u: parent word %lx, want %lx%s",
-	      min, max, depth, (unsigned long)n->parent, (unsigned long)want_parent,
+	CHECK(c, n->parent == want_parent,
+	      "node [%lx, %lx] at depth %u: parent word %lx, want %lx%s", min, max, depth,
+	      (unsigned long)n->parent, (unsigned long)want_parent,
 	      ma_dead_node(n) ? " (dead node reachable)" : "");
 	if (c->err)
 		return 0;
@@ -1196,8 +1199,8 @@ static unsigned long mt_check_node(struct mt_check *c, void *enode, unsigned dep
 		CHECK(c, type == maple_leaf_64 || end >= 1, "internal root with one child");
 	else
 		CHECK(c, end + 1 >= mt_min_slots[type],
-		      "node [%lx, %lx] at depth %u has %u entries, below the minimum %u", min,
-		      max, depth, end + 1, mt_min_slots[type]);
+		      "node [%lx, %lx] at depth %u has %u entries, below the minimum %u", min, max,
+		      depth, end + 1, mt_min_slots[type]);
 	unsigned long prev = min;
 	for (unsigned i = 0; i < npiv; i++) {
 		if (i < end) {
@@ -1219,12 +1222,13 @@ static unsigned long mt_check_node(struct mt_check *c, void *enode, unsigned dep
 		CHECK(c, n->mr64.meta.end == end, "leaf [%lx, %lx]: metadata end %u, want %u", min,
 		      max, n->mr64.meta.end, end);
 		for (unsigned i = end + 1; i < npiv; i++)
-			CHECK(c, !slots[i], "leaf [%lx, %lx]: slot %u past the end is set", min, max,
-			      i);
+			CHECK(c, !slots[i], "leaf [%lx, %lx]: slot %u past the end is set", min,
+			      max, i);
 	}
 	unsigned long gap = 0;
 	for (unsigned i = 0; i <= end && !c->err; i++) {
-		unsigned long rmin = mt_slot_min(piv, i, min), rmax = mt_slot_max(piv, i, npiv, max);
+		unsigned long rmin = mt_slot_min(piv, i, min),
+			      rmax = mt_slot_max(piv, i, npiv, max);
 		if (type == maple_leaf_64) {
 			bool null = !slots[i];
 			CHECK(c, rmin == c->next_index, "range starts at %lx, want %lx", rmin,
@@ -1240,8 +1244,8 @@ static unsigned long mt_check_node(struct mt_check *c, void *enode, unsigned dep
 		CHECK(c, slots[i] != NULL, "internal node [%lx, %lx]: slot %u empty", min, max, i);
 		if (c->err)
 			break;
-		unsigned long g = mt_check_node(c, slots[i], depth + 1, rmin, rmax,
-						mt_parent_word(n, i));
+		unsigned long g =
+		    mt_check_node(c, slots[i], depth + 1, rmin, rmax, mt_parent_word(n, i));
 		CHECK(c, n->ma64.gap[i] == g, "node [%lx, %lx]: gap[%u] = %lx, child's largest %lx",
 		      min, max, i, n->ma64.gap[i], g);
 		if (g > gap)
@@ -1260,7 +1264,7 @@ static unsigned long mt_check_node(struct mt_check *c, void *enode, unsigned dep
 
 char *mt_validate(const struct maple_tree *mt)
 {
-	struct mt_check c = { .mt = mt, .prev_null = -1 };
+	struct mt_check c = {.mt = mt, .prev_null = -1};
 
 	if (!mt->ma_root)
 		return mt->height ? g_strdup_printf("empty tree of height %u", mt->height) : NULL;

@@ -35,18 +35,18 @@
 #define MAPLE_ALLOC_MAX (3 * MAPLE_HEIGHT_MAX + 1)
 
 /* ma_flags */
-#define MT_FLAGS_ALLOC_RANGE 0x01u  /* internal nodes keep gaps (the only kind built here) */
-#define MT_FLAGS_USE_RCU 0x02u      /* lockless readers exist: each reader step syncs */
-#define MT_FLAGS_LOCK_EXTERN 0x04u  /* writers hold an external lock, not ma_lock */
+#define MT_FLAGS_ALLOC_RANGE 0x01u /* internal nodes keep gaps (the only kind built here) */
+#define MT_FLAGS_USE_RCU 0x02u	   /* lockless readers exist: each reader step syncs */
+#define MT_FLAGS_LOCK_EXTERN 0x04u /* writers hold an external lock, not ma_lock */
 
 enum maple_type {
-	maple_leaf_64 = 1,    /* 16 slots, 15 pivots, metadata in the last slot if not full */
-	maple_arange_64 = 2,  /* 10 slots, 9 pivots, 10 gaps, metadata */
+	maple_leaf_64 = 1,   /* 16 slots, 15 pivots, metadata in the last slot if not full */
+	maple_arange_64 = 2, /* 10 slots, 9 pivots, 10 gaps, metadata */
 };
 
 struct maple_metadata {
-	unsigned char end;    /* offset of the last used slot */
-	unsigned char gap;    /* arange: offset of the largest gap */
+	unsigned char end; /* offset of the last used slot */
+	unsigned char gap; /* arange: offset of the largest gap */
 };
 
 /*
@@ -102,33 +102,33 @@ typedef bool (*mt_lock_held_fn)(const void *lock, const struct sim_task *t);
 
 /* What a store did (bits of maple_tree.last_store; counted in maple_tree.stores[]). */
 enum mt_store_kind {
-	MT_WR_EXACT,      /* in place: one slot of an exactly matching range overwritten */
-	MT_WR_SLOT,       /* in place: one boundary moved between two ranges of a leaf */
-	MT_WR_NODE,       /* one leaf rebuilt in a new node */
-	MT_WR_SPLIT,      /* a leaf overflowed into two or three new leaves */
-	MT_WR_REBALANCE,  /* a node underflowed and was merged with a neighbour */
-	MT_WR_SPANNING,   /* the range crossed leaves; the covered subtrees were dropped */
-	MT_WR_GROW,       /* the height increased */
-	MT_WR_SHRINK,     /* the height decreased */
+	MT_WR_EXACT,	 /* in place: one slot of an exactly matching range overwritten */
+	MT_WR_SLOT,	 /* in place: one boundary moved between two ranges of a leaf */
+	MT_WR_NODE,	 /* one leaf rebuilt in a new node */
+	MT_WR_SPLIT,	 /* a leaf overflowed into two or three new leaves */
+	MT_WR_REBALANCE, /* a node underflowed and was merged with a neighbour */
+	MT_WR_SPANNING,	 /* the range crossed leaves; the covered subtrees were dropped */
+	MT_WR_GROW,	 /* the height increased */
+	MT_WR_SHRINK,	 /* the height decreased */
 	MT_WR_NR
 };
 
 struct maple_tree {
-	void *ma_root;               /* encoded root node or NULL (all of [0, ULONG_MAX] NULL) */
+	void *ma_root; /* encoded root node or NULL (all of [0, ULONG_MAX] NULL) */
 	unsigned ma_flags;
-	unsigned char height;        /* 0: empty; 1: the root is a leaf */
-	struct spinlock ma_lock;     /* writers' lock unless MT_FLAGS_LOCK_EXTERN */
-	mt_lock_held_fn ext_held;    /* MT_FLAGS_LOCK_EXTERN: asserted by every write */
+	unsigned char height;	  /* 0: empty; 1: the root is a leaf */
+	struct spinlock ma_lock;  /* writers' lock unless MT_FLAGS_LOCK_EXTERN */
+	mt_lock_held_fn ext_held; /* MT_FLAGS_LOCK_EXTERN: asserted by every write */
 	const void *ext_lock;
-	mt_free_fn free_node;        /* default: free at once (see mt_init) */
+	mt_free_fn free_node; /* default: free at once (see mt_init) */
 	void *free_arg;
 	/* Statistics, host-side only (no simulated cost). */
-	unsigned last_store;         /* bitmask of 1 << enum mt_store_kind */
+	unsigned last_store; /* bitmask of 1 << enum mt_store_kind */
 	uint64_t stores[MT_WR_NR];
-	uint64_t nodes_allocated;    /* preallocated */
-	uint64_t nodes_unused;       /* preallocated, never used, returned by mas_destroy */
-	uint64_t nodes_dead;         /* handed to free_node */
-	uint64_t wr_seq;             /* bumped by every store (validates a cached plan) */
+	uint64_t nodes_allocated; /* preallocated */
+	uint64_t nodes_unused;	  /* preallocated, never used, returned by mas_destroy */
+	uint64_t nodes_dead;	  /* handed to free_node */
+	uint64_t wr_seq;	  /* bumped by every store (validates a cached plan) */
 };
 
 enum maple_status { ma_start, ma_active, ma_done };
@@ -140,14 +140,14 @@ enum maple_status { ma_start, ma_active, ma_done };
 struct ma_state {
 	struct maple_tree *tree;
 	struct sim_task *t;
-	unsigned long index, last;   /* query, then the range of the entry found */
+	unsigned long index, last; /* query, then the range of the entry found */
 	enum maple_status status;
-	void *node;                  /* encoded node the next step reads */
-	unsigned long min, max;      /* its range */
-	unsigned char depth;         /* its depth (0: root) */
-	unsigned char offset;        /* slot taken in the last node read */
-	void *entry;                 /* result when status == ma_done */
-	unsigned restarts;           /* dead nodes met (reader restarts from the root) */
+	void *node;		/* encoded node the next step reads */
+	unsigned long min, max; /* its range */
+	unsigned char depth;	/* its depth (0: root) */
+	unsigned char offset;	/* slot taken in the last node read */
+	void *entry;		/* result when status == ma_done */
+	unsigned restarts;	/* dead nodes met (reader restarts from the root) */
 	/* preallocation */
 	struct maple_node *alloc[MAPLE_ALLOC_MAX];
 	unsigned nr_alloc;
@@ -160,8 +160,8 @@ struct ma_state {
 };
 
 #define MA_STATE(name, mt, task, first, end)                                                       \
-	struct ma_state name = { .tree = (mt), .t = (task), .index = (first), .last = (end),        \
-				 .status = ma_start }
+	struct ma_state name = {                                                                   \
+	    .tree = (mt), .t = (task), .index = (first), .last = (end), .status = ma_start}
 
 /* Set up an empty tree.  The default free callback frees at once: correct only when every
  * reader holds the writers' lock, so no reader can be inside a replaced node (mm today:
@@ -177,12 +177,19 @@ static inline bool mt_in_rcu(const struct maple_tree *mt)
 	return mt->ma_flags & MT_FLAGS_USE_RCU;
 }
 
+/* mt_set_in_rcu: lockless readers may exist from now on.  Install a deferred free
+ * (mt_set_free) first: the default one frees replaced nodes at once. */
+static inline void mt_set_in_rcu(struct maple_tree *mt)
+{
+	mt->ma_flags |= MT_FLAGS_USE_RCU;
+}
+
 /* Writers' lock of a tree without an external one. */
 void mtree_lock(struct sim_task *t, struct maple_tree *mt);
 void mtree_unlock(struct sim_task *t, struct maple_tree *mt);
 
 /* Readers */
-void mas_reset(struct ma_state *mas);               /* back to ma_start, same index */
+void mas_reset(struct ma_state *mas); /* back to ma_start, same index */
 /* One level of the walk to mas->index: the first step loads the root, each later step
  * reads one node.  Returns true once the entry is found (mas->entry, range in
  * mas->index..mas->last).  A dead node sends the state back to ma_start. */
@@ -206,7 +213,7 @@ int mas_empty_area_rev(struct ma_state *mas, unsigned long min, unsigned long ma
 /* Allocate every node the store of entry over mas->index..last can need. */
 void mas_preallocate(struct ma_state *mas, void *entry);
 void mas_store_prealloc(struct ma_state *mas, void *entry);
-void mas_destroy(struct ma_state *mas);             /* return unused preallocated nodes */
+void mas_destroy(struct ma_state *mas); /* return unused preallocated nodes */
 /* Lock (own lock only), preallocate, store, destroy. */
 void mtree_store_range(struct sim_task *t, struct maple_tree *mt, unsigned long first,
 		       unsigned long last, void *entry);

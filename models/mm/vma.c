@@ -73,8 +73,7 @@ struct vm_area_struct *find_vma(struct sim_task *t, struct mm_struct *mm, unsign
 }
 
 /* The last VMA with vm_start < addr, or NULL. */
-struct vm_area_struct *find_vma_prev(struct sim_task *t, struct mm_struct *mm,
-				     unsigned long addr)
+struct vm_area_struct *find_vma_prev(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 {
 	if (!addr)
 		return NULL;
