@@ -71,10 +71,26 @@ int main(void)
 	/* Partial munmap in the middle of a: two VMAs remain, the pages inside are freed. */
 	unsigned long hole = a + (1UL << 20);
 	classic_scheme.munmap(&task, mm, hole, 2UL << 20);
-	tap_ok(mm->vmas->len == 3, "munmap of the middle splits the VMA (%u VMAs)", mm->vmas->len);
+	tap_ok(mm->map_count == 3, "munmap of the middle splits the VMA (%d VMAs)", mm->map_count);
 	check(mm, "after punching a 2 MiB hole", 1040 - 512, 1008);
 	tap_ok(mmu_access(&task, mm, hole + PAGE_SIZE, true) == -14,
 	       "an access in the hole is a SIGSEGV");
+
+	/* The gap search places a new mapping at the top of the highest gap that fits:
+	 * the hole (a's upper part ends at mmap_base), not below b. */
+	unsigned long c1 = classic_scheme.mmap(&task, mm, 1UL << 20, VM_READ | VM_WRITE);
+	tap_ok(c1 == hole + (1UL << 20),
+	       "mmap of 1 MiB lands at the top of the 2 MiB hole "
+	       "(0x%lx, hole at 0x%lx)",
+	       c1, hole);
+	unsigned long c2 = classic_scheme.mmap(&task, mm, 2UL << 20, VM_READ | VM_WRITE);
+	tap_ok(c2 == b - (2UL << 20),
+	       "mmap of 2 MiB no longer fits there: placed below b "
+	       "(0x%lx)",
+	       c2);
+	classic_scheme.munmap(&task, mm, c1, 1UL << 20);
+	classic_scheme.munmap(&task, mm, c2, 2UL << 20);
+	tap_ok(mm->map_count == 3, "both unmapped again (%d VMAs)", mm->map_count);
 
 	classic_scheme.munmap(&task, mm, a, len);
 	classic_scheme.munmap(&task, mm, b, len);
@@ -95,6 +111,31 @@ int main(void)
 	double mean = (double)task.stats.fault_latency.sum_ns /
 		      (double)task.stats.fault_latency.count;
 	tap_ok(mean > 0, "mean fault latency %.0f ns recorded", mean);
+
+	/* Many VMAs: the tree grows, holes are reused top-down, and it empties again. */
+	enum { NR_MANY = 1200 };
+	static unsigned long many[NR_MANY];
+	for (unsigned i = 0; i < NR_MANY; i++)
+		many[i] =
+		    classic_scheme.mmap(&task, mm, PAGE_SIZE * (1 + i % 3), VM_READ | VM_WRITE);
+	unsigned tall = mm->mm_mt.height;
+	for (unsigned i = 0; i < NR_MANY; i += 2)
+		classic_scheme.munmap(&task, mm, many[i], PAGE_SIZE * (1 + i % 3));
+	check(mm, "after mapping 1200 VMAs and unmapping every other one", 0, 0);
+	tap_ok(tall >= 3 && mm->map_count == NR_MANY / 2,
+	       "1200 VMAs made a tree of height %u; %d remain", tall, mm->map_count);
+	/* The highest hole of at least 3 pages is the one many[2] left (the first 3-page
+	 * mapping unmapped; many[0..1] sit above it with no room). */
+	unsigned long again = classic_scheme.mmap(&task, mm, 3 * PAGE_SIZE, VM_READ | VM_WRITE);
+	tap_ok(again == many[2], "a 3-page mmap reuses the highest 3-page hole (0x%lx, want 0x%lx)",
+	       again, many[2]);
+	classic_scheme.munmap(&task, mm, again, 3 * PAGE_SIZE);
+	for (unsigned i = 1; i < NR_MANY; i += 2)
+		classic_scheme.munmap(&task, mm, many[i], PAGE_SIZE * (1 + i % 3));
+	tap_ok(mm->map_count == 0 && mm->mm_mt.height == 0 && !mm->mm_mt.ma_root,
+	       "unmapping them all empties the tree (map_count %d, height %u)", mm->map_count,
+	       mm->mm_mt.height);
+	check(mm, "after unmapping the 1200 VMAs", 0, 0);
 
 	/* The checker itself must catch a leaked page. */
 	unsigned long c = classic_scheme.mmap(&task, mm, PAGE_SIZE, VM_READ | VM_WRITE);

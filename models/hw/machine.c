@@ -84,6 +84,7 @@ static const struct field path_fields[] = {
 	F("syscall_ns", 'd', 0, 1e6, path.syscall),
 	F("fault_core_ns", 'd', 0, 1e6, path.fault_core),
 	F("vma_alloc_ns", 'd', 0, 1e6, path.vma_alloc),
+	F("maple_node_alloc_ns", 'd', 0, 1e6, path.maple_node_alloc),
 	F("page_alloc_ns", 'd', 0, 1e6, path.page_alloc),
 	F("zone_refill_ns", 'd', 0, 1e6, path.zone_refill),
 	F("pte_op_ns", 'd', 0, 1e6, path.pte_op),

@@ -65,6 +65,7 @@ struct path_costs {
 	double syscall;          /* syscall entry + exit */
 	double fault_core;       /* handle_mm_fault bookkeeping outside the modelled accesses */
 	double vma_alloc;        /* slab alloc or free of a vm_area_struct */
+	double maple_node_alloc; /* slab alloc or free of one 256-byte maple node */
 	double page_alloc;       /* pcp list pop/push and struct page init */
 	double zone_refill;      /* rmqueue_bulk: moving one pcp batch under zone->lock */
 	double pte_op;           /* building or clearing one PTE, rmap and counters */

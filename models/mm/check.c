@@ -25,11 +25,8 @@ static void fail(struct check_ctx *c, char *msg)
 
 static bool in_vma(struct mm_struct *mm, unsigned long addr)
 {
-	unsigned i = vma_index_after(mm, addr);
-	if (i >= mm->vmas->len)
-		return false;
-	struct vm_area_struct *v = g_ptr_array_index(mm->vmas, i);
-	return v->vm_start <= addr;
+	struct vm_area_struct *v = find_vma(NULL, mm, addr);
+	return v && v->vm_start <= addr;
 }
 
 static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
@@ -102,13 +99,23 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	if (mm->nr_ptes != c.pte_tables)
 		fail(&c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
 					 c.pte_tables));
-	for (unsigned i = 1; i < mm->vmas->len; i++) {
-		struct vm_area_struct *a = g_ptr_array_index(mm->vmas, i - 1);
-		struct vm_area_struct *b = g_ptr_array_index(mm->vmas, i);
-		if (a->vm_end > b->vm_start || a->vm_start >= a->vm_end)
-			fail(&c, g_strdup_printf("VMAs [0x%lx,0x%lx) and [0x%lx,0x%lx) overlap",
-						 a->vm_start, a->vm_end, b->vm_start, b->vm_end));
+	char *mt_err = mt_validate(&mm->mm_mt);
+	if (mt_err) {
+		fail(&c, g_strdup_printf("VMA tree: %s", mt_err));
+		g_free(mt_err);
 	}
+	/* Each VMA is stored over exactly its own range, and map_count counts them. */
+	int nr = 0;
+	MA_STATE(mas, &mm->mm_mt, NULL, 0, 0);
+	for (struct vm_area_struct *v = mas_find(&mas, ULONG_MAX); v;
+	     v = mas_next(&mas, ULONG_MAX), nr++) {
+		if (v->vm_start >= v->vm_end || mas.index != v->vm_start ||
+		    mas.last != v->vm_end - 1)
+			fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) is stored over [0x%lx,0x%lx]",
+						 v->vm_start, v->vm_end, mas.index, mas.last));
+	}
+	if (nr != mm->map_count)
+		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
 	r->pages_in_use = zone_pages_in_use(mm->zone);
 	if (r->pages_in_use != r->mapped_pages + r->table_pages)
 		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped and "

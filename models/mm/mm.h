@@ -17,6 +17,8 @@
 #include "task.h"
 #include "sync/spinlock.h"
 #include "sync/rwsem.h"
+#include "mm/slab.h"
+#include "mm/maple_tree.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
@@ -124,9 +126,10 @@ struct vm_area_struct {
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
-	/* VMAs sorted by vm_start (the maple tree comes later).  mmap_lock (R to read, W to
-	 * change). */
-	GPtrArray *vmas;
+	/* The VMAs, indexed by address: each stored over [vm_start, vm_end - 1].
+	 * mmap_lock (R to read, W to change; the tree asserts W on every store). */
+	struct maple_tree mm_mt;
+	int map_count;                  /* VMAs in mm_mt.  mmap_lock (W) */
 	unsigned long mmap_base;
 	struct spinlock page_table_lock __attribute__((aligned(64))); /* PGD/PUD level installs */
 	struct page *pgd;
@@ -151,33 +154,6 @@ struct mmu_gather {
 	GPtrArray *pages;               /* struct page * to free after the flush */
 	GPtrArray *tables;              /* page-table pages to free after the flush */
 };
-
-/*
- * A cache of fixed-size, line-aligned objects: the slab allocator's LIFO freelist reduced
- * to one list.  A freed object is the next one handed out, so which cache lines a new
- * object reuses is decided by the simulation, never by the host's malloc (results must
- * not depend on the heap layout).
- */
-struct kmem_cache {
-	size_t size, align;
-	void *free;             /* freed objects, linked through their first word */
-};
-
-static inline void *kmem_cache_alloc(struct kmem_cache *c)
-{
-	void *p = c->free;
-	if (!p)
-		return g_aligned_alloc0(1, c->size, c->align);
-	c->free = *(void **)p;
-	memset(p, 0, c->size);
-	return p;
-}
-
-static inline void kmem_cache_free(struct kmem_cache *c, void *p)
-{
-	*(void **)p = c->free;
-	c->free = p;
-}
 
 /* page_alloc.c */
 struct zone *zone_create(uint64_t mem_bytes, int nr_cpus);
@@ -236,8 +212,13 @@ struct page *zone_alloc_boot(struct zone *z);
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				 unsigned long end, unsigned long flags);
 void vma_free(struct sim_task *t, struct vm_area_struct *vma);
+void mm_mt_init(struct mm_struct *mm);
+/* Lookups: t == NULL looks without charging (the checker). */
 struct vm_area_struct *find_vma(struct sim_task *t, struct mm_struct *mm, unsigned long addr);
-unsigned vma_index_after(struct mm_struct *mm, unsigned long addr);
+struct vm_area_struct *find_vma_prev(struct sim_task *t, struct mm_struct *mm,
+				     unsigned long addr);
+struct vm_area_struct *vma_next(struct sim_task *t, struct mm_struct *mm,
+				struct vm_area_struct *vma);
 void vma_insert(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma);
 unsigned long get_unmapped_area(struct sim_task *t, struct mm_struct *mm, unsigned long len);
 /* Split so no VMA straddles addr; false on OOM-free failure is impossible here. */

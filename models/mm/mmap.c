@@ -25,7 +25,7 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	lockdep_declare_order("&mm->mmap_lock", "&zone->lock");
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
-	mm->vmas = g_ptr_array_new();
+	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;
 	mm->scheme = scheme;
@@ -54,9 +54,11 @@ void mm_destroy(struct mm_struct *mm)
 		if (pgd[i])
 			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
 	g_aligned_free(pgd);
-	for (unsigned i = 0; i < mm->vmas->len; i++)
-		g_aligned_free(g_ptr_array_index(mm->vmas, i));
-	g_ptr_array_free(mm->vmas, TRUE);
+	for (struct vm_area_struct *v = find_vma(NULL, mm, 0), *next; v; v = next) {
+		next = vma_next(NULL, mm, v);
+		g_aligned_free(v);
+	}
+	mtree_destroy(&mm->mm_mt);
 	g_aligned_free(mm->cpumask);
 	free(mm);
 }
@@ -82,10 +84,10 @@ void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned lon
 	vma_split_at(t, mm, end);
 	vma_detach_range(t, mm, start, end, detached);
 	/* The neighbours bound which page tables may go (free_pgtables' floor/ceiling). */
-	unsigned i = vma_index_after(mm, start);
-	*ceiling = i < mm->vmas->len ?
-		((struct vm_area_struct *)g_ptr_array_index(mm->vmas, i))->vm_start : 1UL << 47;
-	*floor = i > 0 ? ((struct vm_area_struct *)g_ptr_array_index(mm->vmas, i - 1))->vm_end : 0;
+	struct vm_area_struct *next = find_vma(t, mm, start);
+	struct vm_area_struct *prev = find_vma_prev(t, mm, start);
+	*ceiling = next ? next->vm_start : 1UL << 47;
+	*floor = prev ? prev->vm_end : 0;
 }
 
 void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detached,

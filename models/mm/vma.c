@@ -1,15 +1,33 @@
 /*
- * VMAs in an array sorted by vm_start: find_vma is a binary search, each probe loading the
- * probed VMA's first line, as a tree walk loads one node per level.  This stands in for the
- * maple tree (issue: address space), behind the same functions.
- * Every function here needs mmap_lock: read to look up, write to change.
+ * VMAs indexed by the maple tree mm->mm_mt (models/mm/maple_tree.c): each VMA is stored
+ * over [vm_start, vm_end - 1] and the gaps between them are NULL ranges, as in the
+ * kernel since 6.1 (mm/vma.c, mm/mmap.c: vma_iter_store, find_vma, vm_unmapped_area).
+ * find_vma is a tree walk; get_unmapped_area is the top-down gap search
+ * mas_empty_area_rev; every change preallocates its nodes, then stores.
+ * Every function here needs mmap_lock: read to look up, write to change (the tree's
+ * writers' lock is mmap_lock, asserted by every store).
  */
+#include "mmsim-config.h"
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
 
 /* vm_area_cachep */
 static struct kmem_cache vma_cache = { sizeof(struct vm_area_struct), 64, NULL };
+
+static bool mm_mt_lock_held(const void *lock, const struct sim_task *t)
+{
+	return rwsem_is_write_locked_by(lock, t);
+}
+
+void mm_mt_init(struct mm_struct *mm)
+{
+	/* mm_init: MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN, lock = mmap_lock.  Readers
+	 * hold mmap_lock today, so the tree is not in RCU mode and retired nodes are freed
+	 * at once (mt_init). */
+	mt_init(&mm->mm_mt, MT_FLAGS_ALLOC_RANGE);
+	mt_set_external_lock(&mm->mm_mt, mm_mt_lock_held, &mm->mmap_lock);
+}
 
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				 unsigned long end, unsigned long flags)
@@ -33,96 +51,99 @@ void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 	kmem_cache_free(&vma_cache, vma);
 }
 
-/* Index of the first VMA with vm_end > addr (== len if none). */
-static unsigned vma_search(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
+/* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store). */
+static void vma_store(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		      unsigned long end, struct vm_area_struct *vma)
 {
-	unsigned lo = 0, hi = mm->vmas->len;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		struct vm_area_struct *v = g_ptr_array_index(mm->vmas, mid);
-		if (t)
-			hw_load(t, v, 16);
-		if (v->vm_end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	MA_STATE(mas, &mm->mm_mt, t, start, end - 1);
+	mas_preallocate(&mas, vma);
+	mas_store_prealloc(&mas, vma);
+	mas_destroy(&mas);
+#if MMSIM_DEBUG
+	/* -Dsim_debug=true: the whole tree after every store (validate_mm). */
+	char *err = mt_validate(&mm->mm_mt);
+	if (err)
+		sim_die("VMA tree invalid after storing [0x%lx, 0x%lx): %s", start, end, err);
+#endif
 }
 
-unsigned vma_index_after(struct mm_struct *mm, unsigned long addr)
-{
-	return vma_search(NULL, mm, addr);
-}
-
-/* The first VMA with vm_end > addr, or NULL; it may start above addr. */
+/* The first VMA with vm_end > addr, or NULL; it may start above addr.  t == NULL: an
+ * uncharged look (the checker). */
 struct vm_area_struct *find_vma(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 {
-	unsigned i = vma_search(t, mm, addr);
-	return i < mm->vmas->len ? g_ptr_array_index(mm->vmas, i) : NULL;
+	MA_STATE(mas, &mm->mm_mt, t, addr, addr);
+	return mas_find(&mas, ULONG_MAX);
+}
+
+/* The last VMA with vm_start < addr, or NULL. */
+struct vm_area_struct *find_vma_prev(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
+{
+	if (!addr)
+		return NULL;
+	MA_STATE(mas, &mm->mm_mt, t, addr - 1, addr - 1);
+	return mas_find_rev(&mas, 0);
+}
+
+/* The VMA after vma (vma_next), or NULL. */
+struct vm_area_struct *vma_next(struct sim_task *t, struct mm_struct *mm,
+				struct vm_area_struct *vma)
+{
+	return vma->vm_end ? find_vma(t, mm, vma->vm_end) : NULL;
 }
 
 void vma_insert(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
-	unsigned i = vma_search(t, mm, vma->vm_start);
-	if (i < mm->vmas->len) {
-		struct vm_area_struct *next = g_ptr_array_index(mm->vmas, i);
-		sim_bug_on(next->vm_start < vma->vm_end);
-	}
-	g_ptr_array_insert(mm->vmas, (int)i, vma);
+	struct vm_area_struct *next = find_vma(t, mm, vma->vm_start);
+	sim_bug_on(next && next->vm_start < vma->vm_end);
+	vma_store(t, mm, vma->vm_start, vma->vm_end, vma);
+	mm->map_count++;
 }
 
-/* Top-down search for a gap of len bytes below mmap_base (arch_get_unmapped_area_topdown). */
+/*
+ * Top-down search for a gap of len bytes in [MMAP_MIN_ADDR, mmap_base)
+ * (arch_get_unmapped_area_topdown -> vm_unmapped_area -> mas_empty_area_rev).
+ */
 unsigned long get_unmapped_area(struct sim_task *t, struct mm_struct *mm, unsigned long len)
 {
-	unsigned long high = mm->mmap_base;
-	unsigned i = vma_search(t, mm, high);
-
-	while (i > 0) {
-		struct vm_area_struct *prev = g_ptr_array_index(mm->vmas, i - 1);
-		hw_load(t, prev, 16);
-		if (prev->vm_end < high && high - prev->vm_end >= len)
-			return high - len;
-		if (prev->vm_start < high)
-			high = prev->vm_start;
-		i--;
-	}
-	if (high >= MMAP_MIN_ADDR + len)
-		return high - len;
-	return 0;
+	MA_STATE(mas, &mm->mm_mt, t, 0, 0);
+	if (!len || mm->mmap_base < MMAP_MIN_ADDR + len)
+		return 0;
+	if (mas_empty_area_rev(&mas, MMAP_MIN_ADDR, mm->mmap_base - 1, len))
+		return 0;
+	return mas.index;
 }
 
 void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 {
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
-	unsigned i = vma_search(t, mm, addr);
-	if (i == mm->vmas->len)
+	struct vm_area_struct *vma = find_vma(t, mm, addr);
+	if (!vma || vma->vm_start >= addr)
 		return;
-	struct vm_area_struct *vma = g_ptr_array_index(mm->vmas, i);
-	if (vma->vm_start >= addr)
-		return;
-	/* __split_vma: the new VMA takes the upper part. */
+	/* __split_vma: the new VMA takes the upper part; storing it over [addr, end)
+	 * shrinks the old VMA's range in the tree. */
 	struct vm_area_struct *new = vma_alloc(t, mm, addr, vma->vm_end, vma->vm_flags);
 	new->vm_page_prot = vma->vm_page_prot;
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
-	g_ptr_array_insert(mm->vmas, (int)i + 1, new);
+	vma_store(t, mm, addr, new->vm_end, new);
+	mm->map_count++;
 }
 
 void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		      unsigned long end, GPtrArray *detached)
 {
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
-	unsigned i = vma_search(t, mm, start), n = 0;
-	while (i + n < mm->vmas->len) {
-		struct vm_area_struct *v = g_ptr_array_index(mm->vmas, i + n);
-		if (v->vm_start >= end)
-			break;
+	MA_STATE(mas, &mm->mm_mt, t, start, start);
+	unsigned n = 0;
+	for (struct vm_area_struct *v = mas_find(&mas, end - 1); v; v = mas_next(&mas, end - 1)) {
 		sim_bug_on(v->vm_start < start || v->vm_end > end);
 		g_ptr_array_add(detached, v);
 		n++;
 	}
-	if (n)
-		g_ptr_array_remove_range(mm->vmas, i, n);
+	if (!n)
+		return;
+	/* One store of NULL over the range: a spanning store if it crosses leaves. */
+	vma_store(t, mm, start, end, NULL);
+	mm->map_count -= (int)n;
 }

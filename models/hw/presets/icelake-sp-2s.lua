@@ -67,6 +67,11 @@ return {
     syscall_ns = 150,            -- syscall entry/exit (mmap, munmap)
     fault_core_ns = 140,         -- handle_mm_fault/do_anonymous_page bookkeeping
     vma_alloc_ns = 60,           -- vm_area_struct slab alloc or free
+    -- maple node slab alloc or free (mas_preallocate's bulk alloc, mas_destroy's bulk
+    -- free of the unused rest, each retired node): derived as half of vma_alloc_ns, the
+    -- same SLUB per-CPU freelist fast path without initialising the object's fields
+    -- (the writer's stores into the node are charged by the cache model).
+    maple_node_alloc_ns = 30,
     page_alloc_ns = 80,          -- pcp pop, struct page init, memcg stock charge
     zone_refill_ns = 400,        -- rmqueue_bulk of one pcp batch under zone->lock
     pte_op_ns = 40,              -- one PTE set or clear with rmap and rss counters
