@@ -155,8 +155,9 @@ static int cmd_sweep(int argc, char **argv)
 		fprintf(stderr, "mmsim sweep: --jobs must be in [1, 1024]\n");
 		return EXIT_USAGE;
 	}
-	char *out = opt_out ? g_strdup(opt_out) : default_out(file);
-	return sweep_run(file, collect_sets(), opt_overs, jobs, out);
+	g_autofree char *out = opt_out ? g_strdup(opt_out) : default_out(file);
+	g_auto(GStrv) sets = collect_sets();
+	return sweep_run(file, sets, opt_overs, jobs, out);
 }
 
 static int cmd_check(int argc, char **argv)

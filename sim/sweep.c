@@ -24,6 +24,15 @@ struct point {
 	int status;         /* exit status once done; -1 while pending */
 };
 
+static void point_free(gpointer data)
+{
+	struct point *p = data;
+	g_strfreev(p->sets);
+	g_free(p->label);
+	g_free(p->dir);
+	g_free(p);
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void on_sigint(int sig)
@@ -34,48 +43,55 @@ static void on_sigint(int sig)
 /* Expand --over lists into points; false (with *err) if one is malformed. */
 static GPtrArray *expand(char **sets, char **overs, char **err)
 {
-	GPtrArray *points = g_ptr_array_new();
-	GPtrArray *partial = g_ptr_array_new();
-	g_ptr_array_add(partial, g_ptr_array_new()); /* one empty assignment list */
-	for (char **o = overs; o && *o; o++) {
-		char *key, *vals;
-		if (!config_split_set(*o, &key, &vals) || !*vals) {
-			*err = g_strdup_printf("--over %s: expected KEY=V1,V2,...", *o);
-			return NULL;
+	guint n = overs ? g_strv_length(overs) : 0;
+	g_autofree char **keys = g_new0(char *, n + 1);
+	g_autofree GStrv *vals = g_new0(GStrv, n + 1);
+	GPtrArray *points = NULL;
+	guint total = 1;
+
+	for (guint k = 0; k < n; k++) {
+		char *list;
+		if (!config_split_set(overs[k], &keys[k], &list) || !*list) {
+			g_free(list);
+			*err = g_strdup_printf("--over %s: expected KEY=V1,V2,...", overs[k]);
+			goto out;
 		}
-		char **v = g_strsplit(vals, ",", -1);
-		GPtrArray *next = g_ptr_array_new();
-		for (unsigned i = 0; i < partial->len; i++) {
-			GPtrArray *base = g_ptr_array_index(partial, i);
-			for (char **x = v; *x; x++) {
-				if (!**x) {
-					*err = g_strdup_printf("--over %s: empty value", *o);
-					return NULL;
-				}
-				GPtrArray *a = g_ptr_array_copy(base, NULL, NULL);
-				g_ptr_array_add(a, g_strdup_printf("%s=%s", key, *x));
-				g_ptr_array_add(next, a);
+		vals[k] = g_strsplit(list, ",", -1);
+		g_free(list);
+		for (char **x = vals[k]; *x; x++)
+			if (!**x) {
+				*err = g_strdup_printf("--over %s: empty value", overs[k]);
+				goto out;
 			}
-		}
-		g_strfreev(v);
-		g_free(key);
-		g_free(vals);
-		partial = next;
+		total *= g_strv_length(vals[k]);
 	}
-	for (unsigned i = 0; i < partial->len; i++) {
-		GPtrArray *a = g_ptr_array_index(partial, i);
+	/* Point i's digits in mixed radix, the first --over most significant (outermost). */
+	points = g_ptr_array_new_with_free_func(point_free);
+	for (guint i = 0; i < total; i++) {
 		struct point *p = g_new0(struct point, 1);
-		GPtrArray *all = g_ptr_array_new();
-		for (char **s = sets; s && *s; s++)
-			g_ptr_array_add(all, g_strdup(*s));
-		for (unsigned j = 0; j < a->len; j++)
-			g_ptr_array_add(all, g_strdup(g_ptr_array_index(a, j)));
+		GPtrArray *all = g_ptr_array_new(), *mine = g_ptr_array_new_with_free_func(g_free);
+		for (char **x = sets; x && *x; x++)
+			g_ptr_array_add(all, g_strdup(*x));
+		guint rest = i;
+		for (guint k = n; k-- > 0;) {
+			guint radix = g_strv_length(vals[k]);
+			g_ptr_array_insert(mine, 0, g_strdup_printf("%s=%s", keys[k], vals[k][rest % radix]));
+			rest /= radix;
+		}
+		for (guint j = 0; j < mine->len; j++)
+			g_ptr_array_add(all, g_strdup(mine->pdata[j]));
 		g_ptr_array_add(all, NULL);
 		p->sets = (char **)g_ptr_array_free(all, FALSE);
-		g_ptr_array_add(a, NULL);
-		p->label = a->len > 1 ? g_strjoinv(",", (char **)a->pdata) : g_strdup("default");
+		g_ptr_array_add(mine, NULL);
+		p->label = n ? g_strjoinv(",", (char **)mine->pdata) : g_strdup("default");
+		g_ptr_array_free(mine, TRUE);
 		p->status = -1;
 		g_ptr_array_add(points, p);
+	}
+out:
+	for (guint k = 0; k < n; k++) {
+		g_free(keys[k]);
+		g_strfreev(vals[k]);
 	}
 	return points;
 }
@@ -305,14 +321,14 @@ static void progress(GPtrArray *points, unsigned done, unsigned failed)
 
 int sweep_run(const char *file, char **sets, char **overs, int jobs, const char *out)
 {
-	char *err = NULL;
-	GPtrArray *points = expand(sets, overs, &err);
+	g_autofree char *err = NULL;
+	g_autoptr(GPtrArray) points = expand(sets, overs, &err);
 	if (!points) {
 		fprintf(stderr, "mmsim: %s\n", err);
 		return EXIT_USAGE;
 	}
 	/* Validate every point before running any: a bad value writes nothing. */
-	char *name = NULL;
+	g_autofree char *name = NULL;
 	for (unsigned i = 0; i < points->len; i++) {
 		struct point *p = g_ptr_array_index(points, i);
 		struct run_config *cfg = config_load(file, p->sets, &err);
@@ -324,7 +340,7 @@ int sweep_run(const char *file, char **sets, char **overs, int jobs, const char 
 			name = g_strdup(cfg->name);
 		config_free(cfg);
 	}
-	char *pdir = g_build_filename(out, "points", NULL);
+	g_autofree char *pdir = g_build_filename(out, "points", NULL);
 	if (g_mkdir_with_parents(pdir, 0755) != 0) {
 		fprintf(stderr, "mmsim: cannot create %s: %s\n", pdir, g_strerror(errno));
 		return EXIT_USAGE;
