@@ -47,7 +47,7 @@ enum stat_event {
 	EV_PT_ALLOC,           /* page-table pages allocated */
 	EV_PT_FREE,            /* page-table pages freed */
 	EV_ZONE_LOCK,          /* pcp refill or drain under zone->lock */
-	EV_MMAP_LOCK_READ_WAIT,  /* mmap_lock read acquisitions that had to wait */
+	EV_MMAP_LOCK_READ_WAIT,  /* classic fault: mmap_read_trylock failed, took down_read */
 	EV_MMAP_LOCK_WRITE_WAIT, /* mmap_lock write acquisitions that had to wait */
 	EV_SPIN_WAIT,          /* spinlock acquisitions that had to wait */
 	/* hardware model (models/hw) */
