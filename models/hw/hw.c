@@ -241,24 +241,5 @@ sim_time_t hw_handoff(const struct sim_task *owner, const struct sim_task *waite
 
 char *hw_check(struct hw_model *hw)
 {
-	/* Every directory entry: holders hold the line in L2; a modified line has one. */
-	for (uint64_t i = 0; i <= hw->dir_mask; i++) {
-		struct dir_line *e = &hw->dir[i];
-		if (!e->line)
-			continue;
-		if (!e->nholders)
-			return g_strdup_printf("line %#llx in the directory with no holder",
-					       (unsigned long long)e->line);
-		if (e->dirty && e->nholders != 1)
-			return g_strdup_printf("line %#llx modified in %u cores",
-					       (unsigned long long)e->line, e->nholders);
-		if (dir_find(hw, e->line) != e)
-			return g_strdup_printf("line %#llx unreachable in the directory",
-					       (unsigned long long)e->line);
-		for (int k = 0; k < hw->nr_cores; k++)
-			if (hw_core_holds(hw, k, e->line) && !cache_probe(&hw->core[k].l2, e->line))
-				return g_strdup_printf("core %d holds line %#llx but its L2 does not",
-						       k, (unsigned long long)e->line);
-	}
-	return NULL;
+	return dir_check(hw);
 }
