@@ -77,13 +77,20 @@ void dir_free(struct hw_model *hw)
 struct dir_group *dir_group_find(struct hw_model *hw, uint64_t line)
 {
 	uint64_t key = line >> DIR_GROUP_SHIFT;
-	struct dir_group *g = hw->dir_last;
+	struct dir_group *g = hw->dir_last[0];
 	if (g && g->key == key)
 		return g;
+	g = hw->dir_last[1];
+	if (g && g->key == key) {
+		hw->dir_last[1] = hw->dir_last[0];
+		return hw->dir_last[0] = g;
+	}
 	for (uint64_t i = dir_hash(hw, key);; i = (i + 1) & hw->dir_mask) {
 		const struct dir_slot *s = &hw->dir[i];
-		if (s->key == key + 1)
-			return hw->dir_last = s->g;
+		if (s->key == key + 1) {
+			hw->dir_last[1] = hw->dir_last[0];
+			return hw->dir_last[0] = s->g;
+		}
 		if (!s->key)
 			return NULL;
 	}
@@ -134,7 +141,8 @@ static struct dir_group *dir_group_new(struct hw_model *hw, uint64_t line)
 		dir_grow(hw);
 	dir_slot_put(hw, g);
 	hw->dir_used++;
-	return hw->dir_last = g;
+	hw->dir_last[1] = hw->dir_last[0];
+	return hw->dir_last[0] = g;
 }
 
 /* Remove an empty group: backward-shift deletion of its slot (no tombstones). */
@@ -161,8 +169,9 @@ static void dir_group_delete(struct hw_model *hw, struct dir_group *g)
 	}
 done:
 	hw->dir_used--;
-	if (hw->dir_last == g)
-		hw->dir_last = NULL;
+	for (int m = 0; m < 2; m++)
+		if (hw->dir_last[m] == g)
+			hw->dir_last[m] = NULL;
 	g->key = (uint64_t)(uintptr_t)hw->dir_free_rec;
 	hw->dir_free_rec = g;
 }

@@ -88,6 +88,8 @@ struct hw_cpu {
 	uint64_t *csq;
 };
 
+#define HW_LCACHE 1024
+
 struct hw_model {
 	const struct machine *m;
 	int nr_cpus, nr_cores, nr_llc, nr_nodes;
@@ -110,20 +112,24 @@ struct hw_model {
 	struct dir_group **dir_chunks;
 	uint32_t dir_nchunks, dir_chunk_used;
 	struct dir_group *dir_free_rec;
-	struct dir_group *dir_last; /* the group found last (NULL after a deletion) */
+	/* The two groups found last, most recent first (a bulk write alternates between the
+	 * page written and the page its L2 victims belong to); NULL after a deletion. */
+	struct dir_group *dir_last[2];
 	/* Holder bitmaps for widely shared lines: words_per_map words each. */
 	uint64_t *pool;
 	uint32_t pool_len, pool_cap, pool_free; /* free list through word 0, 1-based */
 	uint32_t words_per_map;
 
 	uint8_t *csq_mem;        /* backing store of the per-CPU call_single_queue lines */
-	uint64_t *tag_mem;       /* every cache's tag array, in one lazily mapped region */
+	uint32_t *tag_mem;       /* every cache's tag array, in one lazily mapped region */
 	size_t tag_bytes;
 
 	/* Host line -> simulated line, numbered in first-touch order (see hw_line_of). */
 	uint64_t *lmap;          /* pairs: host line + 1 (0: empty), simulated line */
 	uint64_t lmap_mask, lmap_used, next_line;
-	uint64_t last_hline, last_line;
+	/* Recent translations, direct-mapped by host line (a host line's number never
+	 * changes within a run); hline ~0 marks an empty entry. */
+	struct { uint64_t hline, line; } lcache[HW_LCACHE];
 };
 
 /*
@@ -136,16 +142,22 @@ struct hw_model {
  * Pseudo-physical addresses of user pages (bit 62) are already simulated.
  */
 uint64_t hw_line_lookup(struct hw_model *hw, uint64_t hline);
+void hw_user_line_too_high(uint64_t addr) __attribute__((noreturn));
 static inline uint64_t hw_line_of(struct hw_model *hw, uint64_t addr)
 {
-	if (addr >> 62)
+	if (addr >> 62) {
+		/* Cache tags keep 31 bits of a user line (cache.h): pfns below 2^25. */
+		if (__builtin_expect((addr & ((1ULL << 62) - 1)) >> 37, 0))
+			hw_user_line_too_high(addr);
 		return addr >> 6;
-	uint64_t hline = addr >> 6;
-	if (hline != hw->last_hline) {
-		hw->last_line = hw_line_lookup(hw, hline);
-		hw->last_hline = hline;
 	}
-	return hw->last_line;
+	uint64_t hline = addr >> 6;
+	typeof(hw->lcache[0]) *c = &hw->lcache[hline & (HW_LCACHE - 1)];
+	if (c->hline != hline) {
+		c->line = hw_line_lookup(hw, hline);
+		c->hline = hline;
+	}
+	return c->line;
 }
 
 static inline enum cpu_relation hw_core_relation(const struct hw_model *hw, int a, int b)
