@@ -1,9 +1,10 @@
 /*
  * Cache coherence and capacity: the cost of one access to one 64-byte line.
  *
- * State.  A directory (an open-addressing hash keyed by line number) records, for every
- * line held in some core's private caches, the set of holder cores and whether the copy is
- * modified; it is the snoop filter of a real socket, made exact.  Capacity is the tag
+ * State.  A directory records, for every line held in some core's private caches, the set
+ * of holder cores and whether the copy is modified; it is the snoop filter of a real
+ * socket, made exact.  It is stored by groups of 64 consecutive lines (hw_model.h: one
+ * lookup per page cleared, contiguous state), each line's state exact and independent.  Capacity is the tag
  * arrays of cache.c: per-core L1D and L2, one LLC per LLC domain.  Invariant: a holder
  * core has the line in its L2 tag array (L2 evictions remove the core from the holders,
  * writing a modified line back to its LLC).  Tags of lines the directory took away from
