@@ -42,7 +42,9 @@
 /* ---- the directory ---- */
 
 #define DIR_MIN_BITS 10
-#define DIR_CHUNK 256 /* group records per chunk */
+/* Group records come in 2 MiB chunks, huge-page backed and mapped lazily (hw_big_alloc). */
+#define DIR_CHUNK_BYTES (2u << 20)
+#define DIR_CHUNK (DIR_CHUNK_BYTES / sizeof(struct dir_group))
 
 static inline uint64_t dir_hash(const struct hw_model *hw, uint64_t key)
 {
@@ -67,7 +69,7 @@ void dir_free(struct hw_model *hw)
 {
 	hw_big_free(hw->dir, (hw->dir_mask + 1) * sizeof(struct dir_slot));
 	for (uint32_t i = 0; i < hw->dir_nchunks; i++)
-		free(hw->dir_chunks[i]);
+		hw_big_free(hw->dir_chunks[i], DIR_CHUNK_BYTES);
 	free(hw->dir_chunks);
 	free(hw->pool);
 	hw->dir = NULL;
@@ -128,7 +130,7 @@ static struct dir_group *dir_group_new(struct hw_model *hw, uint64_t line)
 						 (hw->dir_nchunks + 1) * sizeof(*hw->dir_chunks));
 			if (!hw->dir_chunks ||
 			    !(hw->dir_chunks[hw->dir_nchunks] =
-				      malloc(DIR_CHUNK * sizeof(struct dir_group))))
+				      hw_big_alloc(DIR_CHUNK_BYTES)))
 				sim_die("out of host memory for the directory");
 			hw->dir_nchunks++;
 			hw->dir_chunk_used = 0;
