@@ -197,7 +197,8 @@ static inline void cache_drop(struct cache *c, uint64_t line)
 	int i = cache_way_of(set, c->ways, cache_tag_of(line));
 	if (i >= 0) {
 		/* Close the gap; the freed way becomes the LRU victim. */
-		memmove(set + i, set + i + 1, (size_t)(c->ways - 1 - (unsigned)i) * sizeof(uint32_t));
+		size_t after = (size_t)(c->ways - 1 - (unsigned)i);
+		memmove(set + i, set + i + 1, after * sizeof(uint32_t));
 		set[c->ways - 1] = 0;
 	}
 }

@@ -4,10 +4,10 @@
  * State.  A directory records, for every line held in some core's private caches, the set
  * of holder cores and whether the copy is modified; it is the snoop filter of a real
  * socket, made exact.  It is stored by groups of 64 consecutive lines (hw_model.h: one
- * lookup per page cleared, contiguous state), each line's state exact and independent.  Capacity is the tag
- * arrays of cache.c: per-core L1D and L2, one LLC per LLC domain.  Invariant: a holder
- * core has the line in its L2 tag array (L2 evictions remove the core from the holders,
- * writing a modified line back to its LLC).  Tags of lines the directory took away from
+ * lookup per page cleared, contiguous state), each line's state exact and independent.
+ * Capacity is the tag arrays of cache.c: per-core L1D and L2, one LLC per LLC domain.
+ * Invariant: a holder core has the line in its L2 tag array (L2 evictions remove the core
+ * from the holders, writing a modified line back to its LLC).  Tags of lines the directory took away from
  * a core (invalidations) stay behind as stale tags and miss.
  *
  * Costs, from the preset (MESI-like; see docs/model-hw.md for every source):
@@ -362,6 +362,26 @@ bool hw_core_holds(struct hw_model *hw, int core, uint64_t line)
 	return g && holds(hw, g, ln_idx(line), core);
 }
 
+/* Line i of g: its holders hold it in L2; shared means >= 2 holders, modified exactly 1. */
+static char *dir_check_line(struct hw_model *hw, struct dir_group *g, unsigned i)
+{
+	uint64_t line = g->key << DIR_GROUP_SHIFT | i;
+	int n = 0;
+	for_each_holder(hw, g, i, c, {
+		n++;
+		if (c < 0 || c >= hw->nr_cores || !cache_probe(&hw->core[c].l2, line))
+			return g_strdup_printf("core %d holds line %#llx but its L2 does not", c,
+					       (unsigned long long)line);
+	});
+	if (ln_bit(g->shared, i) && n < 2)
+		return g_strdup_printf("line %#llx shared by %d cores", (unsigned long long)line,
+				       n);
+	if (ln_bit(g->dirty, i) && n != 1)
+		return g_strdup_printf("line %#llx modified in %d cores", (unsigned long long)line,
+				       n);
+	return NULL;
+}
+
 char *dir_check(struct hw_model *hw)
 {
 	uint64_t groups = 0;
@@ -380,26 +400,15 @@ char *dir_check(struct hw_model *hw)
 			return g_strdup_printf("directory group %#llx: state of absent lines",
 					       (unsigned long long)g->key);
 		for (uint64_t b = g->present; b; b &= b - 1) {
-			unsigned i = (unsigned)__builtin_ctzll(b);
-			uint64_t line = g->key << DIR_GROUP_SHIFT | i;
-			int n = 0;
-			for_each_holder(hw, g, i, c, {
-				n++;
-				if (c < 0 || c >= hw->nr_cores || !cache_probe(&hw->core[c].l2, line))
-					return g_strdup_printf("core %d holds line %#llx but its L2 "
-							       "does not", c, (unsigned long long)line);
-			});
-			if (ln_bit(g->shared, i) && n < 2)
-				return g_strdup_printf("line %#llx shared by %d cores",
-						       (unsigned long long)line, n);
-			if (ln_bit(g->dirty, i) && n != 1)
-				return g_strdup_printf("line %#llx modified in %d cores",
-						       (unsigned long long)line, n);
+			char *err = dir_check_line(hw, g, (unsigned)__builtin_ctzll(b));
+			if (err)
+				return err;
 		}
 	}
 	if (groups != hw->dir_used)
 		return g_strdup_printf("directory counts %llu groups, holds %llu",
-				       (unsigned long long)hw->dir_used, (unsigned long long)groups);
+				       (unsigned long long)hw->dir_used,
+				       (unsigned long long)groups);
 	return NULL;
 }
 

@@ -242,7 +242,8 @@ static void bulk_dirty(struct sim_task *t, uint64_t dst, size_t bytes)
 			cache_prefetch(&core->l1d, ahead);
 		}
 		if (a + BULK_AHEAD / 2 * CACHE_LINE < end) {
-			uint64_t v = cache_lru(&core->l2, hw_line_of(hw, a + BULK_AHEAD / 2 * CACHE_LINE));
+			uint64_t near = hw_line_of(hw, a + BULK_AHEAD / 2 * CACHE_LINE);
+			uint64_t v = cache_lru(&core->l2, near);
 			if (v)
 				cache_prefetch(llc, v);
 		}
