@@ -126,6 +126,40 @@ static void test_capacity(void)
 	g_aligned_free(buf);
 }
 
+/*
+ * User pages (pseudo-physical lines, kept compacted in the tag arrays) cleared by one core
+ * beyond its L2: the first page's lines were evicted to the LLC and come back from it; the
+ * directory, kept by groups of 64 lines, stays consistent as whole groups empty and are
+ * recycled.
+ */
+static void test_user_pages(void)
+{
+	uint64_t l2_pages = (uint64_t)(m->cache.l2_kib * 1024) / 4096;
+	uint64_t base = (1ULL << 24) + 12345; /* high pfns: the top bits of the compact tag */
+	struct sim_task *a = on_cpu(0, 9);
+	for (uint64_t p = 0; p < 2 * l2_pages; p++)
+		hw_bulk_zero(a, hw_page_paddr(base + p), 4096);
+	uint64_t line = hw_line_of(hw, hw_page_paddr(base));
+	tap_ok(!hw_core_holds(hw, 9, line), "the first page cleared left core 9's L2");
+	sim_time_t c = a->now;
+	hw_load_paddr(a, hw_page_paddr(base) + 64);
+	c = a->now - c;
+	tap_ok(c == cyc(m->cache.llc_cycles), "and its lines come back from the LLC (%lld ps)",
+	       (long long)c);
+	uint64_t last = hw_line_of(hw, hw_page_paddr(base + 2 * l2_pages - 1));
+	tap_ok(hw_core_owns(hw, 9, last), "the last page cleared is modified in core 9");
+	c = a->now;
+	hw_load_paddr(a, hw_page_paddr(base + 2 * l2_pages - 1) + 128);
+	tap_ok(a->now - c == cyc(m->cache.l1d_cycles), "and a load of it hits the L1D");
+	struct sim_task *b = on_cpu(1, 40);
+	c = b->now;
+	hw_load_paddr(b, hw_page_paddr(base + 2 * l2_pages - 1) + 128);
+	tap_ok(b->now - c == ns_to_ps(m->coh.remote_ns),
+	       "another socket's load of it is one remote transfer");
+	char *err = hw_check(hw);
+	tap_ok(!err, "directory consistent after clears%s%s", err ? ": " : "", err ? err : "");
+}
+
 static void test_smt(struct machine *smt)
 {
 	static uint64_t y __attribute__((aligned(64)));
@@ -234,6 +268,7 @@ int main(void)
 	test_cache_lru();
 	test_coherence();
 	test_capacity();
+	test_user_pages();
 	test_smt(smt);
 	test_tlb();
 	test_shootdown();

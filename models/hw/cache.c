@@ -23,7 +23,7 @@ void cache_init(struct cache *c, double kib, int ways)
 /* calloc: the kernel maps the zero pages lazily, so sets never used cost no memory. */
 void cache_alloc(struct cache *c)
 {
-	c->tag = calloc((size_t)c->nsets * c->ways, sizeof(uint64_t));
+	c->tag = calloc(1, cache_bytes(c) + CACHE_TAG_SLACK);
 	if (!c->tag)
 		sim_die("out of host memory for a cache model");
 }
@@ -37,10 +37,10 @@ void cache_free(struct cache *c)
 
 size_t cache_bytes(const struct cache *c)
 {
-	return (size_t)c->nsets * c->ways * sizeof(uint64_t);
+	return (size_t)c->nsets * c->ways * sizeof(uint32_t);
 }
 
-void cache_set_storage(struct cache *c, uint64_t *tags)
+void cache_set_storage(struct cache *c, uint32_t *tags)
 {
 	c->tag = tags;
 	c->external = true;
@@ -73,64 +73,3 @@ void hw_big_free(void *p, size_t bytes)
 		munmap(p, bytes);
 }
 
-bool cache_touch(struct cache *c, uint64_t line)
-{
-	cache_ensure(c);
-	uint64_t *set = cache_set(c, line);
-	for (unsigned i = 0; i < c->ways; i++) {
-		if (set[i] == line) {
-			if (i) {
-				memmove(set + 1, set, i * sizeof(uint64_t));
-				set[0] = line;
-			}
-			return true;
-		}
-	}
-	return false;
-}
-
-uint64_t cache_fill(struct cache *c, uint64_t line)
-{
-	cache_ensure(c);
-	uint64_t *set = cache_set(c, line);
-	uint64_t victim = set[c->ways - 1];
-	memmove(set + 1, set, (size_t)(c->ways - 1) * sizeof(uint64_t));
-	set[0] = line;
-	return victim;
-}
-
-bool cache_access(struct cache *c, uint64_t line, uint64_t *evicted)
-{
-	if (cache_touch(c, line)) {
-		*evicted = 0;
-		return true;
-	}
-	*evicted = cache_fill(c, line);
-	return false;
-}
-
-bool cache_probe(struct cache *c, uint64_t line)
-{
-	if (!c->tag)
-		return false;
-	uint64_t *set = cache_set(c, line);
-	for (unsigned i = 0; i < c->ways; i++)
-		if (set[i] == line)
-			return true;
-	return false;
-}
-
-void cache_drop(struct cache *c, uint64_t line)
-{
-	if (!c->tag)
-		return;
-	uint64_t *set = cache_set(c, line);
-	for (unsigned i = 0; i < c->ways; i++) {
-		if (set[i] == line) {
-			/* Close the gap; the freed way becomes the LRU victim. */
-			memmove(set + i, set + i + 1, (size_t)(c->ways - 1 - i) * sizeof(uint64_t));
-			set[c->ways - 1] = 0;
-			return;
-		}
-	}
-}

@@ -57,17 +57,18 @@ struct hw_model *hw_create(const struct machine *m, int ncpus)
 		hw->tag_bytes += cache_bytes(&hw->llc[i]);
 	for (int k = 0; k < hw->nr_cores; k++)
 		hw->tag_bytes += cache_bytes(&hw->core[k].l1d) + cache_bytes(&hw->core[k].l2);
+	hw->tag_bytes += CACHE_TAG_SLACK;
 	hw->tag_mem = hw_big_alloc(hw->tag_bytes);
-	uint64_t *next = hw->tag_mem;
+	uint32_t *next = hw->tag_mem;
 	for (int i = 0; i < hw->nr_llc; i++) {
 		cache_set_storage(&hw->llc[i], next);
-		next += cache_bytes(&hw->llc[i]) / sizeof(uint64_t);
+		next += cache_bytes(&hw->llc[i]) / sizeof(uint32_t);
 	}
 	for (int k = 0; k < hw->nr_cores; k++) {
 		cache_set_storage(&hw->core[k].l2, next);
-		next += cache_bytes(&hw->core[k].l2) / sizeof(uint64_t);
+		next += cache_bytes(&hw->core[k].l2) / sizeof(uint32_t);
 		cache_set_storage(&hw->core[k].l1d, next);
-		next += cache_bytes(&hw->core[k].l1d) / sizeof(uint64_t);
+		next += cache_bytes(&hw->core[k].l1d) / sizeof(uint32_t);
 	}
 	for (int i = 0; i < hw->nr_cpus; i++) {
 		struct hw_cpu *c = &hw->cpu[i];
@@ -100,8 +101,15 @@ struct hw_model *hw_create(const struct machine *m, int ncpus)
 	hw->lmap_mask = 4095;
 	hw->lmap = hw_big_alloc((hw->lmap_mask + 1) * 2 * sizeof(uint64_t));
 	hw->next_line = 1; /* line 0 is the directory's empty-slot marker */
-	hw->last_hline = ~0ULL;
+	for (int i = 0; i < HW_LCACHE; i++)
+		hw->lcache[i].hline = ~0ULL;
 	return hw;
+}
+
+void hw_user_line_too_high(uint64_t addr)
+{
+	sim_die("pseudo-physical address %#llx: the machine model supports user pages below "
+		"pfn 2^25 (128 GiB)", (unsigned long long)addr);
 }
 
 static uint64_t lmap_slot(const struct hw_model *hw, uint64_t hline)
@@ -134,6 +142,8 @@ uint64_t hw_line_lookup(struct hw_model *hw, uint64_t hline)
 		while (hw->lmap[2 * i])
 			i = (i + 1) & hw->lmap_mask;
 	}
+	if (hw->next_line > CACHE_TAG_MAX_KERNEL_LINE)
+		sim_die("more than 2^31 host lines touched: the cache tags cannot name them");
 	hw->lmap[2 * i] = key;
 	hw->lmap[2 * i + 1] = hw->next_line;
 	hw->lmap_used++;
@@ -209,13 +219,36 @@ void hw_store_paddr(struct sim_task *t, uint64_t paddr)
  * Leave the destination lines modified in t's caches, as rep stosb/movsb do (they are
  * ordinary write-allocate stores).  Only the last L2-sized part is run through the line
  * model: anything before it would be evicted from the private caches by the rest.
+ *
+ * The lines go through the model one by one, exactly as single stores would; what is
+ * special is only host-side: consecutive lines use consecutive sets, so the tag sets a few
+ * lines ahead, and the LLC set of the line the L2 will evict there, are prefetched.  The
+ * model's own state is the host's memory bottleneck here, not its arithmetic.
  */
+#define BULK_AHEAD 8
+
 static void bulk_dirty(struct sim_task *t, uint64_t dst, size_t bytes)
 {
+	struct hw_model *hw = t->hw;
+	const struct hw_core *core = &hw->core[hw->cpu[t->cpu].core];
+	const struct cache *llc = &hw->llc[core->llc];
 	uint64_t l2_bytes = (uint64_t)(t->machine->cache.l2_kib * 1024.0);
 	uint64_t from = bytes > l2_bytes ? dst + bytes - l2_bytes : dst;
-	for (uint64_t a = from & ~63ULL; a < dst + bytes; a += CACHE_LINE)
-		hw_line_access(t->hw, t->cpu, hw_line_of(t->hw, a), HW_BULK_STORE, t->now, NULL);
+	uint64_t end = dst + bytes;
+	for (uint64_t a = from & ~63ULL; a < end; a += CACHE_LINE) {
+		if (a + BULK_AHEAD * CACHE_LINE < end) {
+			uint64_t ahead = hw_line_of(hw, a + BULK_AHEAD * CACHE_LINE);
+			cache_prefetch(&core->l2, ahead);
+			cache_prefetch(&core->l1d, ahead);
+		}
+		if (a + BULK_AHEAD / 2 * CACHE_LINE < end) {
+			uint64_t near = hw_line_of(hw, a + BULK_AHEAD / 2 * CACHE_LINE);
+			uint64_t v = cache_lru(&core->l2, near);
+			if (v)
+				cache_prefetch(llc, v);
+		}
+		hw_line_access(hw, t->cpu, hw_line_of(hw, a), HW_BULK_STORE, t->now, NULL);
+	}
 }
 
 void hw_bulk_zero(struct sim_task *t, uint64_t paddr, size_t bytes)
@@ -241,24 +274,5 @@ sim_time_t hw_handoff(const struct sim_task *owner, const struct sim_task *waite
 
 char *hw_check(struct hw_model *hw)
 {
-	/* Every directory entry: holders hold the line in L2; a modified line has one. */
-	for (uint64_t i = 0; i <= hw->dir_mask; i++) {
-		struct dir_line *e = &hw->dir[i];
-		if (!e->line)
-			continue;
-		if (!e->nholders)
-			return g_strdup_printf("line %#llx in the directory with no holder",
-					       (unsigned long long)e->line);
-		if (e->dirty && e->nholders != 1)
-			return g_strdup_printf("line %#llx modified in %u cores",
-					       (unsigned long long)e->line, e->nholders);
-		if (dir_find(hw, e->line) != e)
-			return g_strdup_printf("line %#llx unreachable in the directory",
-					       (unsigned long long)e->line);
-		for (int k = 0; k < hw->nr_cores; k++)
-			if (hw_core_holds(hw, k, e->line) && !cache_probe(&hw->core[k].l2, e->line))
-				return g_strdup_printf("core %d holds line %#llx but its L2 does not",
-						       k, (unsigned long long)e->line);
-	}
-	return NULL;
+	return dir_check(hw);
 }

@@ -25,24 +25,45 @@
 enum cpu_relation { REL_SELF, REL_SMT, REL_LLC, REL_SOCKET, REL_REMOTE, NR_REL };
 
 /*
- * One directory entry, 24 bytes: the directory is the model's largest and most randomly
- * accessed structure, so it is kept compact.  A line held by one core (M, E, or a single
- * S copy) names it inline with the thread that wrote it last; a line shared by several
- * cores points to a bitmap of cores in the pool (shared lines are clean: no writer).
+ * The directory is kept by groups of 64 consecutive simulated lines (DIR_GROUP_LINES): a
+ * 4 KiB page of user memory, or 64 kernel lines numbered one after the other in
+ * first-touch order (hw_line_of).  A fault's accesses cluster: clear_page writes all 64
+ * lines of one page, and the L2 victims it evicts are mostly the lines of one older page,
+ * so one group lookup serves many line accesses and the state they touch is contiguous in
+ * host memory.  (Keyed by single lines, each access was a host cache miss into a table of
+ * millions of entries.)  The state of each line is still exact and independent.
+ *
+ * Per line, 8 bytes.  A line held by one core (M, E, or a single S copy) names it inline
+ * with the thread that wrote it last; a line shared by several cores points to a bitmap of
+ * cores in the pool (shared lines are clean: no writer).  Whether the line is present,
+ * modified or shared is a bit in the group's masks.
  */
+#define DIR_GROUP_SHIFT 6
+#define DIR_GROUP_LINES (1u << DIR_GROUP_SHIFT)
+
 struct dir_line {
-	uint64_t line;           /* simulated line number; 0: empty slot */
 	uint32_t stamp;          /* ns (mod 2^32) of the last write: time-inversion diagnostic */
-	uint16_t nholders;       /* cores holding a valid copy in L1D/L2 (>= 1) */
-	uint8_t dirty;           /* modified in the single holder's private cache */
-	uint8_t pad;
 	union {
 		struct {
-			uint16_t holder; /* nholders == 1 */
+			uint16_t holder; /* not shared: the holder core */
 			int16_t writer;  /* CPU whose write its SMT sibling has not seen; -1 */
 		} one;
-		uint32_t map;            /* nholders >= 2: 1 + index of a bitmap in the pool */
+		uint32_t map;            /* shared: 1 + index of a bitmap in the pool */
 	} u;
+};
+
+struct dir_group {
+	uint64_t key;            /* line >> DIR_GROUP_SHIFT; free list link when unused */
+	uint64_t present;        /* lines held in some private cache (>= 1 holder) */
+	uint64_t dirty;          /* modified in their single holder's private cache */
+	uint64_t shared;         /* held by >= 2 cores: u.map is a bitmap */
+	struct dir_line line[DIR_GROUP_LINES];
+};
+
+/* A slot of the group hash table: key + 1 (0: empty) and the group's record. */
+struct dir_slot {
+	uint64_t key;
+	struct dir_group *g;
 };
 
 struct hw_core {
@@ -67,6 +88,8 @@ struct hw_cpu {
 	uint64_t *csq;
 };
 
+#define HW_LCACHE 1024
+
 struct hw_model {
 	const struct machine *m;
 	int nr_cpus, nr_cores, nr_llc, nr_nodes;
@@ -80,24 +103,33 @@ struct hw_model {
 	sim_time_t stlb_hit, invlpg, flush_base, cr3_flush, irq_entry_exit;
 	int flush_ceiling;
 
-	/* Directory: open addressing, linear probing, backward-shift deletion. */
-	struct dir_line *dir;
+	/* Directory: groups in an open-addressing table (linear probing, backward-shift
+	 * deletion); records in chunks that never move, recycled through a free list. */
+	struct dir_slot *dir;
 	uint64_t dir_mask;       /* capacity - 1 */
 	uint64_t dir_used;
 	int dir_shift;           /* 64 - log2(capacity) */
+	struct dir_group **dir_chunks;
+	uint32_t dir_nchunks, dir_chunk_used;
+	struct dir_group *dir_free_rec;
+	/* The two groups found last, most recent first (a bulk write alternates between the
+	 * page written and the page its L2 victims belong to); NULL after a deletion. */
+	struct dir_group *dir_last[2];
 	/* Holder bitmaps for widely shared lines: words_per_map words each. */
 	uint64_t *pool;
 	uint32_t pool_len, pool_cap, pool_free; /* free list through word 0, 1-based */
 	uint32_t words_per_map;
 
 	uint8_t *csq_mem;        /* backing store of the per-CPU call_single_queue lines */
-	uint64_t *tag_mem;       /* every cache's tag array, in one lazily mapped region */
+	uint32_t *tag_mem;       /* every cache's tag array, in one lazily mapped region */
 	size_t tag_bytes;
 
 	/* Host line -> simulated line, numbered in first-touch order (see hw_line_of). */
 	uint64_t *lmap;          /* pairs: host line + 1 (0: empty), simulated line */
 	uint64_t lmap_mask, lmap_used, next_line;
-	uint64_t last_hline, last_line;
+	/* Recent translations, direct-mapped by host line (a host line's number never
+	 * changes within a run); hline ~0 marks an empty entry. */
+	struct { uint64_t hline, line; } lcache[HW_LCACHE];
 };
 
 /*
@@ -110,16 +142,22 @@ struct hw_model {
  * Pseudo-physical addresses of user pages (bit 62) are already simulated.
  */
 uint64_t hw_line_lookup(struct hw_model *hw, uint64_t hline);
+void hw_user_line_too_high(uint64_t addr) __attribute__((noreturn));
 static inline uint64_t hw_line_of(struct hw_model *hw, uint64_t addr)
 {
-	if (addr >> 62)
+	if (addr >> 62) {
+		/* Cache tags keep 31 bits of a user line (cache.h): pfns below 2^25. */
+		if (__builtin_expect((addr & ((1ULL << 62) - 1)) >> 37, 0))
+			hw_user_line_too_high(addr);
 		return addr >> 6;
-	uint64_t hline = addr >> 6;
-	if (hline != hw->last_hline) {
-		hw->last_line = hw_line_lookup(hw, hline);
-		hw->last_hline = hline;
 	}
-	return hw->last_line;
+	uint64_t hline = addr >> 6;
+	typeof(hw->lcache[0]) *c = &hw->lcache[hline & (HW_LCACHE - 1)];
+	if (c->hline != hline) {
+		c->line = hw_line_lookup(hw, hline);
+		c->hline = hline;
+	}
+	return c->line;
 }
 
 static inline enum cpu_relation hw_core_relation(const struct hw_model *hw, int a, int b)
@@ -143,7 +181,10 @@ static inline enum cpu_relation hw_cpu_relation(const struct hw_model *hw, int a
 /* coherence.c */
 void dir_init(struct hw_model *hw);
 void dir_free(struct hw_model *hw);
-struct dir_line *dir_find(struct hw_model *hw, uint64_t line);
+/* The group of line (NULL if none of its lines is in the directory). */
+struct dir_group *dir_group_find(struct hw_model *hw, uint64_t line);
+/* Every line in the directory has holders that hold it in L2, a modified line one (NULL). */
+char *dir_check(struct hw_model *hw);
 /* The NUMA node whose memory holds the line (interleaved by 4 KiB page). */
 int hw_home_node(const struct hw_model *hw, uint64_t line);
 enum hw_kind {
