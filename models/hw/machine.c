@@ -218,26 +218,99 @@ static bool machine_validate(struct machine *m, const char *file, char **err)
 	return true;
 }
 
-static struct machine *machine_load_file(const char *file, char **err)
-{
-	lua_State *L = luaL_newstate();
-	struct machine *m = g_new0(struct machine, 1);
+static char *find_preset(const char *name);
 
+/*
+ * Push the table a preset file returns, with `base = "name"` resolved: the named preset's
+ * table (itself resolved) with this file's fields laid over it, sub-tables field by field.
+ * A derived preset states only what differs, and cites only what it states.
+ */
+static bool push_preset_table(lua_State *L, const char *file, int depth, char **err)
+{
+	if (depth > 8) {
+		*err = g_strdup_printf("%s: 'base' chain deeper than 8 presets (a cycle?)", file);
+		return false;
+	}
 	/* Presets are data: an empty environment, no libraries. */
 	if (luaL_loadfilex(L, file, "t") != LUA_OK) {
 		*err = g_strdup(lua_tostring(L, -1));
-		goto fail;
+		return false;
 	}
 	lua_newtable(L);
 	lua_setupvalue(L, -2, 1);
 	if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
 		*err = g_strdup(lua_tostring(L, -1));
-		goto fail;
+		return false;
 	}
 	if (!lua_istable(L, -1)) {
 		*err = g_strdup_printf("%s: a machine preset must return a table", file);
-		goto fail;
+		return false;
 	}
+	int t = lua_gettop(L);
+	lua_getfield(L, t, "base");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return true;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING) {
+		*err = g_strdup_printf("%s: machine field 'base' must be a preset name", file);
+		return false;
+	}
+	/* A base given as a file is relative to the file that names it. */
+	const char *bname = lua_tostring(L, -1);
+	char *rel = NULL;
+	if (g_str_has_suffix(bname, ".lua") && !g_path_is_absolute(bname)) {
+		char *dir = g_path_get_dirname(file);
+		rel = g_build_filename(dir, bname, NULL);
+		g_free(dir);
+	}
+	char *path = find_preset(rel ? rel : bname);
+	g_free(rel);
+	if (!path) {
+		*err = g_strdup_printf("%s: base preset '%s' not found", file, lua_tostring(L, -1));
+		return false;
+	}
+	lua_pop(L, 1);
+	bool ok = push_preset_table(L, path, depth + 1, err);
+	g_free(path);
+	if (!ok)
+		return false;
+	int b = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		if (lua_type(L, -2) == LUA_TSTRING && !strcmp(lua_tostring(L, -2), "base")) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushvalue(L, -2);
+		lua_gettable(L, b);
+		if (lua_istable(L, -1) && lua_istable(L, -2)) {
+			int sub = lua_gettop(L);
+			lua_pushnil(L);
+			while (lua_next(L, sub - 1)) {
+				lua_pushvalue(L, -2);
+				lua_insert(L, -2);
+				lua_settable(L, sub);
+			}
+			lua_pop(L, 2);
+		} else {
+			lua_pop(L, 1);
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_settable(L, b);
+		}
+	}
+	lua_remove(L, t);
+	return true;
+}
+
+static struct machine *machine_load_file(const char *file, char **err)
+{
+	lua_State *L = luaL_newstate();
+	struct machine *m = g_new0(struct machine, 1);
+
+	if (!push_preset_table(L, file, 0, err))
+		goto fail;
 	int top = lua_gettop(L);
 	if (!read_fields(L, top, top_fields, NULL, m, file, err))
 		goto fail;
@@ -285,27 +358,35 @@ static char **preset_dirs(void)
 	return (char **)g_ptr_array_free(dirs, FALSE);
 }
 
-struct machine *machine_load(const char *name, char **err)
+/* The file of a preset name (searched in preset_dirs; "dir/name" reaches subdirectories). */
+static char *find_preset(const char *name)
 {
 	if (g_str_has_suffix(name, ".lua"))
-		return machine_load_file(name, err);
-	char **dirs = preset_dirs();
-	struct machine *m = NULL;
-	for (char **d = dirs; *d; d++) {
-		char *leaf = g_strconcat(name, ".lua", NULL);
+		return g_file_test(name, G_FILE_TEST_IS_REGULAR) ? g_strdup(name) : NULL;
+	char **dirs = preset_dirs(), *found = NULL;
+	char *leaf = g_strconcat(name, ".lua", NULL);
+	for (char **d = dirs; *d && !found; d++) {
 		char *path = g_build_filename(*d, leaf, NULL);
-		g_free(leaf);
-		if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-			m = machine_load_file(path, err);
+		if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+			found = path;
+		else
 			g_free(path);
-			g_strfreev(dirs);
-			return m;
-		}
-		g_free(path);
 	}
+	g_free(leaf);
 	g_strfreev(dirs);
-	*err = g_strdup_printf("unknown machine '%s' (see 'mmsim list machines')", name);
-	return NULL;
+	return found;
+}
+
+struct machine *machine_load(const char *name, char **err)
+{
+	char *path = find_preset(name);
+	if (!path) {
+		*err = g_strdup_printf("unknown machine '%s' (see 'mmsim list machines')", name);
+		return NULL;
+	}
+	struct machine *m = machine_load_file(path, err);
+	g_free(path);
+	return m;
 }
 
 void machine_free(struct machine *m)

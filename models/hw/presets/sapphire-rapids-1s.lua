@@ -16,9 +16,9 @@
 --            (flush_tlb_mm_range cycles by pages; ceiling 33)
 --   [PCW]    PC Watch, Haswell measurements, 2013-06-21, p.15 (L2 TLB hit ~12 cycles)
 --   [ARORA]  Ankur Arora, msg 20250414034607.762653-5-ankur.a.arora@oracle.com
---   [PFT]    mmtests pft, Punit Agrawal, msg 87r0uqq1f9.fsf@stealth
 --   derived  arithmetic on the numbers above, shown next to the value
 return {
+  base = "base/linux-x86",   -- kernel path lengths (instruction counts, not memory)
   name = "sapphire-rapids-1s",
   description = "1 x Xeon W9-3475X (Sapphire Rapids), 36 cores, SMT: 72 CPUs",
   sockets = 1,
@@ -58,24 +58,5 @@ return {
   hw = {
     zero_gbps = 7.95,            -- [ARORA] Ice Lake 8358 figure: no Sapphire Rapids row
     copy_gbps = 3.97,            -- derived: half of zero_gbps
-  },
-  path = {
-    -- Instruction path lengths, not memory traffic.  Only their sum is calibrated, to the
-    -- single-thread anonymous 4 KiB write fault of ~1.1 us on 2-socket Ice Lake 8336C
-    -- [PFT, 898,782 faults/s]; the split is judgement (docs/model-hw.md).
-    exception_ns = 220,          -- #PF (and IPI) entry/exit incl. irqentry and iret
-    syscall_ns = 150,            -- syscall entry/exit (mmap, munmap)
-    fault_core_ns = 140,         -- handle_mm_fault/do_anonymous_page bookkeeping
-    vma_alloc_ns = 60,           -- vm_area_struct slab alloc or free
-    -- maple node slab alloc or free (mas_preallocate's bulk alloc, mas_destroy's bulk
-    -- free of the unused rest, each retired node): derived as half of vma_alloc_ns, the
-    -- same SLUB per-CPU freelist fast path without initialising the object's fields
-    -- (the writer's stores into the node are charged by the cache model).
-    maple_node_alloc_ns = 30,
-    page_alloc_ns = 80,          -- pcp pop, struct page init, memcg stock charge
-    zone_refill_ns = 400,        -- rmqueue_bulk of one pcp batch under zone->lock
-    pte_op_ns = 40,              -- one PTE set or clear with rmap and rss counters
-    wakeup_ns = 2000,            -- derived estimate: IPI (2 x 51 ns) + entry/exit +
-                                 -- context switch on the woken CPU
   },
 }

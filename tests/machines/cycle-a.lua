@@ -1,0 +1,1 @@
+return { base = "cycle-b.lua", name = "a" }

@@ -1,0 +1,1 @@
+return { base = "cycle-a.lua", name = "b" }

@@ -1,0 +1,1 @@
+return { base = "icelake-sp-2s", cache = { l2_kb = 2048 } }
