@@ -4,8 +4,10 @@
 # with the CPUs in the cpumask.  Expected values are read from the preset files.
 . "$(dirname "$0")/lib.sh"
 P="$SRC/models/hw/presets"
-field() { # field PRESET KEY: the number after "KEY =" in the preset file
-  sed -n "s/^ *$2 = \([0-9.]*\).*/\1/p" "$P/$1.lua" | head -n 1
+field() { # field PRESET KEY: the number after "KEY =" in the preset file, or in its base
+  v=$(sed -n "s/^ *$2 = \([0-9.]*\).*/\1/p" "$P/$1.lua" | head -n 1)
+  b=$(sed -n 's/^ *base = "\([^"]*\)".*/\1/p' "$P/$1.lua" | head -n 1)
+  if [ -z "$v" ] && [ -n "$b" ]; then field "$b" "$2"; else echo "$v"; fi
 }
 metric() { # metric DIR COLUMN: that column of summary.csv's data row
   awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i } NR == 2 { print $k }' \
@@ -101,13 +103,13 @@ for p in generic-2s skylake-sp-2s icelake-sp-2s sapphire-rapids-1s zen4-genoa-2s
 done
 # A user preset in Lua, no recompiling; and a typo in one is refused with its name.
 mkdir -p "$TMP/presets"
-sed -e 's/name = "generic-2s"/name = "my-box"/' -e 's/llc_ns = 51/llc_ns = 70/' \
-  "$P/generic-2s.lua" > "$TMP/presets/my-box.lua"
+sed -e 's/name = "icelake-sp-2s"/name = "my-box"/' -e 's/llc_ns = 51/llc_ns = 70/' \
+  "$P/icelake-sp-2s.lua" > "$TMP/presets/my-box.lua"
 MMSIM_MACHINE_PATH="$TMP/presets" "$MMSIM" run "$SRC/scenarios/micro/c2c.lua" \
   --set machine=my-box --set rounds=50 --out "$TMP/mine" 2>/dev/null
 check "a user preset from MMSIM_MACHINE_PATH is used (round trip 140 ns)" \
   same "$(metric "$TMP/mine" round_trip_ns)" 140
-sed -e 's/llc_ns = 51/llc_nss = 51/' "$P/generic-2s.lua" > "$TMP/presets/typo.lua"
+sed -e 's/llc_ns = 51/llc_nss = 51/' "$P/icelake-sp-2s.lua" > "$TMP/presets/typo.lua"
 MMSIM_MACHINE_PATH="$TMP/presets" "$MMSIM" run "$SRC/scenarios/micro/c2c.lua" \
   --set machine=typo --out "$TMP/typo" 2>"$TMP/typo.err"
 check "a preset with an unknown field is refused (exit 2)" [ $? -eq 2 ]
