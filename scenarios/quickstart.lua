@@ -5,7 +5,7 @@
 
 local threads = param("threads", 4, "faulting tasks (one per CPU)")
 local region_mb = param("region_mb", 2, "size of each task's mapping, MiB")
-local duration = param("duration_ms", 2, "simulated time each task keeps going, ms")
+local duration = param("duration_ms", 10, "simulated time each task keeps going, ms")
 
 return scenario {
   name = "quickstart",

@@ -16,8 +16,15 @@ static uint64_t faults_of(const struct point_result *r)
 	return r->total.fault_latency.count;
 }
 
+/*
+ * Faults per simulated second.  With a scenario duration, as will-it-scale counts: the
+ * faults completed within the duration, over the duration (work that stragglers finish
+ * after it does not stretch the denominator).  Without one: all faults over the run.
+ */
 static double faults_per_s(const struct point_result *r)
 {
+	if (r->window)
+		return (double)r->total.ev[EV_FAULT_IN_WINDOW] * 1e12 / (double)r->window;
 	return r->sim_time ? (double)faults_of(r) * 1e12 / (double)r->sim_time : 0.0;
 }
 

@@ -23,6 +23,7 @@ struct task_summary {
 
 struct point_result {
 	sim_time_t sim_time;           /* ps, end of the last user task */
+	sim_time_t window;             /* ps, the scenario's duration (0: none) */
 	struct task_stats total;
 	GPtrArray *tasks;              /* struct task_summary * */
 	GPtrArray *metrics;            /* struct metric * sorted by name (report()), or NULL */

@@ -59,7 +59,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	}
 
 	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
-				  .metrics = workload_metrics() };
+				  .metrics = workload_metrics(),
+				  .window = duration == SIM_TIME_MAX ? 0 : duration };
 	GPtrArray *tasks = engine_tasks();
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;

@@ -6,6 +6,7 @@
 
 const char *const stat_event_name[NR_STAT_EVENTS] = {
 	[EV_FAULT] = "pgfault",
+	[EV_FAULT_IN_WINDOW] = "fault_in_duration",
 	[EV_FAULT_ANON] = "fault_anon",
 	[EV_FAULT_ZERO] = "fault_zero_page",
 	[EV_FAULT_WP] = "fault_wp_copy",

@@ -32,6 +32,7 @@ uint64_t hist_quantile(const struct latency_hist *h, double q);
 /* Events counted per task; names in stat_event_name[] follow the kernel's vm events. */
 enum stat_event {
 	EV_FAULT,              /* handle_mm_fault entries (every attempt, incl. retries) */
+	EV_FAULT_IN_WINDOW,    /* user-visible faults completed within the scenario's duration */
 	EV_FAULT_ANON,         /* do_anonymous_page that installed a fresh page */
 	EV_FAULT_ZERO,         /* read fault mapped the shared zero page */
 	EV_FAULT_WP,           /* write-protect fault (COW of the zero page) */

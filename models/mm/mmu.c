@@ -65,6 +65,8 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		cpu_work(t, t->machine->path.exception);
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
+		if (t->now <= t->deadline)
+			count_event(&t->stats, EV_FAULT_IN_WINDOW);
 		if (ret & VM_FAULT_SIGSEGV) {
 			count_event(&t->stats, EV_FAULT_SIGSEGV);
 			return -14; /* -EFAULT: SIGSEGV for the task */
