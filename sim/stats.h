@@ -57,7 +57,7 @@ enum stat_event {
 	EV_LLC_HIT,            /* ... by the LLC of its socket or CCX */
 	EV_DRAM,               /* ... by memory */
 	EV_C2C,                /* ... needing another core: transfer or invalidation */
-	EV_HW_TIME_INVERTED,   /* accesses at a local time before the line's last write */
+	EV_HW_LINE_QUEUED,     /* accesses that waited for another CPU's write of the line */
 	EV_DTLB_HIT,           /* translations from the L1 dTLB */
 	EV_STLB_HIT,           /* ... from the STLB */
 	EV_TLB_FLUSH,          /* flush_tlb_mm_range calls */

@@ -30,11 +30,20 @@ static struct sim_task *on_cpu(int i, int cpu)
 	return t;
 }
 
+/* The tests' accesses happen one after another in simulated time, as they read: each
+ * starts once the previous one (on any CPU) has completed, so no access queues behind
+ * another still in flight. */
+static sim_time_t latest;
+
 static sim_time_t cost_of(struct sim_task *t, void (*op)(struct sim_task *, const void *, unsigned),
 			  const void *addr)
 {
+	if (t->now < latest)
+		t->now = latest;
 	sim_time_t t0 = t->now;
 	op(t, addr, 8);
+	if (t->now > latest)
+		latest = t->now;
 	return t->now - t0;
 }
 
@@ -132,6 +141,36 @@ static void test_capacity(void)
  * directory, kept by groups of 64 lines, stays consistent as whole groups empty and are
  * recycled.
  */
+/*
+ * Atomics issued at the same instant on one line by several cores of a socket serialise:
+ * each waits for the previous owner's access to complete, then pays its own transfer, so
+ * the k-th completes k transfers after the first owner's.
+ */
+static void test_line_queue(void)
+{
+	static uint64_t word __attribute__((aligned(64)));
+	struct sim_task *w[4];
+	for (int i = 0; i < 4; i++)
+		w[i] = on_cpu(i, 20 + i);
+	sim_time_t start = latest + 1000 * PS_PER_NS;
+	w[0]->now = start;
+	hw_rmw(w[0], &word, 8);          /* core 20 owns the line, modified */
+	sim_time_t first = w[0]->now;
+	sim_time_t x = hw->xfer[hw_core_relation(hw, 20, 21)];
+	bool ok = true;
+	for (int i = 1; i < 4; i++) {
+		w[i]->now = first;           /* all issue as the first access completes */
+		hw_rmw(w[i], &word, 8);
+		sim_time_t want = first + (sim_time_t)i * x;
+		/* the queue is kept to the ns: allow the truncation */
+		ok &= w[i]->now <= want && w[i]->now > want - i * PS_PER_NS;
+		printf("# contender %d completes %lld ps after the first (%d transfers: %lld)\n", i,
+		       (long long)(w[i]->now - first), i, (long long)(i * x));
+	}
+	tap_ok(ok, "contended atomics on one line serialise: the k-th waits k transfers");
+	latest = w[3]->now;
+}
+
 static void test_user_pages(void)
 {
 	uint64_t l2_pages = (uint64_t)(m->cache.l2_kib * 1024) / 4096;
@@ -152,6 +191,7 @@ static void test_user_pages(void)
 	hw_load_paddr(a, hw_page_paddr(base + 2 * l2_pages - 1) + 128);
 	tap_ok(a->now - c == cyc(m->cache.l1d_cycles), "and a load of it hits the L1D");
 	struct sim_task *b = on_cpu(1, 40);
+	b->now = a->now; /* after the clears have completed */
 	c = b->now;
 	hw_load_paddr(b, hw_page_paddr(base + 2 * l2_pages - 1) + 128);
 	tap_ok(b->now - c == ns_to_ps(m->coh.remote_ns),
@@ -268,6 +308,7 @@ int main(void)
 	test_cache_lru();
 	test_coherence();
 	test_capacity();
+	test_line_queue();
 	test_user_pages();
 	test_smt(smt);
 	test_tlb();

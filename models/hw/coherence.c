@@ -462,6 +462,8 @@ static inline void count(struct task_stats *st, enum stat_event ev)
 		st->ev[ev]++;
 }
 
+#define QUEUE_MAX_NS 1000000 /* 1 ms */
+
 sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_kind kind,
 			  sim_time_t now, struct task_stats *st)
 {
@@ -472,12 +474,25 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 	const bool present = g && ln_bit(g->present, i);
 	sim_time_t cost;
 
-	/* A modified line whose write is stamped after our own time: run-ahead at work.  (The
-	 * stamp wraps every 4.3 s; a window between syncs is microseconds.) */
-	if (present && ln_bit(g->dirty, i) &&
-	    (int32_t)(g->line[i].stamp - (uint32_t)(now / PS_PER_NS)) > 0 &&
-	    dir_writer(g, i) != cpu)
-		count(st, EV_HW_TIME_INVERTED);
+	/*
+	 * A line another CPU writes is owned by it until its access completes (`stamp`: the
+	 * completion time of the last write, ns; it wraps every 4.3 s, a window between syncs
+	 * is microseconds).  An access issued before then queues behind it, as a contended
+	 * line serialises its owners on hardware: each waiter pays the wait plus its own
+	 * transfer.  The same rule absorbs run-ahead, where a task ahead in simulated time
+	 * wrote the line before (in host order) a task behind it reads it.
+	 */
+	sim_time_t queue = 0;
+	if (present && ln_bit(g->dirty, i) && dir_writer(g, i) != cpu) {
+		int32_t ahead = (int32_t)(g->line[i].stamp - (uint32_t)(now / PS_PER_NS));
+		/* A real wait is at most a few microseconds of run-ahead plus a queue of
+		 * transfers; beyond QUEUE_MAX the stamp is one that wrapped (a line idle for
+		 * 2^32 ns), not a pending write. */
+		if (ahead > 0 && ahead < QUEUE_MAX_NS) {
+			queue = (sim_time_t)ahead * PS_PER_NS;
+			count(st, EV_HW_LINE_QUEUED);
+		}
+	}
 
 	if (!present) {
 		/* In no private cache: my LLC, else memory.  A bulk store (clear_page) is
@@ -586,7 +601,9 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		holder_set_only(hw, g, i, k); /* normalises a bitmap left with one holder */
 		g->dirty |= 1ULL << i;
 		dir_set_writer(g, i, cpu);
-		g->line[i].stamp = (uint32_t)(now / PS_PER_NS);
+		/* Truncated to the ns: a hand-off observed exactly at completion must not
+		 * queue for a rounding remainder. */
+		g->line[i].stamp = (uint32_t)((now + queue + cost) / PS_PER_NS);
 		break;
 	case HW_PREFETCHW:
 		/* Exclusive, clean: the following store upgrades silently. */
@@ -596,5 +613,5 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		cost = hw->l1;
 		break;
 	}
-	return cost;
+	return queue + cost;
 }

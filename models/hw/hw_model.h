@@ -42,7 +42,7 @@ enum cpu_relation { REL_SELF, REL_SMT, REL_LLC, REL_SOCKET, REL_REMOTE, NR_REL }
 #define DIR_GROUP_LINES (1u << DIR_GROUP_SHIFT)
 
 struct dir_line {
-	uint32_t stamp;          /* ns (mod 2^32) of the last write: time-inversion diagnostic */
+	uint32_t stamp;          /* ns (mod 2^32): when the last write completes (line queueing) */
 	union {
 		struct {
 			uint16_t holder; /* not shared: the holder core */
