@@ -23,8 +23,9 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 		return;
 	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT)
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
-			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s, and no flush of it "
-			     "is pending", addr, (unsigned long long)pfn,
+			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
+			     "reused only after the flush of its old translations)", addr,
+			     (unsigned long long)pfn,
 			     (p->flags & PG_free) ? "free" : "reused");
 }
 
