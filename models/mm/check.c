@@ -129,8 +129,9 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 /* ------------------------------------------------------------------------------------- */
 /*
  * The checker during the run.  Three shadows, each an open-addressing table keyed by an
- * integer (never a pointer) whose slots index an append-only array of records, so lookups
- * cost one hash and no iteration, and nothing depends on host addresses:
+ * integer (never a pointer) with the record in the slot (the page map's slots index an
+ * append-only array of page records), so a lookup costs one hash and a short probe, no
+ * iteration, and nothing depends on host addresses:
  *
  *  - phys: (pfn, byte offset) -> the value last stored there and the frame's content
  *    generation then.  A frame cleared for a new user bumps page->content_gen, so older
@@ -147,7 +148,6 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
  * Once the call has returned, only the new state is legal.
  */
 #define EVENT_RING 8
-#define NO_IDX UINT32_MAX
 
 struct mm_event {
 	sim_time_t when;                /* ps */
@@ -165,18 +165,18 @@ struct shadow_page {
 	struct mm_event ring[EVENT_RING];
 };
 
-struct shadow_byte {
-	uint64_t value, seq;
-};
+/* Payloads: bytes map (virtual byte address) and phys map ((pfn << 12) | offset). */
+enum { BYTE_VALUE, BYTE_SEQ };
+enum { PHYS_VALUE, PHYS_GEN };
 
-struct shadow_phys {
-	uint64_t value;
-	uint32_t gen;
+/* Open addressing with linear probing; the payload sits in the slot (one cache miss). */
+struct smap_slot {
+	uint64_t key;                   /* key + 1; 0 is an empty slot */
+	uint64_t v[2];
 };
 
 struct smap {
-	uint64_t *keys;                 /* key + 1; 0 is an empty slot */
-	uint32_t *idx;
+	struct smap_slot *slot;
 	uint32_t mask, n;
 	int shift;
 };
@@ -193,7 +193,7 @@ struct mm_checker {
 	uint64_t seq;                   /* advances at every access and syscall boundary */
 	uint64_t loads, stores;
 	struct smap page_map, byte_map, phys_map;
-	GArray *pages, *bytes, *phys;
+	GArray *pages;                  /* struct shadow_page, indexed by page_map */
 	GArray *ops;                    /* struct mm_op; inactive slots are reused */
 	unsigned nr_active;
 };
@@ -203,49 +203,55 @@ static void smap_init(struct smap *m, int bits)
 	m->mask = (1u << bits) - 1;
 	m->shift = 64 - bits;
 	m->n = 0;
-	m->keys = g_new0(uint64_t, (gsize)m->mask + 1);
-	m->idx = g_new(uint32_t, (gsize)m->mask + 1);
+	m->slot = g_new0(struct smap_slot, (gsize)m->mask + 1);
 }
 
-static inline uint32_t smap_slot(const struct smap *m, uint64_t key)
+static inline uint32_t smap_hash(const struct smap *m, uint64_t key)
 {
 	return (uint32_t)(((key + 1) * 0x9E3779B97F4A7C15ULL) >> m->shift);
 }
 
-static uint32_t smap_get(const struct smap *m, uint64_t key)
+/* The payload of key, or NULL. */
+static uint64_t *smap_find(const struct smap *m, uint64_t key)
 {
-	for (uint32_t s = smap_slot(m, key);; s = (s + 1) & m->mask) {
-		if (m->keys[s] == key + 1)
-			return m->idx[s];
-		if (!m->keys[s])
-			return NO_IDX;
+	for (uint32_t s = smap_hash(m, key);; s = (s + 1) & m->mask) {
+		if (m->slot[s].key == key + 1)
+			return m->slot[s].v;
+		if (!m->slot[s].key)
+			return NULL;
 	}
 }
 
-static void smap_put(struct smap *m, uint64_t key, uint32_t idx);
+static uint64_t *smap_insert(struct smap *m, uint64_t key);
 
 static void smap_grow(struct smap *m)
 {
 	struct smap old = *m;
 	smap_init(m, 64 - old.shift + 1);
-	for (uint32_t s = 0; s <= old.mask; s++)
-		if (old.keys[s])
-			smap_put(m, old.keys[s] - 1, old.idx[s]);
-	g_free(old.keys);
-	g_free(old.idx);
+	for (uint32_t s = 0; s <= old.mask; s++) {
+		if (!old.slot[s].key)
+			continue;
+		uint64_t *v = smap_insert(m, old.slot[s].key - 1);
+		v[0] = old.slot[s].v[0];
+		v[1] = old.slot[s].v[1];
+	}
+	g_free(old.slot);
 }
 
-/* Insert a key known to be absent. */
-static void smap_put(struct smap *m, uint64_t key, uint32_t idx)
+/* The payload of key, made (zeroed) if absent; valid until the next insert. */
+static uint64_t *smap_insert(struct smap *m, uint64_t key)
 {
-	if (2 * (m->n + 1) > m->mask + 1)
+	uint32_t s = smap_hash(m, key);
+	for (; m->slot[s].key; s = (s + 1) & m->mask)
+		if (m->slot[s].key == key + 1)
+			return m->slot[s].v;
+	if (2 * (m->n + 1) > m->mask + 1) {
 		smap_grow(m);
-	uint32_t s = smap_slot(m, key);
-	while (m->keys[s])
-		s = (s + 1) & m->mask;
-	m->keys[s] = key + 1;
-	m->idx[s] = idx;
+		return smap_insert(m, key);
+	}
+	m->slot[s].key = key + 1;
 	m->n++;
+	return m->slot[s].v;
 }
 
 struct mm_checker *mm_checker_create(void)
@@ -255,8 +261,6 @@ struct mm_checker *mm_checker_create(void)
 	smap_init(&c->byte_map, 12);
 	smap_init(&c->phys_map, 12);
 	c->pages = g_array_new(FALSE, TRUE, sizeof(struct shadow_page));
-	c->bytes = g_array_new(FALSE, FALSE, sizeof(struct shadow_byte));
-	c->phys = g_array_new(FALSE, FALSE, sizeof(struct shadow_phys));
 	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
 	return c;
 }
@@ -266,13 +270,9 @@ void mm_checker_destroy(struct mm_checker *c)
 	if (!c)
 		return;
 	struct smap *maps[] = { &c->page_map, &c->byte_map, &c->phys_map };
-	for (int i = 0; i < 3; i++) {
-		g_free(maps[i]->keys);
-		g_free(maps[i]->idx);
-	}
+	for (int i = 0; i < 3; i++)
+		g_free(maps[i]->slot);
 	g_array_free(c->pages, TRUE);
-	g_array_free(c->bytes, TRUE);
-	g_array_free(c->phys, TRUE);
 	g_array_free(c->ops, TRUE);
 	g_free(c);
 }
@@ -285,8 +285,8 @@ void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *st
 
 static struct shadow_page *page_find(struct mm_checker *c, uint64_t vpn)
 {
-	uint32_t i = smap_get(&c->page_map, vpn);
-	return i == NO_IDX ? NULL : &g_array_index(c->pages, struct shadow_page, i);
+	uint64_t *i = smap_find(&c->page_map, vpn);
+	return i ? &g_array_index(c->pages, struct shadow_page, *i) : NULL;
 }
 
 /* The page's record, made on first use from what the VMA tree says now. */
@@ -300,7 +300,7 @@ static struct shadow_page *page_get(struct mm_checker *c, struct mm_struct *mm, 
 	np.unmapped = !v || v->vm_start > vpn << PAGE_SHIFT;
 	np.no_write = np.unmapped || !(v->vm_flags & VM_WRITE);
 	np.no_read = np.unmapped || !(v->vm_flags & VM_ACCESS_FLAGS);
-	smap_put(&c->page_map, vpn, c->pages->len);
+	smap_insert(&c->page_map, vpn)[0] = c->pages->len;
 	g_array_append_val(c->pages, np);
 	return &g_array_index(c->pages, struct shadow_page, c->pages->len - 1);
 }
@@ -565,22 +565,12 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 				     (unsigned long long)pfn,
 				     (pg->flags & PG_zero) ? "the zero page" : "free");
 		uint64_t value = ((uint64_t)(t->id + 1) << 40) | c->stores;
-		struct shadow_phys ph = { value, pg->content_gen };
-		uint32_t i = smap_get(&c->phys_map, paddr);
-		if (i == NO_IDX) {
-			smap_put(&c->phys_map, paddr, c->phys->len);
-			g_array_append_val(c->phys, ph);
-		} else {
-			g_array_index(c->phys, struct shadow_phys, i) = ph;
-		}
-		struct shadow_byte sb = { value, c->seq };
-		i = smap_get(&c->byte_map, addr);
-		if (i == NO_IDX) {
-			smap_put(&c->byte_map, addr, c->bytes->len);
-			g_array_append_val(c->bytes, sb);
-		} else {
-			g_array_index(c->bytes, struct shadow_byte, i) = sb;
-		}
+		uint64_t *ph = smap_insert(&c->phys_map, paddr);
+		ph[PHYS_VALUE] = value;
+		ph[PHYS_GEN] = pg->content_gen;
+		uint64_t *sb = smap_insert(&c->byte_map, addr);
+		sb[BYTE_VALUE] = value;
+		sb[BYTE_SEQ] = c->seq;
 		ring_push(p, t, MEV_STORE, addr & ~PAGE_MASK, value);
 		return;
 	}
@@ -593,23 +583,19 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 	/* What the access reads: the frame's contents (the zero page holds zeros). */
 	uint64_t got = 0;
 	if (!(pg->flags & PG_zero)) {
-		uint32_t i = smap_get(&c->phys_map, paddr);
-		if (i != NO_IDX) {
-			const struct shadow_phys *ph = &g_array_index(c->phys, struct shadow_phys, i);
-			if (ph->gen == pg->content_gen)
-				got = ph->value;
-		}
+		const uint64_t *ph = smap_find(&c->phys_map, paddr);
+		if (ph && ph[PHYS_GEN] == pg->content_gen)
+			got = ph[PHYS_VALUE];
 	}
 	/* What it must read: the last store, or zero once a zap has returned after it. */
 	uint64_t want = 0;
 	bool zero_ok = false;
-	uint32_t i = smap_get(&c->byte_map, addr);
-	if (i != NO_IDX) {
-		const struct shadow_byte *sb = &g_array_index(c->bytes, struct shadow_byte, i);
-		want = sb->value;
-		if (sb->seq < p->zap_begin)
+	const uint64_t *sb = smap_find(&c->byte_map, addr);
+	if (sb) {
+		want = sb[BYTE_VALUE];
+		if (sb[BYTE_SEQ] < p->zap_begin)
 			want = 0;
-		else if (sb->seq < p->zap_end || op_in_flight(c, ZAPS, addr, sb->seq))
+		else if (sb[BYTE_SEQ] < p->zap_end || op_in_flight(c, ZAPS, addr, sb[BYTE_SEQ]))
 			zero_ok = true; /* stored while a zap ran, or one runs now */
 	}
 	ring_push(p, t, MEV_LOAD, addr & ~PAGE_MASK, got);
