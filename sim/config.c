@@ -506,8 +506,9 @@ static int read_scenario(lua_State *L)
 		lua_getfield(L, sc, key);
 		if (lua_isnil(L, -1)) { /* typed by the field's default */
 			lua_pop(L, 1);
-			if (!strcmp(key, "name") || !strcmp(key, "machine") || !strcmp(key, "scheme") ||
-			    !strcmp(key, "ptl") || !strcmp(key, "inject"))
+			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
+			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
+			    !strcmp(key, "inject"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);

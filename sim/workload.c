@@ -90,7 +90,8 @@ static int l_munmap(lua_State *L)
 		return luaL_error(L, "munmap: range ends beyond the user address space (EINVAL)");
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MUNMAP);
-	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MUNMAP, addr, addr + len, 0) : -1;
+	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MUNMAP, addr, addr + len, 0)
+				: -1;
 	t->mm->scheme->munmap(t, t->mm, addr, len);
 	if (op >= 0)
 		mm_check_op_end(t, t->mm, op, true);
@@ -124,8 +125,8 @@ static int l_mprotect(lua_State *L)
 			unsigned long f = *c == 'r' ? VM_READ : *c == 'w' ? VM_WRITE :
 					  *c == 'x' ? VM_EXEC : 0;
 			if (!f || (flags & f))
-				return luaL_error(L, "mprotect: prot must be \"none\" or letters of "
-						  "\"rwx\", got \"%s\"", prot);
+				return luaL_error(L, "mprotect: prot must be \"none\" or "
+						  "letters of \"rwx\", got \"%s\"", prot);
 			flags |= f;
 		}
 		if (!flags)

@@ -33,7 +33,9 @@ static unsigned long sys_mmap(struct mm_struct *mm, unsigned long len)
 	unsigned long a = classic_scheme.mmap(&task, mm, len, VM_READ | VM_WRITE);
 	if (a && mm->checker)
 		mm_check_op_end(&task, mm,
-				mm_check_op_begin(&task, mm, MOP_MMAP, a, a + len, VM_READ | VM_WRITE), true);
+				mm_check_op_begin(&task, mm, MOP_MMAP, a, a + len,
+						  VM_READ | VM_WRITE),
+				true);
 	return a;
 }
 
@@ -275,7 +277,8 @@ int main(void)
 	/* ---- page-table lock granularity ---- */
 	struct page *pt = NULL, *pmdt = NULL;
 	pt_lookup_pte(&task, mm, d, &pt);
-	pmdt = pt_page(mm, pt_entries(mm, mm->pgd->table[pt_index(d, PT_PGD)])[pt_index(d, PT_PUD)]);
+	pteval_t *pud = pt_entries(mm, mm->pgd->table[pt_index(d, PT_PGD)]);
+	pmdt = pt_page(mm, pud[pt_index(d, PT_PUD)]);
 	tap_ok(pte_lockptr(mm, pt) == &pt->ptl && pmd_lockptr(mm, pmdt) == &pmdt->ptl,
 	       "ptl=split-pmd (default): PTE and PMD locks live in their tables");
 	mm->ptl_mode = PTL_SPLIT_PTE;
@@ -291,7 +294,8 @@ int main(void)
 	touch(mm, d, NP * PAGE_SIZE, false);
 	sys_mprotect(mm, d, NP * PAGE_SIZE, VM_READ | VM_WRITE);
 	tap_ok(violations == 0 && !spin_is_busy(&mm->page_table_lock),
-	       "faults, DONTNEED and mprotect run under ptl=mm too (%d)%s", violations, last_violation ? last_violation : "");
+	       "faults, DONTNEED and mprotect run under ptl=mm too (%d)%s", violations,
+	       last_violation ? last_violation : "");
 	check(mm, "under ptl=mm", NP, 0);
 	mm->ptl_mode = PTL_SPLIT_PMD;
 

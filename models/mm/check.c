@@ -382,7 +382,8 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_MPROTECT:
 		g_string_append_printf(s, "mprotect to %s%s%s returned",
-				       (e->aux & VM_READ) ? "r" : "", (e->aux & VM_WRITE) ? "w" : "",
+				       (e->aux & VM_READ) ? "r" : "",
+				       (e->aux & VM_WRITE) ? "w" : "",
 				       (e->aux & VM_ACCESS_FLAGS) ? "" : "none");
 		break;
 	}
@@ -427,7 +428,8 @@ void mm_violation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			const struct mm_event *e =
 			    &p->ring[(p->ring_next + EVENT_RING - p->ring_len + i) % EVENT_RING];
 			g_string_append_printf(s, "    %12.3f us  cpu %-3d %-14s ",
-					       ps_to_ns(e->when) / 1000.0, e->who ? e->who->cpu : -1,
+					       ps_to_ns(e->when) / 1000.0,
+					       e->who ? e->who->cpu : -1,
 					       e->who ? e->who->name : "-");
 			event_describe(s, e, p->vpn);
 			g_string_append_c(s, '\n');

@@ -171,7 +171,8 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)
 				continue; /* injected bug: the PTE survives the zap */
 			pteval_t old = *pte;
-			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE", ptl->dep.class->name);
+			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE",
+					 ptl->dep.class->name);
 			hw_rmw(t, pte, sizeof(*pte)); /* ptep_get_and_clear_full */
 			*pte = 0;
 			if (mm->checker)
@@ -187,8 +188,9 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			struct page *p = pfn_to_page(mm->zone, pte_pfn(old));
 			hw_rmw(t, &p->mapcount, sizeof(p->mapcount));
 			if (p->mapcount <= 0 || p->refcount <= 0 || (p->flags & PG_free))
-				mm_violation(t, mm, a, "mapcount-matches-page-tables", "zap_pte_range",
-					     "PTE maps pfn %llu whose mapcount is %d, refcount %d%s",
+				mm_violation(t, mm, a, "mapcount-matches-page-tables",
+					     "zap_pte_range",
+					     "PTE maps pfn %llu: mapcount %d, refcount %d%s",
 					     (unsigned long long)p->pfn, p->mapcount, p->refcount,
 					     (p->flags & PG_free) ? " (free)" : "");
 			p->mapcount--;
@@ -202,10 +204,11 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			 * table (we still hold its lock). */
 			for (unsigned long a = addr; a < next; a += PAGE_SIZE)
 				if (pte_present(pt->table[pt_index(a, PT_PTE)]))
-					mm_violation(t, mm, a, "dontneed-leaves-no-present-pte",
-						     "zap_pte_range (madvise_dontneed)",
-						     "PTE for 0x%lx still present after the zap: 0x%llx",
-						     a, (unsigned long long)pt->table[pt_index(a, PT_PTE)]);
+					mm_violation(
+					    t, mm, a, "dontneed-leaves-no-present-pte",
+					    "zap_pte_range (madvise_dontneed)",
+					    "PTE for 0x%lx still present after the zap: 0x%llx", a,
+					    (unsigned long long)pt->table[pt_index(a, PT_PTE)]);
 		}
 		spin_unlock(t, ptl);
 		addr = next;
@@ -241,7 +244,8 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 			pteval_t new = (old & PTE_PFN_MASK) | prot;
 			if (new == old)
 				continue;
-			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE", ptl->dep.class->name);
+			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE",
+					 ptl->dep.class->name);
 			/* ptep_modify_prot_start (get and clear) ... commit: no other CPU runs
 			 * in between, so the pair is one locked RMW of the entry here. */
 			hw_rmw(t, pte, sizeof(*pte));
