@@ -23,6 +23,11 @@ done
 "$MMSIM" run "$storm" --set workers=4 --set readers=2 --out "$TMP/again" 2>/dev/null
 check "storm, 4 workers: a second run gives byte-identical results" \
   cmp -s "$TMP/s4/results.json" "$TMP/again/results.json"
+# The checker observes only: with it off the simulation is the same.
+"$MMSIM" run "$storm" --set workers=4 --set readers=2 --set check=false --out "$TMP/nochk" \
+  2>/dev/null
+check "storm, 4 workers: the same summary with the checker off" \
+  cmp -s "$TMP/s4/summary.csv" "$TMP/nochk/summary.csv"
 for ptl in mm split-pte split-pmd; do
   "$MMSIM" run "$storm" --set workers=4 --set readers=2 --set ptl=$ptl --out "$TMP/p$ptl" \
     2>"$TMP/p$ptl.err"
