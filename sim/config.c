@@ -37,7 +37,7 @@ static const char *const overridable[] = {
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
 const char *const config_inject_names[] = {
-	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", NULL,
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)

@@ -65,9 +65,10 @@ static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsig
 		*pte = (mm->zone->zero_pfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_USER |
 		       _PAGE_ACCESSED | _PAGE_SPECIAL;
 	}
-	if (expect & _PAGE_PRESENT) {
+	if ((expect & _PAGE_PRESENT) && mm->inject != INJECT_SKIP_WP_FLUSH) {
 		/* present -> present (wp of the zero page): ptep_clear_flush under the PTL, so
-		 * no CPU keeps reading the zero page through an old entry. */
+		 * no CPU keeps reading the zero page through an old entry (the flush that
+		 * inject = "skip-wp-flush" leaves out). */
 		flush_tlb_mm_range(t, mm, addr & PAGE_MASK, (addr & PAGE_MASK) + PAGE_SIZE, false);
 	}
 	if (mm->checker)

@@ -158,6 +158,7 @@ enum mm_inject {
 	INJECT_SKIP_TLB_FLUSH,     /* mmu_gather users and mprotect never flush */
 	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
 	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
+	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
 };
 
 struct mm_checker;

@@ -57,6 +57,21 @@ for case in skip-tlb-flush:store-honours-protection free-before-flush:tlb-maps-l
     check "inject=$inj, $w workers: no results written" [ ! -e "$TMP/i$inj$w/results.json" ]
   done
 done
+# A missing flush that leaves no freed page behind: only the shadow of user memory sees
+# that the reader still reads the zero page after the owner's write returned.
+wp="$SRC/tests/scenarios/checker/wp-race.lua"
+"$MMSIM" run "$wp" --out "$TMP/wp" 2>"$TMP/wp.err"
+check "wp-race: exit 0" [ $? -eq 0 ]
+check "wp-race: the reader's 16 loads and the owner's 8 are verified" \
+  grep -q '"loads_verified" : 24' "$TMP/wp/results.json"
+"$MMSIM" run "$wp" --set inject=skip-wp-flush --out "$TMP/wpi" 2>"$TMP/wpi.err"
+rc=$?
+check "wp-race, inject=skip-wp-flush: exit status 3 (got $rc)" [ "$rc" -eq 3 ]
+check "wp-race, inject=skip-wp-flush: report names load-returns-last-store" \
+  grep -q "address-space invariant violated: load-returns-last-store" "$TMP/wpi.err"
+check "wp-race, inject=skip-wp-flush: the report shows the owner's store on cpu 0" \
+  grep -qE 'cpu 0 +owner +store 0x' "$TMP/wpi.err"
+
 # With the checker off nothing verifies the shadow: the skipped mprotect flush is seen
 # only by the program's own expectation that the write faults (a Lua error, status 2).
 "$MMSIM" run "$storm" --set inject=skip-tlb-flush --set check=false --set workers=1 \
