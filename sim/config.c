@@ -26,11 +26,18 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
-	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", NULL,
+	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
+	"inject", NULL,
+};
+
+/* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
+const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
+const char *const config_inject_names[] = {
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -433,6 +440,33 @@ static gint cmp_key(gconstpointer a, gconstpointer b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A string field with a fixed set of values: its index, `def` if absent. */
+static int read_enum_field(lua_State *L, int sc, const char *key, const char *const *names,
+			   int def)
+{
+	lua_getfield(L, sc, key);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return def;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return luaL_error(L, "scenario: '%s' must be a string, got %s", key,
+				  luaL_typename(L, -1));
+	const char *v = lua_tostring(L, -1);
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(names[i], v)) {
+			lua_pop(L, 1);
+			return i;
+		}
+	}
+	GString *known = g_string_new("");
+	for (int i = 0; names[i]; i++)
+		g_string_append_printf(known, "%s%s", i ? ", " : "", names[i]);
+	lua_pushfstring(L, "scenario: unknown %s '%s' (known: %s)", key, v, known->str);
+	g_string_free(known, TRUE);
+	return luaL_error(L, "%s", lua_tostring(L, -1));
+}
+
 /* Read the scenario table (at the top of the stack) into cfg; luaL_error on bad values. */
 static int read_scenario(lua_State *L)
 {
@@ -463,7 +497,8 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check)", key, known->len ? known->str : "none");
+					"deadline_ms, check, ptl, inject)", key,
+					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
 			return lua_error(L);
@@ -471,7 +506,9 @@ static int read_scenario(lua_State *L)
 		lua_getfield(L, sc, key);
 		if (lua_isnil(L, -1)) { /* typed by the field's default */
 			lua_pop(L, 1);
-			if (!strcmp(key, "name") || !strcmp(key, "machine") || !strcmp(key, "scheme"))
+			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
+			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
+			    !strcmp(key, "inject"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -576,6 +613,9 @@ static int read_scenario(lua_State *L)
 		return luaL_error(L, "scenario: 'check' must be a boolean");
 	cfg->check = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
+	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
+	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -753,6 +793,8 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_double(b, "duration_ms", cfg->duration_ms);
 	json_add_double(b, "deadline_ms", cfg->deadline_ms);
 	json_add_bool(b, "check", cfg->check);
+	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
+	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

@@ -45,7 +45,9 @@ struct run_config {
 	uint64_t seed;
 	double duration_ms;  /* 0: the programs decide when to stop */
 	double deadline_ms;  /* hard bound on simulated time; beyond it the run fails */
-	bool check;          /* run the address-space consistency check at the end */
+	bool check;          /* the invariant checker during the run and the check at its end */
+	int ptl;             /* enum ptl_mode: page-table lock granularity */
+	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -54,6 +56,10 @@ struct run_config {
 	const struct mm_scheme_ops *scheme;
 	lua_State *L;        /* kept for the task programs */
 };
+
+/* Names of the ptl and inject values, indexed by enum ptl_mode / enum mm_inject. */
+extern const char *const config_ptl_names[];
+extern const char *const config_inject_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

@@ -17,6 +17,15 @@
 #include "mmsim-config.h"
 #include "schemes/scheme.h"
 
+/* A broken address-space invariant ends the run at once: the report, status 3. */
+static void run_violation(const char *report, void *arg)
+{
+	const struct run_config *cfg = arg;
+	fprintf(stderr, "mmsim: %s: %s", cfg->file, report);
+	fflush(stderr);
+	_exit(EXIT_VIOLATION);
+}
+
 int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 {
 	const struct machine *m = cfg->machine;
@@ -27,6 +36,11 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	/* Per-CPU state for every CPU of the machine: tasks may be placed anywhere. */
 	struct zone *zone = zone_create(m->mem_bytes, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
+	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
+	mm->inject = (enum mm_inject)cfg->inject;
+	mm_set_violation_handler(run_violation, cfg);
+	if (cfg->check)
+		mm->checker = mm_checker_create();
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
 						     SIM_TIME_MAX;
 	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
@@ -85,6 +99,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	if (cfg->check) {
 		r.checked = true;
 		mm_check(mm, &r.check);
+		mm_checker_counts(mm->checker, &r.check.loads_verified, &r.check.stores_verified);
 		if (r.check.error) {
 			fprintf(stderr, "mmsim: %s: address-space check failed after the run: %s\n",
 				cfg->file, r.check.error);
@@ -108,6 +123,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			r.wall_s > 0 ? (double)faults / r.wall_s : 0.0,
 			faults ? (double)r.simcalls / (double)faults : 0.0);
 	}
+	mm_checker_destroy(mm->checker);
 	mm_destroy(mm);
 	zone_destroy(zone);
 	return 0;

@@ -41,6 +41,8 @@ enum stat_event {
 	EV_FAULT_OOM,
 	EV_MMAP,
 	EV_MUNMAP,
+	EV_MPROTECT,
+	EV_MADV_DONTNEED,      /* madvise(MADV_DONTNEED) calls */
 	EV_USER_ACCESS,        /* user loads/stores issued */
 	EV_PAGE_WALK,          /* hardware page walks */
 	EV_PGALLOC,            /* data pages allocated */

@@ -68,6 +68,9 @@ static int l_mmap(lua_State *L)
 	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);
 	if (!addr)
 		return luaL_error(L, "mmap: no free range of %I bytes (ENOMEM)", (lua_Integer)len);
+	if (t->mm->checker) /* nobody knows the address before the call returns */
+		mm_check_op_end(t, t->mm, mm_check_op_begin(t, t->mm, MOP_MMAP, addr, addr + len,
+							     VM_READ | VM_WRITE), true);
 	rcu_user_return(t);
 	lua_pushinteger(L, (lua_Integer)addr);
 	return 1;
@@ -80,16 +83,82 @@ static int l_munmap(lua_State *L)
 	unsigned long addr = check_addr(L, 1, "munmap");
 	unsigned long len = check_len(L, 2, "munmap");
 	if (addr & ~PAGE_MASK)
-		return luaL_error(L, "munmap: address 0x%p is not page aligned (EINVAL)",
+		return luaL_error(L, "munmap: address %p is not page aligned (EINVAL)",
 				  (void *)addr);
 	len = (len + PAGE_SIZE - 1) & PAGE_MASK;
 	if (addr + len > TASK_SIZE)
 		return luaL_error(L, "munmap: range ends beyond the user address space (EINVAL)");
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MUNMAP);
+	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MUNMAP, addr, addr + len, 0)
+				: -1;
 	t->mm->scheme->munmap(t, t->mm, addr, len);
+	if (op >= 0)
+		mm_check_op_end(t, t->mm, op, true);
 	rcu_user_return(t);
 	return 0;
+}
+
+/* A page-aligned range [addr, addr + len rounded up) for op, or a Lua error (EINVAL). */
+static unsigned long check_range(lua_State *L, const char *op, unsigned long *addr)
+{
+	*addr = check_addr(L, 1, op);
+	unsigned long len = check_len(L, 2, op);
+	if (*addr & ~PAGE_MASK)
+		luaL_error(L, "%s: address %p is not page aligned (EINVAL)", op, (void *)*addr);
+	len = (len + PAGE_SIZE - 1) & PAGE_MASK;
+	if (*addr + len > TASK_SIZE)
+		luaL_error(L, "%s: range ends beyond the user address space (EINVAL)", op);
+	return len;
+}
+
+/* mprotect(addr, len, prot): prot is "none" or letters of "rwx"; false if the range has a
+ * hole (ENOMEM), true otherwise. */
+static int l_mprotect(lua_State *L)
+{
+	struct sim_task *t = current(L, "mprotect");
+	unsigned long addr, len = check_range(L, "mprotect", &addr);
+	const char *prot = luaL_checkstring(L, 3);
+	unsigned long flags = 0;
+	if (strcmp(prot, "none")) {
+		for (const char *c = prot; *c; c++) {
+			unsigned long f = *c == 'r' ? VM_READ : *c == 'w' ? VM_WRITE :
+					  *c == 'x' ? VM_EXEC : 0;
+			if (!f || (flags & f))
+				return luaL_error(L, "mprotect: prot must be \"none\" or "
+						  "letters of \"rwx\", got \"%s\"", prot);
+			flags |= f;
+		}
+		if (!flags)
+			return luaL_error(L, "mprotect: empty prot (say \"none\")");
+	}
+	cpu_work(t, t->machine->path.syscall);
+	count_event(&t->stats, EV_MPROTECT);
+	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MPROTECT, addr, addr + len,
+						    flags) : -1;
+	int ret = t->mm->scheme->mprotect(t, t->mm, addr, len, flags);
+	if (op >= 0)
+		mm_check_op_end(t, t->mm, op, ret == 0);
+	rcu_user_return(t);
+	lua_pushboolean(L, ret == 0);
+	return 1;
+}
+
+/* madvise_dontneed(addr, len): MADV_DONTNEED; false if the range has a hole (ENOMEM). */
+static int l_madvise_dontneed(lua_State *L)
+{
+	struct sim_task *t = current(L, "madvise_dontneed");
+	unsigned long addr, len = check_range(L, "madvise_dontneed", &addr);
+	cpu_work(t, t->machine->path.syscall);
+	count_event(&t->stats, EV_MADV_DONTNEED);
+	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_DONTNEED, addr, addr + len, 0)
+				: -1;
+	int ret = t->mm->scheme->madvise_dontneed(t, t->mm, addr, len);
+	if (op >= 0) /* the mapped parts are dropped even if the range has holes */
+		mm_check_op_end(t, t->mm, op, true);
+	rcu_user_return(t);
+	lua_pushboolean(L, ret == 0);
+	return 1;
 }
 
 /* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
@@ -487,6 +556,7 @@ static int l_shm_prefetchw(lua_State *L)
 
 static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
+	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
 	{ "work", l_work }, { "stat", l_stat },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },

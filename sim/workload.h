@@ -1,8 +1,8 @@
 /*
  * Task programs: the Lua functions a scenario gives its tasks, each run in its own Lua
- * thread inside its task's actor, calling simulated operations (mmap, munmap, touch,
- * sleep, now, alive, rand), operations on shared simulated memory words (shm_*), and
- * report(), which records a scenario-defined metric.
+ * thread inside its task's actor, calling simulated operations (mmap, munmap, mprotect,
+ * madvise_dontneed, touch, sleep, now, alive, rand), operations on shared simulated
+ * memory words (shm_*), and report(), which records a scenario-defined metric.
  */
 #ifndef MMSIM_WORKLOAD_H
 #define MMSIM_WORKLOAD_H

@@ -17,6 +17,7 @@ static struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct 
 		return NULL;
 	count_event(&t->stats, EV_PGALLOC);
 	hw_bulk_zero(t, hw_page_paddr(p->pfn), PAGE_SIZE); /* clear_page */
+	p->content_gen++; /* the checker's shadow of the frame's old contents is void */
 	return p;
 }
 
@@ -37,14 +38,17 @@ static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsig
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
+	struct spinlock *ptl = pte_lockptr(mm, pt);
 
-	spin_lock(t, &pt->ptl); /* pte_offset_map_lock */
+	spin_lock(t, ptl); /* pte_offset_map_lock */
 	hw_load(t, pte, sizeof(*pte));
 	if (*pte != expect) {
-		spin_unlock(t, &pt->ptl);
+		spin_unlock(t, ptl);
 		count_event(&t->stats, EV_FAULT_RACE);
 		return false;
 	}
+	mm_assert_locked(t, mm, addr, spin_is_held_by(ptl, t), "PTE and rss_anon",
+			 ptl->dep.class->name);
 	cpu_work(t, t->machine->path.pte_op);
 	if (p) {
 		/* folio_add_new_anon_rmap + rss counter */
@@ -61,12 +65,15 @@ static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsig
 		*pte = (mm->zone->zero_pfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_USER |
 		       _PAGE_ACCESSED | _PAGE_SPECIAL;
 	}
-	if (expect & _PAGE_PRESENT) {
+	if ((expect & _PAGE_PRESENT) && mm->inject != INJECT_SKIP_WP_FLUSH) {
 		/* present -> present (wp of the zero page): ptep_clear_flush under the PTL, so
-		 * no CPU keeps reading the zero page through an old entry. */
+		 * no CPU keeps reading the zero page through an old entry (the flush that
+		 * inject = "skip-wp-flush" leaves out). */
 		flush_tlb_mm_range(t, mm, addr & PAGE_MASK, (addr & PAGE_MASK) + PAGE_SIZE, false);
 	}
-	spin_unlock(t, &pt->ptl);
+	if (mm->checker)
+		mm_check_event(t, mm, addr, MEV_FAULT_MAP, pte_pfn(*pte));
+	spin_unlock(t, ptl);
 	return true;
 }
 
@@ -127,8 +134,10 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 	hw_load(t, pte, sizeof(*pte));
 	pteval_t orig = *pte;
 
-	if (!(orig & _PAGE_PRESENT))
+	if (!pte_present(orig))
 		return do_anonymous_page(t, vma, addr, flags, pt);
+	/* PROT_NONE entries are refused by access_error before we get here. */
+	sim_bug_on(!(orig & _PAGE_PRESENT));
 	if ((flags & FAULT_FLAG_WRITE) && !(orig & _PAGE_RW)) {
 		if (!(vma->vm_flags & VM_WRITE))
 			return VM_FAULT_SIGSEGV;

@@ -42,6 +42,9 @@ typedef uint64_t pteval_t;
 #define _PAGE_ACCESSED 0x020ULL
 #define _PAGE_DIRTY 0x040ULL
 #define _PAGE_SPECIAL 0x200ULL  /* software bit: no struct page refcounting (zero page) */
+/* PROT_NONE: the entry keeps its frame but the hardware sees it not present (x86 reuses
+ * the global bit, which user entries never carry). */
+#define _PAGE_PROTNONE 0x100ULL
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
 
 enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
@@ -49,6 +52,12 @@ enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
 static inline unsigned pt_index(unsigned long addr, int level)
 {
 	return (addr >> (PAGE_SHIFT + 9 * level)) & (PTRS_PER_TABLE - 1);
+}
+
+/* pte_present: mapped, even if PROT_NONE hides it from the hardware walker. */
+static inline bool pte_present(pteval_t e)
+{
+	return e & (_PAGE_PRESENT | _PAGE_PROTNONE);
 }
 
 static inline uint64_t pte_pfn(pteval_t e)
@@ -61,6 +70,17 @@ static inline uint64_t pte_pfn(pteval_t e)
 #define VM_WRITE 0x2UL
 #define VM_EXEC 0x4UL
 #define VM_SHARED 0x8UL
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+/* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
+ * are mapped writable at fault time). */
+static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
+{
+	if (!(vm_flags & VM_ACCESS_FLAGS))
+		return _PAGE_PROTNONE | _PAGE_ACCESSED;
+	return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
+	       ((vm_flags & VM_WRITE) ? _PAGE_RW | _PAGE_DIRTY : 0);
+}
 
 /* fault flags and results, as the kernel's */
 #define FAULT_FLAG_WRITE 0x1u
@@ -92,6 +112,7 @@ struct page {
 	pteval_t *table;        /* page-table page: its entries */
 	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
+	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
 } __attribute__((aligned(64)));
 
 /* Per-CPU page lists (pcp), refilled and drained in batches under zone->lock. */
@@ -124,6 +145,24 @@ struct vm_area_struct {
 	pteval_t vm_page_prot;    /* PTE bits for pages mapped here.  mmap_lock (W) */
 } __attribute__((aligned(64)));
 
+/*
+ * Page-table lock granularity (scenario field `ptl`), as the kernel's Kconfig choices:
+ * one mm->page_table_lock for everything (!SPLIT_PTE_PTLOCKS), split PTE locks only
+ * (SPLIT_PTE_PTLOCKS without PMD splitting), or split PTE and PMD locks (x86-64 default).
+ */
+enum ptl_mode { PTL_SPLIT_PMD = 0, PTL_SPLIT_PTE, PTL_MM };
+
+/* Fault injection (scenario field `inject`): deliberate bugs the checker must catch. */
+enum mm_inject {
+	INJECT_NONE = 0,
+	INJECT_SKIP_TLB_FLUSH,     /* mmu_gather users and mprotect never flush */
+	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
+	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
+	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
+};
+
+struct mm_checker;
+
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
 	/* The VMAs, indexed by address: each stored over [vm_start, vm_end - 1].
@@ -141,7 +180,25 @@ struct mm_struct {
 	 * with lazy TLB).  zone->nr_cpus bits.  Read by TLB shootdowns. */
 	uint64_t *cpumask;
 	unsigned asid;                  /* PCID of this address space in the TLB model */
+	enum ptl_mode ptl_mode;         /* set before the first fault, never changed */
+	enum mm_inject inject;
+	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 };
+
+/*
+ * pte_lockptr / pmd_lockptr: the lock that serialises the entries of a PTE table (pt) or
+ * of a PMD table (pmd_table), per the mm's ptl_mode.  Every PTE or PMD entry write goes
+ * through one of these.
+ */
+static inline struct spinlock *pte_lockptr(struct mm_struct *mm, struct page *pt)
+{
+	return mm->ptl_mode == PTL_MM ? &mm->page_table_lock : &pt->ptl;
+}
+
+static inline struct spinlock *pmd_lockptr(struct mm_struct *mm, struct page *pmd_table)
+{
+	return mm->ptl_mode == PTL_SPLIT_PMD ? &pmd_table->ptl : &mm->page_table_lock;
+}
 
 /*
  * mmu_gather (mm/mmu_gather.c): what an unmap collects so that the TLB is flushed after
@@ -153,6 +210,7 @@ struct mmu_gather {
 	bool freed_tables;              /* page tables were unlinked: IPI lazy CPUs too */
 	GPtrArray *pages;               /* struct page * to free after the flush */
 	GPtrArray *tables;              /* page-table pages to free after the flush */
+	bool dontneed;                  /* zap for MADV_DONTNEED: the VMAs stay */
 };
 
 /* page_alloc.c */
@@ -192,6 +250,10 @@ pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long 
  * reach. */
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end);
+/* change_protection: rewrite the present PTEs of [start, end) with newprot (the zero
+ * page stays read-only), growing tlb's flush range; no page is freed. */
+void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
+			  unsigned long end, pteval_t newprot);
 /* Unlink page tables that map only [start, end) within [floor, ceiling); gather them. */
 void pt_free_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		   unsigned long end, unsigned long floor, unsigned long ceiling);
@@ -223,6 +285,8 @@ void vma_insert(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct 
 unsigned long get_unmapped_area(struct sim_task *t, struct mm_struct *mm, unsigned long len);
 /* Split so no VMA straddles addr; false on OOM-free failure is impossible here. */
 void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr);
+/* Merge vma with the next VMA if they are adjacent and alike; true if merged. */
+bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma);
 /* Remove VMAs inside [start, end) (after splitting) into `detached`. */
 void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		      unsigned long end, GPtrArray *detached);
@@ -243,6 +307,15 @@ void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned lon
 void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detached,
 		     unsigned long floor, unsigned long ceiling);
 
+/* mprotect.c: the bodies of mprotect(2) and madvise(MADV_DONTNEED); the scheme locks. */
+/* Under mmap_lock (W): split/merge, new flags, change_protection, one flush.  -ENOMEM if
+ * [start, end) is not fully mapped (nothing changed then). */
+int mprotect_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		    unsigned long end, unsigned long vm_flags);
+/* Under mmap_lock (R): zap [start, end) of every VMA in it; -ENOMEM if a hole is met. */
+int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			    unsigned long end);
+
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
@@ -256,8 +329,57 @@ struct mm_check_report {
 	uint64_t zero_ptes;      /* present PTEs to the zero page */
 	uint64_t table_pages;
 	uint64_t pages_in_use;   /* per the allocator */
+	uint64_t loads_verified; /* user loads checked against the shadow during the run */
+	uint64_t stores_verified;
 	char *error;             /* NULL if consistent */
 };
 void mm_check(struct mm_struct *mm, struct mm_check_report *r);
+
+/*
+ * check.c: the invariant checker that runs during the run (see docs/model-mm.md).  It
+ * keeps a shadow of user memory, the syscalls in flight, and a ring of recent events per
+ * virtual page; every user access is verified against it.  A violation is reported
+ * through the handler (sim/run.c: print and exit with status 3).
+ */
+enum mm_event_kind {
+	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT,
+};
+/* The user-visible operations whose effect on memory the shadow follows. */
+enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
+
+struct mm_checker *mm_checker_create(void);
+void mm_checker_destroy(struct mm_checker *c);
+/* Accesses verified so far (loads, stores), for results.json. */
+void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores);
+typedef void (*mm_violation_fn)(const char *report, void *arg);
+/* Where reports go (process-wide; default: stderr and exit status 3). */
+void mm_set_violation_handler(mm_violation_fn fn, void *arg);
+/* Report a broken invariant at addr (0: none) seen by t on the named code path. */
+void mm_violation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		  const char *invariant, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* A user access translated addr to pfn and is now performed: update and verify. */
+void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		     uint64_t pfn, bool write);
+/* A page-table event on addr's page, for the page's event ring. */
+void mm_check_event(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		    enum mm_event_kind kind, uint64_t aux);
+/* A syscall on [start, end) begins / has returned (vm_flags: the new protection of mmap
+ * and mprotect); `done`: whether it took effect (a failed mprotect changes nothing). */
+int mm_check_op_begin(struct sim_task *t, struct mm_struct *mm, enum mm_op_kind kind,
+		      unsigned long start, unsigned long end, unsigned long vm_flags);
+void mm_check_op_end(struct sim_task *t, struct mm_struct *mm, int op, bool done);
+
+/*
+ * Assert at a write that the lock protecting the field is held (vma_assert_write_locked,
+ * lockdep_assert_held): a violation otherwise, always on.
+ */
+#define mm_assert_locked(t, mm, addr, held, field, lock)                                          \
+	do {                                                                                       \
+		if (__builtin_expect(!(held), 0))                                                  \
+			mm_violation(t, mm, addr, "field-written-under-its-lock", __func__,        \
+				     "%s written without %s held", field, lock);                   \
+	} while (0)
 
 #endif

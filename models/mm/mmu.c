@@ -6,7 +6,8 @@
  *
  * Every translation is checked: a TLB hit that leads to a freed page, or to a page now
  * mapping something else, is a use-after-free the TLB flush protocol should have
- * prevented, and ends the run as a model violation.
+ * prevented, and ends the run as a model violation.  With the checker on, every access
+ * then goes through its shadow of user memory (check.c): a load must read the last store.
  */
 #include "mm.h"
 #include "hw/hw.h"
@@ -20,22 +21,24 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	const struct page *p = pfn_to_page(mm->zone, pfn);
 	if (p->flags & PG_zero)
 		return;
-	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT) {
-		fprintf(stderr, "mmsim: %s (cpu %d) at %.3f us: stale TLB entry: 0x%lx -> pfn %llu, "
-			"which is %s\n", t->name, t->cpu, ps_to_ns(t->now) / 1000.0, addr,
-			(unsigned long long)pfn, (p->flags & PG_free) ? "free" : "reused");
-		fflush(stderr);
-		_exit(EXIT_VIOLATION);
-	}
+	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT)
+		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
+			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
+			     "reused only after the flush of its old translations)", addr,
+			     (unsigned long long)pfn,
+			     (p->flags & PG_free) ? "free" : "reused");
 }
 
-static void mmu_data_access(struct sim_task *t, uint64_t pfn, unsigned long addr, bool write)
+static void mmu_data_access(struct sim_task *t, struct mm_struct *mm, uint64_t pfn,
+			    unsigned long addr, bool write)
 {
 	uint64_t paddr = hw_page_paddr(pfn) + (addr & ~PAGE_MASK);
 	if (write)
 		hw_store_paddr(t, paddr);
 	else
 		hw_load_paddr(t, paddr);
+	if (mm->checker)
+		mm_check_access(t, mm, addr, pfn, write);
 }
 
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write)
@@ -50,7 +53,7 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 	for (;;) {
 		if (hw_tlb_lookup(t, mm->asid, addr, write, &pfn)) {
 			mmu_check_translation(t, mm, addr, pfn);
-			mmu_data_access(t, pfn, addr, write);
+			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
 		}
 		count_event(&t->stats, EV_PAGE_WALK);
@@ -58,7 +61,7 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
 			pfn = pte_pfn(*pte);
 			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
-			mmu_data_access(t, pfn, addr, write);
+			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
 		}
 		sim_time_t t0 = t->now;

@@ -53,6 +53,8 @@ static bool pt_install(struct sim_task *t, struct mm_struct *mm, pteval_t *entry
 	spin_lock(t, lock);
 	hw_load(t, entry, sizeof(*entry));
 	if (!*entry) {
+		mm_assert_locked(t, mm, 0, spin_is_held_by(lock, t), "page-table entry",
+				 lock->dep.class->name);
 		hw_store(t, entry, sizeof(*entry));
 		*entry = (new->pfn << PAGE_SHIFT) | TABLE_ENTRY;
 		if (pte_table) {
@@ -99,7 +101,7 @@ bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_tab
 	hw_load(t, pmd, sizeof(*pmd));
 	if (*pmd)
 		return true;
-	return pt_install(t, mm, pmd, &pmd_table->ptl, true);
+	return pt_install(t, mm, pmd, pmd_lockptr(mm, pmd_table), true);
 }
 
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -159,15 +161,22 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			continue;
 		}
 		/* zap_pte_range: everything under the PTE table's lock. */
-		spin_lock(t, &pt->ptl);
+		struct spinlock *ptl = pte_lockptr(mm, pt);
+		spin_lock(t, ptl);
 		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
 			pteval_t *pte = &pt->table[pt_index(a, PT_PTE)];
 			hw_load(t, pte, sizeof(*pte));
-			if (!(*pte & _PAGE_PRESENT))
+			if (!pte_present(*pte))
 				continue;
+			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)
+				continue; /* injected bug: the PTE survives the zap */
 			pteval_t old = *pte;
+			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE",
+					 ptl->dep.class->name);
 			hw_rmw(t, pte, sizeof(*pte)); /* ptep_get_and_clear_full */
 			*pte = 0;
+			if (mm->checker)
+				mm_check_event(t, mm, a, MEV_ZAP, pte_pfn(old));
 			/* tlb_remove_tlb_entry: the range to flush grows. */
 			if (a < tlb->start)
 				tlb->start = a;
@@ -178,14 +187,78 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 				continue; /* the zero page is not refcounted */
 			struct page *p = pfn_to_page(mm->zone, pte_pfn(old));
 			hw_rmw(t, &p->mapcount, sizeof(p->mapcount));
-			sim_bug_on(p->mapcount <= 0);
+			if (p->mapcount <= 0 || p->refcount <= 0 || (p->flags & PG_free))
+				mm_violation(t, mm, a, "mapcount-matches-page-tables",
+					     "zap_pte_range",
+					     "PTE maps pfn %llu: mapcount %d, refcount %d%s",
+					     (unsigned long long)p->pfn, p->mapcount, p->refcount,
+					     (p->flags & PG_free) ? " (free)" : "");
 			p->mapcount--;
 			p->refcount--;
 			mm->rss_anon--;
 			if (p->refcount == 0)
 				g_ptr_array_add(tlb->pages, p); /* freed after the TLB flush */
 		}
-		spin_unlock(t, &pt->ptl);
+		if (tlb->dontneed && mm->checker) {
+			/* MADV_DONTNEED's postcondition, checked while no fault can refill the
+			 * table (we still hold its lock). */
+			for (unsigned long a = addr; a < next; a += PAGE_SIZE)
+				if (pte_present(pt->table[pt_index(a, PT_PTE)]))
+					mm_violation(
+					    t, mm, a, "dontneed-leaves-no-present-pte",
+					    "zap_pte_range (madvise_dontneed)",
+					    "PTE for 0x%lx still present after the zap: 0x%llx", a,
+					    (unsigned long long)pt->table[pt_index(a, PT_PTE)]);
+		}
+		spin_unlock(t, ptl);
+		addr = next;
+	}
+}
+
+void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
+			  unsigned long end, pteval_t newprot)
+{
+	struct mm_struct *mm = tlb->mm;
+
+	for (unsigned long addr = start; addr < end;) {
+		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
+		struct page *pt = pt_find_pte_table(t, mm, addr, &next);
+		if (next > end)
+			next = end;
+		if (!pt) {
+			addr = next;
+			continue;
+		}
+		/* change_pte_range: each present PTE rewritten under the table's lock. */
+		struct spinlock *ptl = pte_lockptr(mm, pt);
+		spin_lock(t, ptl);
+		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
+			pteval_t *pte = &pt->table[pt_index(a, PT_PTE)];
+			hw_load(t, pte, sizeof(*pte));
+			pteval_t old = *pte;
+			if (!pte_present(old))
+				continue;
+			pteval_t prot = newprot;
+			if (old & _PAGE_SPECIAL) /* the zero page is never writable */
+				prot = (prot & ~(_PAGE_RW | _PAGE_DIRTY)) | _PAGE_SPECIAL;
+			pteval_t new = (old & PTE_PFN_MASK) | prot;
+			if (new == old)
+				continue;
+			mm_assert_locked(t, mm, a, spin_is_held_by(ptl, t), "PTE",
+					 ptl->dep.class->name);
+			/* ptep_modify_prot_start (get and clear) ... commit: no other CPU runs
+			 * in between, so the pair is one locked RMW of the entry here. */
+			hw_rmw(t, pte, sizeof(*pte));
+			*pte = new;
+			cpu_work(t, t->machine->path.pte_op);
+			if (a < tlb->start)
+				tlb->start = a;
+			if (a + PAGE_SIZE > tlb->end)
+				tlb->end = a + PAGE_SIZE;
+			if (mm->checker)
+				mm_check_event(t, mm, a, MEV_CHANGE_PROT, new & ~PTE_PFN_MASK);
+		}
+		spin_unlock(t, ptl);
 		addr = next;
 	}
 }

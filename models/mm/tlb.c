@@ -8,6 +8,8 @@
  *   4. only then free the pages and the page tables.
  * Until step 3 another CPU may still translate through an old entry, as on hardware; the
  * pages are still allocated then, so it reads the old data, never a reused page.
+ * mprotect uses the same gather with no pages: its flush makes the new protections
+ * binding before mmap_lock is dropped.  The `inject` knob breaks steps 3-4 on purpose.
  */
 #include "mm.h"
 #include "hw/hw.h"
@@ -46,17 +48,30 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
 	};
 }
 
-void tlb_finish_mmu(struct sim_task *t, struct mmu_gather *tlb)
+static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
-	if (tlb->start < tlb->end)
-		flush_tlb_mm_range(t, mm, tlb->start, tlb->end, tlb->freed_tables);
 	for (unsigned i = 0; i < tlb->pages->len; i++) {
+		struct page *p = g_ptr_array_index(tlb->pages, i);
+		if (mm->checker)
+			mm_check_event(t, mm, p->index << PAGE_SHIFT, MEV_PAGE_FREE, p->pfn);
 		count_event(&t->stats, EV_PGFREE);
-		free_page(t, mm->zone, g_ptr_array_index(tlb->pages, i));
+		free_page(t, mm->zone, p);
 	}
 	for (unsigned i = 0; i < tlb->tables->len; i++)
 		pt_free_table(t, mm, g_ptr_array_index(tlb->tables, i));
+	g_ptr_array_set_size(tlb->pages, 0);
+	g_ptr_array_set_size(tlb->tables, 0);
+}
+
+void tlb_finish_mmu(struct sim_task *t, struct mmu_gather *tlb)
+{
+	struct mm_struct *mm = tlb->mm;
+	if (mm->inject == INJECT_FREE_BEFORE_FLUSH)
+		tlb_free_gathered(t, tlb); /* injected bug: other CPUs may still use them */
+	if (tlb->start < tlb->end && mm->inject != INJECT_SKIP_TLB_FLUSH)
+		flush_tlb_mm_range(t, mm, tlb->start, tlb->end, tlb->freed_tables);
+	tlb_free_gathered(t, tlb);
 	g_ptr_array_free(tlb->pages, TRUE);
 	g_ptr_array_free(tlb->tables, TRUE);
 	tlb->pages = tlb->tables = NULL;

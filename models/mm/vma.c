@@ -40,8 +40,7 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 	vma->vm_end = end;
 	vma->vm_mm = mm;
 	vma->vm_flags = flags;
-	vma->vm_page_prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
-			    ((flags & VM_WRITE) ? _PAGE_RW | _PAGE_DIRTY : 0);
+	vma->vm_page_prot = vm_get_page_prot(flags);
 	return vma;
 }
 
@@ -124,6 +123,8 @@ void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 	 * shrinks the old VMA's range in the tree. */
 	struct vm_area_struct *new = vma_alloc(t, mm, addr, vma->vm_end, vma->vm_flags);
 	new->vm_page_prot = vma->vm_page_prot;
+	mm_assert_locked(t, mm, addr, rwsem_is_write_locked_by(&mm->mmap_lock, t), "vm_end",
+			 "mmap_lock (W)");
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
 	vma_store(t, mm, addr, new->vm_end, new);
@@ -146,4 +147,29 @@ void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long st
 	/* One store of NULL over the range: a spanning store if it crosses leaves. */
 	vma_store(t, mm, start, end, NULL);
 	mm->map_count -= (int)n;
+}
+
+/*
+ * vma_merge with the next VMA: if next starts where vma ends and has the same flags and
+ * protections (anonymous private memory: nothing else tells them apart here), vma grows
+ * over next, which is freed.  True if merged.
+ */
+bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
+	struct vm_area_struct *next = vma_next(t, mm, vma);
+	if (!next || next->vm_start != vma->vm_end || next->vm_flags != vma->vm_flags ||
+	    next->vm_page_prot != vma->vm_page_prot)
+		return false;
+	hw_load(t, next, 32);
+	unsigned long end = next->vm_end;
+	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
+			 "vm_end", "mmap_lock (W)");
+	hw_store(t, vma, 16);
+	vma->vm_end = end;
+	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
+	vma_store(t, mm, vma->vm_start, end, vma);
+	mm->map_count--;
+	vma_free(t, next);
+	return true;
 }

@@ -1,9 +1,9 @@
 /*
  * classic: every fault under mmap_lock held for read (x86 do_user_addr_fault before 6.4).
- * mmap and munmap take it for write; munmap downgrades to read before zapping, as
- * do_vmi_align_munmap does since 4.20.
+ * mmap, munmap and mprotect take it for write; munmap downgrades to read before zapping,
+ * as do_vmi_align_munmap does since 4.20; madvise(MADV_DONTNEED) takes it for read.
  *
- * Steps and lines: ../shared/reference/kernel-algorithms.md §A (fault), §B.3-B.4.
+ * Steps and lines: ../shared/reference/kernel-algorithms.md §A (fault), §B.3-B.5.
  * Every fault does an atomic on the mmap_lock line to take it and another to drop it, so
  * that line bounces between faulting CPUs even with no writer.
  * Not yet modelled: the entry prefetchw of mmap_lock, VM_FAULT_RETRY (no fault here
@@ -75,10 +75,31 @@ static void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned lo
 	g_ptr_array_free(detached, TRUE);
 }
 
+static int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			    unsigned long len, unsigned long vm_flags)
+{
+	mmap_write_lock(t, mm);
+	int ret = mprotect_locked(t, mm, start, start + len, vm_flags);
+	up_write(t, &mm->mmap_lock);
+	return ret;
+}
+
+/* MADV_DONTNEED only needs the VMAs to stay put: the read lock (madvise_need_mmap_write). */
+static int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm,
+				    unsigned long start, unsigned long len)
+{
+	mmap_read_lock(t, mm);
+	int ret = madvise_dontneed_locked(t, mm, start, start + len);
+	up_read(t, &mm->mmap_lock);
+	return ret;
+}
+
 const struct mm_scheme_ops classic_scheme = {
 	.name = "classic",
 	.description = "every fault under mmap_lock (read); mmap/munmap under it (write)",
 	.fault = classic_fault,
 	.mmap = classic_mmap,
 	.munmap = classic_munmap,
+	.mprotect = classic_mprotect,
+	.madvise_dontneed = classic_madvise_dontneed,
 };

@@ -19,6 +19,12 @@ struct mm_scheme_ops {
 			      unsigned long vm_flags);
 	void (*munmap)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		       unsigned long len);
+	/* mprotect(start, len, prot as VM_READ|VM_WRITE|VM_EXEC): 0 or -ENOMEM. */
+	int (*mprotect)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			unsigned long len, unsigned long vm_flags);
+	/* madvise(start, len, MADV_DONTNEED): 0 or -ENOMEM. */
+	int (*madvise_dontneed)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+				unsigned long len);
 };
 
 extern const struct mm_scheme_ops classic_scheme;

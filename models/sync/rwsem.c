@@ -139,9 +139,21 @@ static bool owner_running_writer(const struct rw_semaphore *sem)
 /* What an optimistic spinner finds when it is unparked without the lock. */
 enum { SPIN_STOP = 1, SPIN_REEVALUATE = 2 };
 
+/*
+ * A spinner still queued but no longer parked is the OSQ head whose bounded spin on
+ * readers just timed out: it resumes (and syncs, letting others run) before it can leave
+ * the queue, and leaves on its own, so it must not be woken or handed the lock.
+ */
+static bool spinner_leaving(const struct sim_task *s)
+{
+	return s->state != TASK_PARKED;
+}
+
 static void wake_spinner(struct sim_task *t, struct rw_semaphore *sem, struct sim_task *s,
 			 unsigned why)
 {
+	if (spinner_leaving(s))
+		return;
 	s->wait_flags = why;
 	sync_wake_spinner(t, s, &sem->count);
 }
@@ -170,7 +182,7 @@ static void rwsem_owner_sleeps(struct sim_task *t, struct lockdep_map *map)
 static bool spinner_takes_free_lock(struct sim_task *t, struct rw_semaphore *sem)
 {
 	struct sim_task *s = sem->osq.head;
-	if (!s || (sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)))
+	if (!s || spinner_leaving(s) || (sem->count & (RWSEM_LOCK_MASK | RWSEM_FLAG_HANDOFF)))
 		return false;
 	waitq_pop(&sem->osq);
 	sem->count |= RWSEM_WRITER_LOCKED;
@@ -473,8 +485,11 @@ static bool rwsem_optimistic_spin(struct sim_task *t, struct rw_semaphore *sem, 
 		t->stats.busy += t->now - s0;
 		t->stats.spin += t->now - s0;
 		if (!woken) {
-			/* The readers outlasted the threshold: stop, and stop the others. */
-			sim_bug_on(waitq_pop(&sem->osq) != t);
+			/* The readers outlasted the threshold: stop, and stop the others.  We
+			 * may no longer be first (while we were away re-evaluating, a newcomer
+			 * found the OSQ empty and took the head's place), or no longer queued
+			 * (kicked while we resumed). */
+			waitq_remove(&sem->osq, t);
 			sem->nonspinnable = true;
 			kick_spinners(t, sem);
 			return false;

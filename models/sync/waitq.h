@@ -5,6 +5,7 @@
 #ifndef MMSIM_WAITQ_H
 #define MMSIM_WAITQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "task.h"
 
@@ -47,6 +48,26 @@ static inline struct sim_task *waitq_pop(struct waitq *q)
 		q->len--;
 	}
 	return t;
+}
+
+/* Take t out of q wherever it is; false if it is not queued there. */
+static inline bool waitq_remove(struct waitq *q, struct sim_task *t)
+{
+	struct sim_task *prev = NULL;
+	for (struct sim_task *s = q->head; s; prev = s, s = s->wait_next) {
+		if (s != t)
+			continue;
+		if (prev)
+			prev->wait_next = t->wait_next;
+		else
+			q->head = t->wait_next;
+		if (q->tail == t)
+			q->tail = prev;
+		t->wait_next = NULL;
+		q->len--;
+		return true;
+	}
+	return false;
 }
 
 #endif

@@ -1,0 +1,6 @@
+-- expect: unknown inject 'skip-flush' (known: none, skip-tlb-flush, free-before-flush, dontneed-no-zap, skip-wp-flush)
+return scenario {
+  cpus = 1,
+  inject = "skip-flush",
+  tasks = { task { count = 1, program = function() end } },
+}
