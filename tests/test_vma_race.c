@@ -69,17 +69,11 @@ static void check_mm(struct mm_struct *mm, const char *when)
 	g_free(r.error);
 }
 
-static void run_scheme(const struct machine *m, struct hw_model *hw)
+static void run_scheme(const struct machine *m)
 {
 	struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, scheme);
-	rcu_init(RCU_EXPEDITED, 1e6, m->nr_cpus);
-	reader = (struct sim_task){ .name = "reader", .cpu = 0, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX, .mm = mm };
-	writer = (struct sim_task){ .name = "writer", .cpu = 1, .id = 1, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX, .mm = mm };
-	rcu_register(&reader);
-	rcu_register(&writer);
+	reader.mm = writer.mm = mm;
 	scheme_walk_hook = hook;
 	region_len = 16 * PAGE_SIZE;
 
@@ -160,12 +154,19 @@ int main(void)
 		return 1;
 	}
 	struct hw_model *hw = hw_create(m, m->nr_cpus);
+	rcu_init(RCU_EXPEDITED, 1e6, m->nr_cpus);
+	reader = (struct sim_task){ .name = "reader", .cpu = 0, .machine = m, .hw = hw,
+				    .deadline = SIM_TIME_MAX };
+	writer = (struct sim_task){ .name = "writer", .cpu = 1, .id = 1, .machine = m, .hw = hw,
+				    .deadline = SIM_TIME_MAX };
+	rcu_register(&reader);
+	rcu_register(&writer);
 	int n = 0;
 	for (int i = 0; mm_schemes[i]; i++) {
 		if (mm_schemes[i]->vma_lock == VMA_LOCK_NONE)
 			continue;
 		scheme = mm_schemes[i];
-		run_scheme(m, hw);
+		run_scheme(m);
 		n++;
 	}
 	tap_ok(n >= 1, "%d schemes with per-VMA locks tested", n);
