@@ -15,6 +15,8 @@
  * returned is freed under it (checked by the RCU poisoning).
  */
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "clock.h"
 #include "hw/machine.h"
@@ -145,6 +147,30 @@ static void run_scheme(const struct machine *m)
 	zone_destroy(zone);
 }
 
+/* A VMA changed without vma_start_write is an internal error (exit 70), not a silent race. */
+static void check_unlocked_change_dies(const struct machine *m)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(1);
+		struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
+		struct mm_struct *mm = mm_create(zone, scheme);
+		writer.mm = mm;
+		unsigned long a = scheme->mmap(&writer, mm, 4 * PAGE_SIZE, VM_READ | VM_WRITE);
+		struct vm_area_struct *vma = find_vma(NULL, mm, a);
+		mmap_write_lock(&writer, mm);
+		vma_assert_write_locked(&writer, vma); /* new section: not locked yet */
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 70,
+	       "%s: changing a VMA that is not write-locked is caught (exit %d)", scheme->name,
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 int main(void)
 {
 	char *err = NULL;
@@ -167,6 +193,7 @@ int main(void)
 			continue;
 		scheme = mm_schemes[i];
 		run_scheme(m);
+		check_unlocked_change_dies(m);
 		n++;
 	}
 	tap_ok(n >= 1, "%d schemes with per-VMA locks tested", n);
