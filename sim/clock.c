@@ -156,8 +156,20 @@ bool sim_park_timeout(struct sim_task *t, const char *what, sim_time_t deadline)
 			sg_sem_acquire(et->park);
 			sim_simcalls++;
 		} else {
-			woken = false;
-			t->resume_at = deadline;
+			/* Timed out.  Still parked (so still on the lock's wait list, where a
+			 * waker may find us) until our turn at the deadline: a task acting at
+			 * the same instant may hand us over first, and then the wake-up wins.
+			 * Marking ourselves running before that sync would let a waker find a
+			 * listed waiter that is not parked. */
+			t->now = deadline;
+			sim_sync(t);
+			if (t->state == TASK_RUNNING) {
+				sg_sem_acquire(et->park);
+				sim_simcalls++;
+			} else {
+				woken = false;
+				t->resume_at = deadline;
+			}
 		}
 	}
 	sim_simcalls++;

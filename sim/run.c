@@ -41,6 +41,11 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
+	/* Schemes whose faults walk the VMA tree without mmap_lock free tree nodes and VMAs
+	 * through RCU: run the grace-period machinery (tick-driven, HZ=1000). */
+	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE;
+	if (need_rcu)
+		rcu_init(RCU_TICK, 1e6, m->nr_cpus);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
 						     SIM_TIME_MAX;
 	for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
@@ -53,9 +58,14 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			t->mm = mm;
 			t->deadline = duration;
 			rng_seed(&t->rng, cfg->seed, (uint64_t)t->id);
+			if (need_rcu)
+				rcu_register(t);
 			workload_prepare(cfg, g, i, t);
 		}
 	}
+
+	if (need_rcu)
+		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
 
 	struct engine_outcome out;
 	engine_run((sim_time_t)llround(cfg->deadline_ms * 1e9), &out);

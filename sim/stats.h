@@ -53,6 +53,13 @@ enum stat_event {
 	EV_MMAP_LOCK_READ_WAIT,  /* classic fault: mmap_read_trylock failed, took down_read */
 	EV_MMAP_LOCK_WRITE_WAIT, /* mmap_lock write acquisitions that had to wait */
 	EV_SPIN_WAIT,          /* spinlock acquisitions that had to wait */
+	/* per-VMA locks (the kernel's CONFIG_PER_VMA_LOCK_STATS vm events) */
+	EV_VMA_LOCK_SUCCESS,   /* fault completed under the VMA lock */
+	EV_VMA_LOCK_ABORT,     /* no VMA, VMA write-locked, trylock lost, wrong range/mm */
+	EV_VMA_LOCK_MISS,      /* VMA detached between walk and lock: walked again */
+	EV_VMA_LOCK_RETRY,     /* the handler needed mmap_lock (VM_FAULT_RETRY) */
+	EV_MMAP_LOCK_FALLBACK, /* faults that went on to the mmap_lock path */
+	EV_VMA_WRITE_WAIT,     /* vma_start_write / detach that waited for readers */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

@@ -115,6 +115,27 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 			fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) is stored over [0x%lx,0x%lx]",
 						 v->vm_start, v->vm_end, mas.index, mas.last));
 	}
+	/* Per-VMA locks: the last write section ended, so no VMA is write-locked, none is
+	 * read-held, none in the tree is marked detached, and no writer waits. */
+	if (mm->vma_lock_kind != VMA_LOCK_NONE) {
+		MA_STATE(vmas, &mm->mm_mt, NULL, 0, 0);
+		for (struct vm_area_struct *v = mas_find(&vmas, ULONG_MAX); v;
+		     v = mas_next(&vmas, ULONG_MAX)) {
+			bool bad = v->vm_lock_seq == mm->mm_lock_seq;
+			if (mm->vma_lock_kind == VMA_LOCK_RWSEM)
+				bad |= v->detached || rwsem_is_locked(&v->vm_lock->lock) ||
+				       rwsem_has_waiters(&v->vm_lock->lock);
+			else
+				bad |= v->vm_refcnt.refs != 1;
+			if (bad)
+				fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) still locked or detached "
+							 "at the end (seq %d/%d)", v->vm_start,
+							 v->vm_end, v->vm_lock_seq,
+							 mm->mm_lock_seq));
+		}
+		if (rcuwait_active(&mm->vma_writer_wait))
+			fail(&c, g_strdup("a VMA writer still waits at the end"));
+	}
 	if (nr != mm->map_count)
 		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
 	r->pages_in_use = zone_pages_in_use(mm->zone);

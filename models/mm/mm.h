@@ -17,6 +17,8 @@
 #include "task.h"
 #include "sync/spinlock.h"
 #include "sync/rwsem.h"
+#include "sync/refcount.h"
+#include "sync/rcuwait.h"
 #include "mm/slab.h"
 #include "mm/maple_tree.h"
 
@@ -86,6 +88,7 @@ static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
 #define FAULT_FLAG_WRITE 0x1u
 #define FAULT_FLAG_USER 0x2u
 #define FAULT_FLAG_TRIED 0x4u
+#define FAULT_FLAG_VMA_LOCK 0x8u  /* the VMA is read-locked, mmap_lock is not held */
 typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM 0x1u
 #define VM_FAULT_SIGSEGV 0x2u
@@ -137,12 +140,42 @@ struct zone {
 };
 #define PAGES_PER_CHUNK 32768u
 
+/*
+ * Which per-VMA lock the mm's scheme uses (CONFIG_PER_VMA_LOCK and its generations); see
+ * models/mm/mmap_lock.c.  VMA_LOCK_NONE is a kernel built without per-VMA locks: no
+ * vm_lock_seq stamps, no mm_lock_seq increments, VMAs and tree nodes freed at once.
+ */
+enum vma_lock_kind {
+	VMA_LOCK_NONE,
+	VMA_LOCK_RWSEM,    /* 6.4: separately allocated struct vma_lock; VMAs freed by RCU */
+	VMA_LOCK_REFCNT,   /* 6.15: vm_refcnt + rcuwait; VMA slab SLAB_TYPESAFE_BY_RCU */
+};
+
+/* 6.4's vma->vm_lock: its own slab object so that readers' atomics on it do not
+ * false-share with the VMA fields the fault reads (line VMA.LOCK). */
+struct vma_lock {
+	struct rw_semaphore lock;
+};
+
+/* vm_refcnt values (6.15, D.6): 0 detached; 1 attached; 1 + n with n readers;
+ * VMA_LOCK_OFFSET added while a writer excludes readers. */
+#define VMA_LOCK_OFFSET (1 << 30)
+#define VMA_REF_LIMIT (VMA_LOCK_OFFSET - 1)
+
 struct vm_area_struct {
-	unsigned long vm_start;   /* first byte; page aligned.  Written under mmap_lock (W) */
-	unsigned long vm_end;     /* one past the last byte.  mmap_lock (W) */
-	struct mm_struct *vm_mm;
+	/* Line VMA.HOT: read by the lookup, the access check and the fault. */
+	unsigned long vm_start;   /* first byte; page aligned.  mmap_lock (W) + VMA write lock */
+	unsigned long vm_end;     /* one past the last byte.  mmap_lock (W) + VMA write lock */
+	struct mm_struct *vm_mm;  /* 6.15: rechecked by lockless readers (object reuse) */
 	unsigned long vm_flags;   /* mmap_lock (W) */
 	pteval_t vm_page_prot;    /* PTE bits for pages mapped here.  mmap_lock (W) */
+	/* Per-VMA lock (models/mm/mmap_lock.c).  vm_lock_seq == mm->mm_lock_seq: the VMA is
+	 * write-locked for the rest of the mmap write section.  mmap_lock (W). */
+	int vm_lock_seq;
+	bool detached;            /* 6.4: not in mm_mt any more.  mmap_lock (W) + VMA write lock */
+	struct vma_lock *vm_lock; /* 6.4 only */
+	/* 6.15: line VMA.LOCK, the only line a per-VMA fault writes in the VMA. */
+	struct refcount vm_refcnt __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 /*
@@ -165,6 +198,11 @@ struct mm_checker;
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
+	/* Line MM.SEQ: incremented (mmap_lock W) at mmap_write_unlock and downgrade, which
+	 * releases every VMA write lock of the section; read locklessly by per-VMA faults. */
+	int mm_lock_seq __attribute__((aligned(64)));
+	enum vma_lock_kind vma_lock_kind;  /* from the scheme, fixed at mm_create */
+	struct rcuwait vma_writer_wait;    /* 6.15: a writer waiting for a VMA's readers */
 	/* The VMAs, indexed by address: each stored over [vm_start, vm_end - 1].
 	 * mmap_lock (R to read, W to change; the tree asserts W on every store). */
 	struct maple_tree mm_mt;
@@ -212,6 +250,25 @@ struct mmu_gather {
 	GPtrArray *tables;              /* page-table pages to free after the flush */
 	bool dontneed;                  /* zap for MADV_DONTNEED: the VMAs stay */
 };
+
+/*
+ * mmap_lock.c: mmap_lock with the per-VMA lock bookkeeping (one implementation for every
+ * scheme), and the writer side of the per-VMA locks.
+ */
+void mmap_read_lock(struct sim_task *t, struct mm_struct *mm);
+void mmap_read_unlock(struct sim_task *t, struct mm_struct *mm);
+void mmap_write_lock(struct sim_task *t, struct mm_struct *mm);
+/* Both end the write section: mm_lock_seq++ releases every VMA write lock taken in it. */
+void mmap_write_unlock(struct sim_task *t, struct mm_struct *mm);
+void mmap_write_downgrade(struct sim_task *t, struct mm_struct *mm);
+/* Write-lock vma until the end of the write section; waits for its readers. */
+void vma_start_write(struct sim_task *t, struct vm_area_struct *vma);
+void vma_assert_write_locked(const struct sim_task *t, const struct vm_area_struct *vma);
+/* The VMA is (no longer) reachable through mm_mt; detaching needs the VMA write lock. */
+void vma_mark_attached(struct sim_task *t, struct vm_area_struct *vma);
+void vma_mark_detached(struct sim_task *t, struct vm_area_struct *vma);
+/* vma_end_read of 6.15 (vma_refcount_put): drop a reader reference, wake the writer. */
+void vma_refcount_put(struct sim_task *t, struct vm_area_struct *vma);
 
 /* page_alloc.c */
 struct zone *zone_create(uint64_t mem_bytes, int nr_cpus);

@@ -9,6 +9,7 @@
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "schemes/scheme.h"
 
 struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme)
 {
@@ -25,6 +26,7 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	lockdep_declare_order("&mm->mmap_lock", "&zone->lock");
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
+	mm->vma_lock_kind = scheme ? scheme->vma_lock : VMA_LOCK_NONE;
 	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;
@@ -56,6 +58,8 @@ void mm_destroy(struct mm_struct *mm)
 	g_aligned_free(pgd);
 	for (struct vm_area_struct *v = find_vma(NULL, mm, 0), *next; v; v = next) {
 		next = vma_next(NULL, mm, v);
+		if (v->vm_lock)
+			g_aligned_free(v->vm_lock);
 		g_aligned_free(v);
 	}
 	mtree_destroy(&mm->mm_mt);

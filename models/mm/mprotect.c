@@ -7,7 +7,7 @@
  * mprotect, under mmap_lock (W): split the VMAs at the range's ends where the flags
  * change, set vm_flags and vm_page_prot, rewrite the present PTEs of each PTE table under
  * its PTL, flush the range once, then merge neighbours that became alike.  Per-VMA locks
- * (vma_start_write) do not exist yet.  Unlike the kernel, a range with a hole is refused
+ * are taken with vma_start_write on every VMA whose flags or range change.  Unlike the kernel, a range with a hole is refused
  * before anything changes (the kernel changes the VMAs below the hole, then fails).
  *
  * MADV_DONTNEED, under mmap_lock (R): zap the range of every VMA in it exactly as munmap
@@ -51,6 +51,8 @@ int mprotect_locked(struct sim_task *t, struct mm_struct *mm, unsigned long star
 			vma_split_at(t, mm, vend);
 			v = find_vma(t, mm, a);
 			sim_bug_on(v->vm_start != a || v->vm_end != vend);
+			/* Faults under the VMA lock must not see the flags change. */
+			vma_start_write(t, v);
 			mm_assert_locked(t, mm, a, rwsem_is_write_locked_by(&mm->mmap_lock, t),
 					 "vm_flags and vm_page_prot", "mmap_lock (W)");
 			hw_store(t, v, 32);

@@ -11,22 +11,40 @@
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "sync/rcu.h"
 
-/* vm_area_cachep */
+/* vm_area_cachep; 6.15 makes it SLAB_TYPESAFE_BY_RCU: a freed VMA is reused at once,
+ * possibly while a lockless reader still holds a pointer to it (D.7). */
 static struct kmem_cache vma_cache = { sizeof(struct vm_area_struct), 64, NULL };
+/* 6.4's vma_lock_cachep */
+static struct kmem_cache vma_lock_cache = { sizeof(struct vma_lock), 64, NULL };
 
 static bool mm_mt_lock_held(const void *lock, const struct sim_task *t)
 {
 	return rwsem_is_write_locked_by(lock, t);
 }
 
+/* ma_free_rcu: a replaced node may still be read by a lockless walker. */
+static void mm_mt_free_rcu(void *arg, struct sim_task *t, struct maple_node *node)
+{
+	(void)arg;
+	sim_bug_on(!t);
+	cpu_work(t, t->machine->path.maple_node_alloc);
+	kfree_rcu(t, node, MAPLE_NODE_SIZE);
+}
+
 void mm_mt_init(struct mm_struct *mm)
 {
-	/* mm_init: MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN, lock = mmap_lock.  Readers
-	 * hold mmap_lock today, so the tree is not in RCU mode and retired nodes are freed
-	 * at once (mt_init). */
+	/* mm_init: MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN, lock = mmap_lock.  Without
+	 * per-VMA locks every reader holds mmap_lock, so retired nodes are freed at once
+	 * (mt_init); with them faults walk the tree under RCU only: RCU mode, and retired
+	 * nodes freed after a grace period. */
 	mt_init(&mm->mm_mt, MT_FLAGS_ALLOC_RANGE);
 	mt_set_external_lock(&mm->mm_mt, mm_mt_lock_held, &mm->mmap_lock);
+	if (mm->vma_lock_kind != VMA_LOCK_NONE) {
+		mt_set_free(&mm->mm_mt, mm_mt_free_rcu, NULL);
+		mt_set_in_rcu(&mm->mm_mt);
+	}
 }
 
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
@@ -41,13 +59,30 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 	vma->vm_mm = mm;
 	vma->vm_flags = flags;
 	vma->vm_page_prot = vm_get_page_prot(flags);
+	/* vma_lock_init: unlocked (no mm_lock_seq value is -1 before it wraps) and not
+	 * yet in the tree. */
+	vma->vm_lock_seq = -1;
+	vma->detached = true;
+	if (mm->vma_lock_kind == VMA_LOCK_RWSEM) {
+		vma->vm_lock = kmem_cache_alloc(&vma_lock_cache);
+		init_rwsem(&vma->vm_lock->lock, "&vma->vm_lock->lock");
+	}
 	return vma;
 }
 
 void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 {
 	cpu_work(t, t->machine->path.vma_alloc);
-	kmem_cache_free(&vma_cache, vma);
+	switch (vma->vm_mm->vma_lock_kind) {
+	case VMA_LOCK_NONE:
+	case VMA_LOCK_REFCNT: /* type-safe cache: readers revalidate what they find */
+		kmem_cache_free(&vma_cache, vma);
+		return;
+	case VMA_LOCK_RWSEM: /* vm_area_free: call_rcu, the vma_lock with it */
+		kfree_rcu(t, vma->vm_lock, sizeof(*vma->vm_lock));
+		kfree_rcu(t, vma, sizeof(*vma));
+		return;
+	}
 }
 
 /* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store). */
@@ -55,6 +90,8 @@ static void vma_store(struct sim_task *t, struct mm_struct *mm, unsigned long st
 		      unsigned long end, struct vm_area_struct *vma)
 {
 	MA_STATE(mas, &mm->mm_mt, t, start, end - 1);
+	if (vma)
+		vma_assert_write_locked(t, vma);
 	mas_preallocate(&mas, vma);
 	mas_store_prealloc(&mas, vma);
 	mas_destroy(&mas);
@@ -95,7 +132,9 @@ void vma_insert(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct 
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
 	struct vm_area_struct *next = find_vma(t, mm, vma->vm_start);
 	sim_bug_on(next && next->vm_start < vma->vm_end);
+	vma_start_write(t, vma);
 	vma_store(t, mm, vma->vm_start, vma->vm_end, vma);
+	vma_mark_attached(t, vma);
 	mm->map_count++;
 }
 
@@ -121,13 +160,17 @@ void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 		return;
 	/* __split_vma: the new VMA takes the upper part; storing it over [addr, end)
 	 * shrinks the old VMA's range in the tree. */
+	vma_start_write(t, vma);
 	struct vm_area_struct *new = vma_alloc(t, mm, addr, vma->vm_end, vma->vm_flags);
 	new->vm_page_prot = vma->vm_page_prot;
+	vma_start_write(t, new);
+	vma_assert_write_locked(t, vma);
 	mm_assert_locked(t, mm, addr, rwsem_is_write_locked_by(&mm->mmap_lock, t), "vm_end",
 			 "mmap_lock (W)");
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
 	vma_store(t, mm, addr, new->vm_end, new);
+	vma_mark_attached(t, new);
 	mm->map_count++;
 }
 
@@ -139,6 +182,8 @@ void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long st
 	unsigned n = 0;
 	for (struct vm_area_struct *v = mas_find(&mas, end - 1); v; v = mas_next(&mas, end - 1)) {
 		sim_bug_on(v->vm_start < start || v->vm_end > end);
+		/* 6.4: waits for this VMA's readers in flight; later ones fail. */
+		vma_start_write(t, v);
 		g_ptr_array_add(detached, v);
 		n++;
 	}
@@ -146,6 +191,8 @@ void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long st
 		return;
 	/* One store of NULL over the range: a spanning store if it crosses leaves. */
 	vma_store(t, mm, start, end, NULL);
+	for (unsigned i = detached->len - n; i < detached->len; i++)
+		vma_mark_detached(t, g_ptr_array_index(detached, i));
 	mm->map_count -= (int)n;
 }
 
@@ -163,12 +210,17 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 		return false;
 	hw_load(t, next, 32);
 	unsigned long end = next->vm_end;
+	/* vma_expand: both VMAs change, next goes; faults under a VMA lock must see
+	 * neither half-done. */
+	vma_start_write(t, vma);
+	vma_start_write(t, next);
 	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
 			 "vm_end", "mmap_lock (W)");
 	hw_store(t, vma, 16);
 	vma->vm_end = end;
 	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
 	vma_store(t, mm, vma->vm_start, end, vma);
+	vma_mark_detached(t, next);
 	mm->map_count--;
 	vma_free(t, next);
 	return true;

@@ -6,28 +6,16 @@
  * Steps and lines: ../shared/reference/kernel-algorithms.md §A (fault), §B.3-B.5.
  * Every fault does an atomic on the mmap_lock line to take it and another to drop it, so
  * that line bounces between faulting CPUs even with no writer.
+ * mmap_lock is taken through models/mm/mmap_lock.c, shared with the per-VMA schemes, whose
+ * mmap and munmap are these (the VMA write locks are taken by the VMA code underneath).
  * Not yet modelled: the entry prefetchw of mmap_lock, VM_FAULT_RETRY (no fault here
  * sleeps for I/O), stack expansion.
  */
 #include "scheme.h"
 #include "hw/hw.h"
 
-static void mmap_read_lock(struct sim_task *t, struct mm_struct *mm)
-{
-	/* mmap_read_trylock first, then the blocking down_read (A.3). */
-	if (down_read_trylock(t, &mm->mmap_lock))
-		return;
-	count_event(&t->stats, EV_MMAP_LOCK_READ_WAIT);
-	down_read(t, &mm->mmap_lock);
-}
-
-static void mmap_write_lock(struct sim_task *t, struct mm_struct *mm)
-{
-	if (down_write(t, &mm->mmap_lock))
-		count_event(&t->stats, EV_MMAP_LOCK_WRITE_WAIT);
-}
-
-static vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+/* Also the fallback of every scheme that tries something lighter first (lock_mmap). */
+vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 				unsigned int flags)
 {
 	vm_fault_t ret;
@@ -47,20 +35,20 @@ static vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsign
 	}
 	ret = handle_mm_fault(t, vma, addr, flags);
 out:
-	up_read(t, &mm->mmap_lock);
+	mmap_read_unlock(t, mm);
 	return ret;
 }
 
-static unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
 				  unsigned long vm_flags)
 {
 	mmap_write_lock(t, mm);
 	unsigned long addr = mmap_region_locked(t, mm, len, vm_flags);
-	up_write(t, &mm->mmap_lock);
+	mmap_write_unlock(t, mm);
 	return addr;
 }
 
-static void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			   unsigned long len)
 {
 	GPtrArray *detached = g_ptr_array_new();
@@ -69,13 +57,13 @@ static void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned lo
 	mmap_write_lock(t, mm);
 	munmap_detach_locked(t, mm, start, start + len, detached, &floor, &ceiling);
 	/* The VMAs are unreachable: faults elsewhere may proceed while we zap. */
-	downgrade_write(t, &mm->mmap_lock);
+	mmap_write_downgrade(t, mm);
 	munmap_teardown(t, mm, detached, floor, ceiling);
-	up_read(t, &mm->mmap_lock);
+	mmap_read_unlock(t, mm);
 	g_ptr_array_free(detached, TRUE);
 }
 
-static int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			    unsigned long len, unsigned long vm_flags)
 {
 	mmap_write_lock(t, mm);
@@ -85,7 +73,7 @@ static int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned l
 }
 
 /* MADV_DONTNEED only needs the VMAs to stay put: the read lock (madvise_need_mmap_write). */
-static int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm,
+int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm,
 				    unsigned long start, unsigned long len)
 {
 	mmap_read_lock(t, mm);
@@ -97,6 +85,7 @@ static int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm,
 const struct mm_scheme_ops classic_scheme = {
 	.name = "classic",
 	.description = "every fault under mmap_lock (read); mmap/munmap under it (write)",
+	.vma_lock = VMA_LOCK_NONE,
 	.fault = classic_fault,
 	.mmap = classic_mmap,
 	.munmap = classic_munmap,

@@ -11,6 +11,8 @@
 struct mm_scheme_ops {
 	const char *name;
 	const char *description;
+	/* The per-VMA lock the mm's VMAs carry (VMA_LOCK_NONE: no per-VMA locks at all). */
+	enum vma_lock_kind vma_lock;
 	/* The #PF handler from do_user_addr_fault on: returns VM_FAULT_* (0: retry access). */
 	vm_fault_t (*fault)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			    unsigned int flags);
@@ -28,6 +30,28 @@ struct mm_scheme_ops {
 };
 
 extern const struct mm_scheme_ops classic_scheme;
+extern const struct mm_scheme_ops pervma_scheme;
+extern const struct mm_scheme_ops pervma_refcount_scheme;
+
+/* classic's operations, which the other schemes fall back to or share. */
+vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			 unsigned int flags);
+unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+			   unsigned long vm_flags);
+void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		    unsigned long len);
+int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+		     unsigned long len, unsigned long vm_flags);
+int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			     unsigned long len);
+
+/*
+ * Race-test injection: when set, schemes that look a VMA up without mmap_lock call it
+ * between the lookup and the lock, so a test can change the tree exactly there.  NULL in
+ * every run of the simulator.
+ */
+extern void (*scheme_walk_hook)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+				struct vm_area_struct *vma);
 
 /* All schemes, NULL-terminated, in the order `mmsim list schemes` shows them. */
 extern const struct mm_scheme_ops *const mm_schemes[];
