@@ -146,20 +146,33 @@ static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
 	return NULL;
 }
 
+/*
+ * The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
+ * return [*addr, *next) is the part it maps.  NULL once the range is done.
+ */
+static struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm,
+				      unsigned long *addr, unsigned long end, unsigned long *next)
+{
+	while (*addr < end) {
+		*next = (*addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
+		struct page *pt = pt_find_pte_table(t, mm, *addr, next);
+		if (*next > end)
+			*next = end;
+		if (pt)
+			return pt;
+		*addr = *next;
+	}
+	return NULL;
+}
+
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end)
 {
 	struct mm_struct *mm = tlb->mm;
+	struct page *pt;
 
-	for (unsigned long addr = start; addr < end;) {
-		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
-		struct page *pt = pt_find_pte_table(t, mm, addr, &next);
-		if (next > end)
-			next = end;
-		if (!pt) {
-			addr = next;
-			continue;
-		}
+	for (unsigned long addr = start, next; (pt = pt_next_pte_table(t, mm, &addr, end, &next));
+	     addr = next) {
 		/* zap_pte_range: everything under the PTE table's lock. */
 		struct spinlock *ptl = pte_lockptr(mm, pt);
 		spin_lock(t, ptl);
@@ -211,7 +224,6 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 					    (unsigned long long)pt->table[pt_index(a, PT_PTE)]);
 		}
 		spin_unlock(t, ptl);
-		addr = next;
 	}
 }
 
@@ -219,16 +231,10 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 			  unsigned long end, pteval_t newprot)
 {
 	struct mm_struct *mm = tlb->mm;
+	struct page *pt;
 
-	for (unsigned long addr = start; addr < end;) {
-		unsigned long next = (addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
-		struct page *pt = pt_find_pte_table(t, mm, addr, &next);
-		if (next > end)
-			next = end;
-		if (!pt) {
-			addr = next;
-			continue;
-		}
+	for (unsigned long addr = start, next; (pt = pt_next_pte_table(t, mm, &addr, end, &next));
+	     addr = next) {
 		/* change_pte_range: each present PTE rewritten under the table's lock. */
 		struct spinlock *ptl = pte_lockptr(mm, pt);
 		spin_lock(t, ptl);
@@ -259,7 +265,6 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 				mm_check_event(t, mm, a, MEV_CHANGE_PROT, new & ~PTE_PFN_MASK);
 		}
 		spin_unlock(t, ptl);
-		addr = next;
 	}
 }
 
