@@ -96,8 +96,11 @@ out:
 	return points;
 }
 
-/* The header line of a point's summary.csv (it names the scenario's metric columns). */
-static char *read_csv_header(const char *dir)
+/*
+ * One line of a point's summary.csv: the header (line 0, which names the scenario's metric
+ * columns) or the data row (line 1), with its newline; NULL if the file is not complete.
+ */
+static char *read_csv_line(const char *dir, int which)
 {
 	char *path = g_build_filename(dir, "summary.csv", NULL), *text = NULL;
 	g_file_get_contents(path, &text, NULL, NULL);
@@ -105,22 +108,10 @@ static char *read_csv_header(const char *dir)
 	if (!text)
 		return NULL;
 	char *nl = strchr(text, '\n');
-	char *head = nl ? g_strndup(text, (gsize)(nl - text + 1)) : NULL;
+	char *line = !nl ? NULL : which == 0 ? g_strndup(text, (gsize)(nl - text + 1)) :
+					       g_strdup(nl + 1);
 	g_free(text);
-	return head;
-}
-
-static char *read_csv_row(const char *dir)
-{
-	char *path = g_build_filename(dir, "summary.csv", NULL), *text = NULL;
-	g_file_get_contents(path, &text, NULL, NULL);
-	g_free(path);
-	if (!text)
-		return NULL;
-	char *nl = strchr(text, '\n');
-	char *row = nl ? g_strdup(nl + 1) : NULL;
-	g_free(text);
-	return row;
+	return line;
 }
 
 static JsonNode *read_json(const char *dir, const char *leaf)
@@ -143,7 +134,7 @@ static void merge(GPtrArray *points, const char *out)
 	for (unsigned i = 0; i < points->len && !head; i++) {
 		struct point *p = g_ptr_array_index(points, i);
 		if (p->status == 0)
-			head = read_csv_header(p->dir);
+			head = read_csv_line(p->dir, 0);
 	}
 	if (head)
 		g_string_append(csv, head);
@@ -159,7 +150,7 @@ static void merge(GPtrArray *points, const char *out)
 		struct point *p = g_ptr_array_index(points, i);
 		if (p->status != 0)
 			continue;
-		char *row = read_csv_row(p->dir);
+		char *row = read_csv_line(p->dir, 1);
 		JsonNode *res = read_json(p->dir, "results.json");
 		JsonNode *perf = read_json(p->dir, "perf.json");
 		if (!row || !res) {
