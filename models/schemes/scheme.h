@@ -35,6 +35,7 @@ struct mm_scheme_ops {
 extern const struct mm_scheme_ops classic_scheme;
 extern const struct mm_scheme_ops pervma_scheme;
 extern const struct mm_scheme_ops pervma_refcount_scheme;
+extern const struct mm_scheme_ops spf_scheme;
 
 /* classic's operations, which the other schemes fall back to or share. */
 vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
