@@ -45,11 +45,16 @@ struct spf_fault {
 	pteval_t orig_pte;
 };
 
-/* mmap_seq_read_check: has an mmap writer started since the sample? */
+/*
+ * mmap_seq_read_check: has an mmap writer started since the sample?  Every read of the
+ * count is as of the task's latest synchronisation point (the tree walk's steps, the
+ * allocator's locks, the PTL trylock), never a fresh one: a stale value can only make a
+ * check fail, and the check that admits the commit is made under the PTL, whose trylock
+ * orders it against every writer in simulated time.
+ */
 static bool mmap_seq_changed(struct sim_task *t, struct spf_fault *f)
 {
-	sim_sync(t); /* smp_rmb: order against writers in simulated time */
-	hw_load(t, &f->mm->mmap_seq, sizeof(f->mm->mmap_seq));
+	hw_load(t, &f->mm->mmap_seq, sizeof(f->mm->mmap_seq)); /* after smp_rmb */
 	return f->mm->mmap_seq != f->seq;
 }
 
@@ -151,9 +156,8 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 		ret = EV_SPF_ABORT_PTL;
 		goto out;
 	}
-	/* Read as of the lock's acquisition: no synchronisation beyond the trylock's. */
-	hw_load(t, &mm->mmap_seq, sizeof(mm->mmap_seq));
-	if (mm->mmap_seq != f->seq) {
+	/* Read as of the lock's acquisition: the trylock synchronised. */
+	if (mmap_seq_changed(t, f)) {
 		spin_unlock(t, ptl);
 		ret = EV_SPF_ABORT_SEQ2;
 	}
@@ -221,7 +225,6 @@ static vm_fault_t spf_fault(struct sim_task *t, struct mm_struct *mm, unsigned l
 	enum stat_event ret;
 
 	/* mmap_seq_read_start: an odd count means a writer holds mmap_lock. */
-	sim_sync(t);
 	hw_load(t, &mm->mmap_seq, sizeof(mm->mmap_seq));
 	f.seq = mm->mmap_seq;
 	if (f.seq & 1) {
