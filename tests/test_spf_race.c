@@ -1,13 +1,16 @@
 /*
  * Speculative faults against an mmap writer, built deterministically on the stub clock:
  * scheme_walk_hook lets a writer task run exactly inside a speculative fault's window
- * (after the lockless VMA lookup, before the copy is validated).  For every registered
+ * (after the lockless VMA lookup and copy, before the copy is validated).  For every registered
  * scheme that speculates:
  *  - a munmap of another VMA inside the window aborts the speculation (mmap_seq moved;
  *    the count is per mm, so unrelated VMAs abort too) and the fault completes under
  *    mmap_lock;
  *  - the same munmap just before or just after the fault does not: it succeeds
  *    speculatively;
+ *  - an mprotect making the faulting page read-only inside the window aborts the same way:
+ *    the write fault gets SIGSEGV from the mmap_lock path, and no writable PTE appears
+ *    (a speculation that trusted its stale copy would install one);
  *  - a munmap of the faulting VMA itself inside the window aborts the same way, and the
  *    mmap_lock path reports SIGSEGV: the stale copy is never used;
  *  - the first fault in a 2 MiB region finds no PTE table and falls back (SPF never
@@ -25,7 +28,8 @@
 
 static struct sim_task reader, writer;
 static const struct mm_scheme_ops *scheme;
-static unsigned long unmap_start, unmap_len; /* the hook's munmap; 0: none */
+static unsigned long unmap_start, unmap_len; /* the hook's munmap or mprotect; 0: none */
+static bool hook_mprotect;                    /* make it read-only instead of unmapping */
 static int hook_calls;
 
 static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -37,7 +41,10 @@ static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 	hook_calls++;
 	if (!unmap_len)
 		return;
-	scheme->munmap(&writer, mm, unmap_start, unmap_len);
+	if (hook_mprotect)
+		scheme->mprotect(&writer, mm, unmap_start, unmap_len, VM_READ);
+	else
+		scheme->munmap(&writer, mm, unmap_start, unmap_len);
 	unmap_len = 0; /* once: the fallback's walk sees the new tree */
 }
 
@@ -147,6 +154,24 @@ static void run_scheme(void)
 	fault_with_munmap(mm, region + 2 * PAGE_SIZE, others[1], len, INSIDE);
 	fault_with_munmap(mm, region + 3 * PAGE_SIZE, others[2], len, AFTER);
 	check_mm(mm, "after the munmaps elsewhere");
+
+	/* The faulting page made read-only inside the window. */
+	reset_stats();
+	unsigned long ro = region + 6 * PAGE_SIZE;
+	unmap_start = ro;
+	unmap_len = PAGE_SIZE;
+	hook_mprotect = true;
+	err = mmu_access(&reader, mm, ro, true);
+	hook_mprotect = false;
+	pteval_t *pte = pt_lookup_pte(&writer, mm, ro, NULL);
+	bool writable = pte && pte_present(*pte) && (*pte & _PAGE_RW);
+	tap_ok(err == -14 && !writable && ev(EV_SPF_ABORT_VMA_COPY) == 1 && spf_aborts() == 1 &&
+		       ev(EV_SPF_SUCCESS) == 0 && ev(EV_MMAP_LOCK_FALLBACK) == 1,
+	       "%s page made read-only inside the window: abort, SIGSEGV from the mmap_lock path, "
+	       "no writable PTE (err %d, writable %d, vma_copy %llu, fallback %llu)",
+	       scheme->name, err, writable, (unsigned long long)ev(EV_SPF_ABORT_VMA_COPY),
+	       (unsigned long long)ev(EV_MMAP_LOCK_FALLBACK));
+	check_mm(mm, "after the mprotect race");
 
 	/* The faulting VMA itself unmapped inside the window. */
 	reset_stats();

@@ -75,11 +75,11 @@ static enum stat_event spf_get_vma(struct sim_task *t, struct spf_fault *f)
 		return EV_SPF_ABORT_UNMAPPED;
 	}
 	rcu_check_access(t, vma, "spf lockless VMA lookup");
-	if (scheme_walk_hook)
-		scheme_walk_hook(t, mm, f->addr, vma);
 	/* pvma = *vma: the lines before vm_refcnt hold every field the fault uses. */
 	hw_load(t, vma, offsetof(struct vm_area_struct, vm_refcnt));
 	f->vma = *vma;
+	if (scheme_walk_hook) /* race tests: a writer runs here, after the copy */
+		scheme_walk_hook(t, mm, f->addr, vma);
 	rcu_read_unlock(t);
 	if (mmap_seq_changed(t, f))
 		return EV_SPF_ABORT_VMA_COPY;
