@@ -60,6 +60,20 @@ enum stat_event {
 	EV_VMA_LOCK_RETRY,     /* the handler needed mmap_lock (VM_FAULT_RETRY) */
 	EV_MMAP_LOCK_FALLBACK, /* faults that went on to the mmap_lock path */
 	EV_VMA_WRITE_WAIT,     /* vma_start_write / detach that waited for readers */
+	/* speculative page faults (the SPF patchset's "anon spf statistics") */
+	EV_SPF_SUCCESS,        /* fault completed speculatively */
+	EV_SPF_ABORT_ODD,      /* mmap_seq odd at the start: a writer held mmap_lock */
+	EV_SPF_ABORT_UNMAPPED, /* no VMA at the address in the lockless lookup */
+	EV_SPF_ABORT_VMA_COPY, /* mmap_seq changed while the VMA was looked up and copied */
+	EV_SPF_ABORT_ACCESS,   /* access_error on the copy: the mmap_lock path reports it */
+	EV_SPF_ABORT_NO_TABLE, /* no page table to the PTE (SPF never allocates one) */
+	EV_SPF_ABORT_SEQ1,     /* pte_map_lock: mmap_seq changed before the PTL */
+	EV_SPF_ABORT_PMD,      /* pte_map_lock: the PMD entry changed since the walk */
+	EV_SPF_ABORT_PTL,      /* pte_map_lock: spin_trylock of the PTL failed */
+	EV_SPF_ABORT_SEQ2,     /* pte_map_lock: mmap_seq changed, seen under the PTL */
+	EV_SPF_ABORT_PTE,      /* the PTE changed under us (another CPU mapped it) */
+	EV_SPF_ABORT_NOMEM,    /* the page allocation failed */
+	EV_SPF_WASTED_NS,      /* ns from the start of aborted attempts to their abort */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

@@ -10,7 +10,7 @@
 #include "hw/hw.h"
 #include "die.h"
 
-static struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm)
+struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm)
 {
 	struct page *p = alloc_page(t, mm->zone);
 	if (!p)
@@ -22,7 +22,7 @@ static struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct 
 }
 
 /* Undo an allocation that lost its race: nothing mapped it. */
-static void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p)
+void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p)
 {
 	p->refcount--;
 	count_event(&t->stats, EV_PGFREE);
@@ -30,20 +30,20 @@ static void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct 
 }
 
 /*
- * Map `p` (or the zero page when p is NULL) at the PTE if it is still `expect`, under the
- * PTE table's lock.  Returns false if another CPU changed the PTE first.
+ * Map `p` (or the zero page when p is NULL) at the PTE if it is still `expect`; the
+ * caller holds the PTE table's lock and releases it.  Returns false if another CPU
+ * changed the PTE first.
  */
-static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-			   struct page *pt, pteval_t expect, struct page *p)
+bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		      struct page *pt, pteval_t expect, struct page *p)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
 	struct spinlock *ptl = pte_lockptr(mm, pt);
 
-	spin_lock(t, ptl); /* pte_offset_map_lock */
+	sim_bug_on(!spin_is_held_by(ptl, t));
 	hw_load(t, pte, sizeof(*pte));
 	if (*pte != expect) {
-		spin_unlock(t, ptl);
 		count_event(&t->stats, EV_FAULT_RACE);
 		return false;
 	}
@@ -73,8 +73,19 @@ static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsig
 	}
 	if (mm->checker)
 		mm_check_event(t, mm, addr, MEV_FAULT_MAP, pte_pfn(*pte));
-	spin_unlock(t, ptl);
 	return true;
+}
+
+/* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it. */
+static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			   struct page *pt, pteval_t expect, struct page *p)
+{
+	struct spinlock *ptl = pte_lockptr(vma->vm_mm, pt);
+
+	spin_lock(t, ptl);
+	bool done = set_pte_ptl_held(t, vma, addr, pt, expect, p);
+	spin_unlock(t, ptl);
+	return done;
 }
 
 static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *vma,

@@ -201,7 +201,14 @@ struct mm_struct {
 	/* Line MM.SEQ: incremented (mmap_lock W) at mmap_write_unlock and downgrade, which
 	 * releases every VMA write lock of the section; read locklessly by per-VMA faults. */
 	int mm_lock_seq __attribute__((aligned(64)));
+	/* SPF's mmap sequence count, same line: odd while mmap_lock is write-held (bumped by
+	 * mmap_write_lock, mmap_write_unlock and mmap_write_downgrade).  mmap_lock (W). */
+	unsigned long mmap_seq;
 	enum vma_lock_kind vma_lock_kind;  /* from the scheme, fixed at mm_create */
+	/* Faults walk VMAs and page tables with no lock (scheme->speculative): the tree is in
+	 * RCU mode, and VMAs, tree nodes and page tables are freed after a grace period. */
+	bool speculative;
+	long nr_pt_rcu_pending;            /* speculative: unlinked tables awaiting their GP */
 	struct rcuwait vma_writer_wait;    /* 6.15: a writer waiting for a VMA's readers */
 	/* The VMAs, indexed by address: each stored over [vm_start, vm_end - 1].
 	 * mmap_lock (R to read, W to change; the tree asserts W on every store). */
@@ -284,6 +291,9 @@ uint64_t zone_pages_in_use(const struct zone *z);                   /* not free,
 /* pgtable.c */
 struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm);
 void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table);
+/* Free an unlinked table after a grace period (MMU_GATHER_RCU_TABLE_FREE), for mms whose
+ * faults walk page tables under RCU only. */
+void pt_free_table_rcu(struct sim_task *t, struct mm_struct *mm, struct page *table);
 static inline pteval_t *pt_entries(const struct mm_struct *mm, pteval_t e)
 {
 	return pfn_to_page(mm->zone, pte_pfn(e))->table;
@@ -376,6 +386,13 @@ int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned l
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
+/* fault.c, for fault paths of their own (speculative): a zeroed user page or NULL; the
+ * undo of one that was never mapped; and the PTE commit with the PTE table's lock already
+ * held (false, nothing changed, if the PTE is no longer `expect`; p NULL: the zero page). */
+struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm);
+void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p);
+bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		      struct page *pt, pteval_t expect, struct page *p);
 
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);

@@ -30,10 +30,28 @@ void mmap_read_unlock(struct sim_task *t, struct mm_struct *mm)
 	up_read(t, &mm->mmap_lock);
 }
 
+/*
+ * SPF's mm->mmap_seq (2022 patchset, patch 10/35): ++ after taking mmap_lock for write
+ * (odd: a writer is inside) and ++ before releasing or downgrading it.  The count is kept
+ * for every mm; only a speculative mm pays for it (the store to MM.SEQ, and the
+ * synchronisation that orders it against lockless readers in simulated time), so a
+ * kernel without speculative faults costs what it did.
+ */
+static void mmap_seq_bump(struct sim_task *t, struct mm_struct *mm)
+{
+	rwsem_assert_held_write(t, &mm->mmap_lock);
+	if (mm->speculative) {
+		sim_sync(t);
+		hw_store(t, &mm->mmap_seq, sizeof(mm->mmap_seq)); /* with smp_wmb */
+	}
+	mm->mmap_seq++;
+}
+
 void mmap_write_lock(struct sim_task *t, struct mm_struct *mm)
 {
 	if (down_write(t, &mm->mmap_lock))
 		count_event(&t->stats, EV_MMAP_LOCK_WRITE_WAIT);
+	mmap_seq_bump(t, mm);
 }
 
 /*
@@ -54,12 +72,14 @@ static void vma_end_write_all(struct sim_task *t, struct mm_struct *mm)
 void mmap_write_unlock(struct sim_task *t, struct mm_struct *mm)
 {
 	vma_end_write_all(t, mm);
+	mmap_seq_bump(t, mm);
 	up_write(t, &mm->mmap_lock);
 }
 
 void mmap_write_downgrade(struct sim_task *t, struct mm_struct *mm)
 {
 	vma_end_write_all(t, mm);
+	mmap_seq_bump(t, mm);
 	downgrade_write(t, &mm->mmap_lock);
 }
 

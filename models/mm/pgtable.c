@@ -11,6 +11,7 @@
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "sync/rcu.h"
 
 #define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
@@ -41,6 +42,31 @@ void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
 	table->refcount = 0;
 	count_event(&t->stats, EV_PT_FREE);
 	free_page(t, mm->zone, table);
+}
+
+/* tlb_remove_table's RCU batch: the table page stays allocated, and its entries intact,
+ * until every walker that might have read the entry pointing to it has left RCU. */
+struct pt_rcu {
+	struct rcu_head head;
+	struct mm_struct *mm;
+	struct page *table;
+};
+
+static void pt_free_table_rcu_cb(struct sim_task *t, struct rcu_head *head)
+{
+	struct pt_rcu *r = (struct pt_rcu *)head;
+	r->mm->nr_pt_rcu_pending--;
+	pt_free_table(t, r->mm, r->table);
+	g_free(r);
+}
+
+void pt_free_table_rcu(struct sim_task *t, struct mm_struct *mm, struct page *table)
+{
+	struct pt_rcu *r = g_new0(struct pt_rcu, 1);
+	r->mm = mm;
+	r->table = table;
+	mm->nr_pt_rcu_pending++;
+	call_rcu(t, &r->head, pt_free_table_rcu_cb);
 }
 
 /* Populate *entry with a fresh table under `lock` unless someone beat us to it. */

@@ -58,8 +58,13 @@ static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 		count_event(&t->stats, EV_PGFREE);
 		free_page(t, mm->zone, p);
 	}
-	for (unsigned i = 0; i < tlb->tables->len; i++)
-		pt_free_table(t, mm, g_ptr_array_index(tlb->tables, i));
+	for (unsigned i = 0; i < tlb->tables->len; i++) {
+		struct page *table = g_ptr_array_index(tlb->tables, i);
+		if (mm->speculative)
+			pt_free_table_rcu(t, mm, table); /* speculative walkers hold only RCU */
+		else
+			pt_free_table(t, mm, table);
+	}
 	g_ptr_array_set_size(tlb->pages, 0);
 	g_ptr_array_set_size(tlb->tables, 0);
 }

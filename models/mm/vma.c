@@ -41,7 +41,7 @@ void mm_mt_init(struct mm_struct *mm)
 	 * nodes freed after a grace period. */
 	mt_init(&mm->mm_mt, MT_FLAGS_ALLOC_RANGE);
 	mt_set_external_lock(&mm->mm_mt, mm_mt_lock_held, &mm->mmap_lock);
-	if (mm->vma_lock_kind != VMA_LOCK_NONE) {
+	if (mm->vma_lock_kind != VMA_LOCK_NONE || mm->speculative) {
 		mt_set_free(&mm->mm_mt, mm_mt_free_rcu, NULL);
 		mt_set_in_rcu(&mm->mm_mt);
 	}
@@ -75,6 +75,11 @@ void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 	cpu_work(t, t->machine->path.vma_alloc);
 	switch (vma->vm_mm->vma_lock_kind) {
 	case VMA_LOCK_NONE:
+		if (vma->vm_mm->speculative) { /* SPF: call_rcu when the mm is multi-threaded */
+			kfree_rcu(t, vma, sizeof(*vma));
+			return;
+		}
+		__attribute__((fallthrough));
 	case VMA_LOCK_REFCNT: /* type-safe cache: readers revalidate what they find */
 		kmem_cache_free(&vma_cache, vma);
 		return;

@@ -68,7 +68,7 @@ int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long sta
 {
 	mmap_write_lock(t, mm);
 	int ret = mprotect_locked(t, mm, start, start + len, vm_flags);
-	up_write(t, &mm->mmap_lock);
+	mmap_write_unlock(t, mm); /* ends the section: VMA write locks, mmap_seq */
 	return ret;
 }
 
@@ -78,7 +78,7 @@ int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm,
 {
 	mmap_read_lock(t, mm);
 	int ret = madvise_dontneed_locked(t, mm, start, start + len);
-	up_read(t, &mm->mmap_lock);
+	mmap_read_unlock(t, mm);
 	return ret;
 }
 

@@ -13,6 +13,9 @@ struct mm_scheme_ops {
 	const char *description;
 	/* The per-VMA lock the mm's VMAs carry (VMA_LOCK_NONE: no per-VMA locks at all). */
 	enum vma_lock_kind vma_lock;
+	/* Faults look up VMAs and walk page tables with no lock at all, validated by
+	 * mm->mmap_seq: the mm keeps its VMAs, tree nodes and page tables for RCU readers. */
+	bool speculative;
 	/* The #PF handler from do_user_addr_fault on: returns VM_FAULT_* (0: retry access). */
 	vm_fault_t (*fault)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			    unsigned int flags);
@@ -32,6 +35,7 @@ struct mm_scheme_ops {
 extern const struct mm_scheme_ops classic_scheme;
 extern const struct mm_scheme_ops pervma_scheme;
 extern const struct mm_scheme_ops pervma_refcount_scheme;
+extern const struct mm_scheme_ops spf_scheme;
 
 /* classic's operations, which the other schemes fall back to or share. */
 vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,

@@ -5,6 +5,7 @@
 
 const struct mm_scheme_ops *const mm_schemes[] = {
 	&classic_scheme,
+	&spf_scheme,
 	&pervma_scheme,
 	&pervma_refcount_scheme,
 	NULL,

@@ -26,6 +26,17 @@ for s in $schemes; do
       check "$s, $cpus CPUs, seed $seed: per-VMA attempts succeed or fall back" \
         [ "$tries" -eq 0 -o \( "$(ev "$r" vma_lock_success)" -gt 0 -a \
           "$(ev "$r" mmap_lock_fallback)" -ge $(( $(ev "$r" vma_lock_abort) + $(ev "$r" vma_lock_retry) )) \) ]
+      # A scheme that speculates must succeed some of the time, and every abort but a lost
+      # PTE race (the fault is then resolved) must have gone on to the mmap_lock path.
+      spf_aborts=0
+      for why in odd unmapped vma_copy access_error no_table pte_map_lock_seq1 \
+                 pte_map_lock_pmd pte_map_lock_ptl pte_map_lock_seq2 nomem; do
+        spf_aborts=$(( spf_aborts + $(ev "$r" spf_abort_$why) ))
+      done
+      check "$s, $cpus CPUs, seed $seed: speculative attempts succeed or fall back" \
+        [ $(( spf_aborts + $(ev "$r" spf_abort_pte_race) )) -eq 0 -o \
+          \( "$(ev "$r" spf_success)" -gt 0 -a \
+             "$(ev "$r" mmap_lock_fallback)" -ge $spf_aborts \) ]
       check "$s, $cpus CPUs, seed $seed: some munmaps ran" grep -q '"munmap" : [1-9]' "$d/results.json"
     done
   done
