@@ -329,6 +329,22 @@ int main(void)
 	sys_munmap(mm, d, NP * PAGE_SIZE);
 	violations = 0;
 
+	/* A PTE left writable in a read-only VMA (an mprotect that raced a fault). */
+	{
+		unsigned long w = sys_mmap(mm, PAGE_SIZE);
+		touch(mm, w, PAGE_SIZE, true);
+		struct vm_area_struct *v = find_vma(NULL, mm, w);
+		unsigned long saved = v->vm_flags;
+		v->vm_flags &= ~VM_WRITE; /* the VMA says read-only, the PTE still RW */
+		mm_check(mm, &r);
+		tap_ok(r.error && strstr(r.error, "writable in a VMA without VM_WRITE"),
+		       "the checker catches a writable PTE in a read-only VMA: %s",
+		       r.error ? r.error : "(nothing reported)");
+		g_free(r.error);
+		v->vm_flags = saved;
+		sys_munmap(mm, w, PAGE_SIZE);
+	}
+
 	/* The checker itself must catch a leaked page. */
 	unsigned long c = sys_mmap(mm, PAGE_SIZE);
 	touch(mm, c, PAGE_SIZE, true);

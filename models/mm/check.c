@@ -24,10 +24,10 @@ static void fail(struct check_ctx *c, char *msg)
 		g_free(msg);
 }
 
-static bool in_vma(struct mm_struct *mm, unsigned long addr)
+static struct vm_area_struct *vma_at(struct mm_struct *mm, unsigned long addr)
 {
 	struct vm_area_struct *v = find_vma(NULL, mm, addr);
-	return v && v->vm_start <= addr;
+	return v && v->vm_start <= addr ? v : NULL;
 }
 
 static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
@@ -55,8 +55,16 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 		}
 		if (!pte_present(e))
 			continue;
-		if (!in_vma(mm, va))
+		struct vm_area_struct *v = vma_at(mm, va);
+		if (!v) {
 			fail(c, g_strdup_printf("PTE for 0x%lx is present outside every VMA", va));
+		} else if ((e & _PAGE_RW) && !(v->vm_flags & VM_WRITE)) {
+			/* A write the VMA forbids would go through without a fault. */
+			fail(c, g_strdup_printf("PTE for 0x%lx is writable in a VMA without VM_WRITE "
+						"[0x%lx, 0x%lx)", va, v->vm_start, v->vm_end));
+		} else if (!(e & _PAGE_PROTNONE) && !(v->vm_flags & (VM_READ | VM_WRITE))) {
+			fail(c, g_strdup_printf("PTE for 0x%lx is accessible in a PROT_NONE VMA", va));
+		}
 		if (e & _PAGE_SPECIAL) {
 			c->r->zero_ptes++;
 			if (pte_pfn(e) != mm->zone->zero_pfn)
