@@ -137,6 +137,10 @@ struct zone {
 	struct per_cpu_pages *pcp; /* [nr_cpus] */
 	int nr_cpus;
 	uint64_t zero_pfn;      /* the shared zero page */
+	/* Probability in [0, 1] that a GFP_NOWAIT allocation fails (scenario field
+	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
+	 * reclaim.  Drawn from the allocating task's own stream. */
+	double nowait_fail;
 };
 #define PAGES_PER_CHUNK 32768u
 
@@ -219,6 +223,13 @@ struct mm_struct {
 	uint64_t *cpumask;
 	unsigned asid;                  /* PCID of this address space in the TLB model */
 	enum ptl_mode ptl_mode;         /* set before the first fault, never changed */
+	/* Faults may walk the page tables under RCU alone (no VMA lock, no mmap_lock): freed
+	 * page tables wait for a grace period after the flush (MMU_GATHER_RCU_TABLE_FREE).
+	 * Fixed at mm_create from the scheme.  nr_pt_rcu_pending: tables unlinked and
+	 * flushed whose grace period has not ended yet (page_table_lock-free: the count is
+	 * only changed by the unmapping task and the RCU callback, in simulated-time order). */
+	bool pt_free_rcu;
+	long nr_pt_rcu_pending;
 	enum mm_inject inject;
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 };
@@ -278,6 +289,8 @@ static inline struct page *pfn_to_page(const struct zone *z, uint64_t pfn)
 	return &z->chunk[pfn / PAGES_PER_CHUNK][pfn % PAGES_PER_CHUNK];
 }
 struct page *alloc_page(struct sim_task *t, struct zone *z);       /* NULL: OOM */
+/* GFP_NOWAIT: as alloc_page, but fails with probability z->nowait_fail (no reclaim). */
+struct page *alloc_page_nowait(struct sim_task *t, struct zone *z);
 void free_page(struct sim_task *t, struct zone *z, struct page *p);
 uint64_t zone_pages_in_use(const struct zone *z);                   /* not free, not on a pcp */
 
@@ -376,6 +389,16 @@ int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned l
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
+/*
+ * The pieces of the fault core a scheme that commits by itself uses (models/schemes/rcu.c):
+ * a zeroed user page (nowait: GFP_NOWAIT, may fail), giving back one that lost its race,
+ * and do_set_pte: map p (NULL: the zero page) at addr of table pt, whose lock the caller
+ * holds after checking the entry is still `expect`.
+ */
+struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait);
+void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p);
+void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		struct page *pt, pteval_t expect, struct page *p);
 
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);

@@ -27,6 +27,7 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
 	mm->vma_lock_kind = scheme ? scheme->vma_lock : VMA_LOCK_NONE;
+	mm->pt_free_rcu = scheme && scheme->lockless_fault;
 	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;
