@@ -10,6 +10,9 @@
  *    unlinked page table waits for the reader's grace period meanwhile.
  *  - unmapped: Tier 0 falls back, the per-VMA tier finds no VMA, the mmap_lock tier
  *    reports SIGSEGV.
+ *  - made read-only (mprotect): same VMA, same range, same tables, same empty PTE; only
+ *    the sequences tell Tier 0 that the write it sampled as allowed no longer is: it
+ *    falls back and the write faults with SIGSEGV, no writable PTE appears.
  *  - GFP_NOWAIT failing always (zone->nowait_fail = 1): a scheme that allocates under RCU
  *    falls back on every allocating fault and the fault still completes correctly; one
  *    that allocates outside RCU never fails.  Never failing (0): no fallback at all.
@@ -26,7 +29,7 @@
 
 static struct sim_task reader, writer;
 static const struct mm_scheme_ops *scheme;
-static enum { HOOK_OFF, HOOK_REPLACE, HOOK_UNMAP } hook_action;
+static enum { HOOK_OFF, HOOK_REPLACE, HOOK_UNMAP, HOOK_READONLY } hook_action;
 static unsigned long region, region_len, remapped;
 static long pending_in_window; /* tables waiting for a grace period, seen by the writer */
 
@@ -46,6 +49,10 @@ static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		break;
 	case HOOK_UNMAP:
 		scheme->munmap(&writer, mm, region, region_len);
+		break;
+	case HOOK_READONLY:
+		/* r-x: flags no other VMA has, so nothing merges and the VMA stays itself. */
+		scheme->mprotect(&writer, mm, region, region_len, VM_READ | VM_EXEC);
 		break;
 	}
 	hook_action = HOOK_OFF;
@@ -188,6 +195,19 @@ static void run_scheme(const struct machine *m)
 	tap_ok(!failed && fallbacks() == 0 && ev(EV_RCU_TIER0) == 7,
 	       "%s gfp_nowait_fail = 0: no fallback (tier0 %llu, fallbacks %llu)", scheme->name,
 	       (unsigned long long)ev(EV_RCU_TIER0), (unsigned long long)fallbacks());
+	check_mm(mm, "after the allocation failures");
+
+	/* Made read-only inside the window. */
+	unsigned long ro = region + 15 * PAGE_SIZE;
+	hook_action = HOOK_READONLY;
+	reset_stats();
+	err = mmu_access(&reader, mm, ro, true);
+	pteval_t *pte = pt_lookup_pte(&reader, mm, ro, NULL);
+	tap_ok(err == -14 && ev(why) == 1 && fallbacks() == 1 && ev(EV_RCU_TIER_CLASSIC) == 1 &&
+		       pte && !(*pte & _PAGE_RW),
+	       "%s made read-only: only the sequences show it (%s); the write fails with "
+	       "SIGSEGV, no writable PTE (err %d, fallbacks %llu)",
+	       scheme->name, stat_event_name[why], err, (unsigned long long)fallbacks());
 	check_mm(mm, "at the end");
 
 	/* The grace periods end once the reader left its sections: the page tables and
