@@ -26,12 +26,12 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", NULL,
+	"inject", "gfp_nowait_fail", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -497,7 +497,7 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -512,7 +512,8 @@ static int read_scenario(lua_State *L)
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
-			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms"))
+			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
+				 !strcmp(key, "gfp_nowait_fail"))
 				lua_pushnumber(L, 0.5);
 			else
 				lua_pushinteger(L, 0);
@@ -616,6 +617,20 @@ static int read_scenario(lua_State *L)
 	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
 	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
+	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
+	lua_getfield(L, sc, "gfp_nowait_fail");
+	if (!lua_isnil(L, -1)) {
+		int ok;
+		double d = lua_tonumberx(L, -1, &ok);
+		if (!ok)
+			return luaL_error(L, "scenario: 'gfp_nowait_fail' must be a number, got %s",
+					  luaL_typename(L, -1));
+		if (!(d >= 0 && d <= 1))
+			return luaL_error(L, "scenario: 'gfp_nowait_fail' = %f must be a probability "
+					  "in [0, 1]", d);
+		cfg->gfp_nowait_fail = d;
+	}
+	lua_pop(L, 1);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -795,6 +810,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_bool(b, "check", cfg->check);
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
+	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

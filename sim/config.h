@@ -48,6 +48,7 @@ struct run_config {
 	bool check;          /* the invariant checker during the run and the check at its end */
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
+	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;

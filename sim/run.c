@@ -38,12 +38,16 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
+	zone->nowait_fail = cfg->gfp_nowait_fail;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
-	/* Schemes whose faults walk the VMA tree (speculative: and the page tables) without
-	 * mmap_lock free what they walk through RCU: run the grace-period machinery (tick-driven, HZ=1000). */
-	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE || cfg->scheme->speculative;
+	/* Schemes whose faults walk the VMA tree without mmap_lock free tree nodes and VMAs
+	 * through RCU, and those whose faults may walk page tables under RCU alone
+	 * (speculative, lockless) free page tables through it too: run the grace-period
+	 * machinery (tick-driven, HZ=1000). */
+	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE || cfg->scheme->speculative ||
+			cfg->scheme->lockless_fault;
 	if (need_rcu)
 		rcu_init(RCU_TICK, 1e6, m->nr_cpus);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :

@@ -74,6 +74,21 @@ enum stat_event {
 	EV_SPF_ABORT_PTE,      /* the PTE changed under us (another CPU mapped it) */
 	EV_SPF_ABORT_NOMEM,    /* the page allocation failed */
 	EV_SPF_WASTED_NS,      /* ns from the start of aborted attempts to their abort */
+	/* full-RCU faults (models/schemes/rcu.c): the tier each fault completed in ... */
+	EV_RCU_TIER0,          /* under rcu_read_lock alone, committed under the PTE lock */
+	EV_RCU_TIER_PERVMA,    /* after a Tier-0 fallback, under the per-VMA lock */
+	EV_RCU_TIER_CLASSIC,   /* after both, under mmap_lock */
+	/* ... why Tier 0 fell back (one per fallback) ... */
+	EV_RCU_FB_NO_VMA,      /* no VMA at the address, or the access is not permitted */
+	EV_RCU_FB_VMA_LOCKED,  /* the VMA was write-locked when sampled */
+	EV_RCU_FB_PGTABLE,     /* a page-table level is missing (Tier 0 allocates none) */
+	EV_RCU_FB_NOWAIT,      /* the GFP_NOWAIT page allocation failed */
+	EV_RCU_FB_SEQ,         /* mm_lock_seq or vm_lock_seq moved by the commit */
+	EV_RCU_FB_STALE,       /* at the commit: VMA detached, reused or shrunk, or PMD changed */
+	EV_RCU_FB_REENTER,     /* rcu-drop: the sequences moved while outside RCU */
+	/* ... and what the fallbacks cost */
+	EV_RCU_WASTED_NS,      /* ns of Tier-0 work thrown away by fallbacks (a sum, not a count) */
+	EV_PGALLOC_NOWAIT_FAIL, /* GFP_NOWAIT page allocations that failed (zone->nowait_fail) */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

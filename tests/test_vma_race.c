@@ -192,7 +192,9 @@ int main(void)
 		if (mm_schemes[i]->vma_lock == VMA_LOCK_NONE)
 			continue;
 		scheme = mm_schemes[i];
-		run_scheme(m);
+		/* Schemes whose faults first try RCU alone: tests/test_rcu_fault.c. */
+		if (!scheme->lockless_fault)
+			run_scheme(m);
 		check_unlocked_change_dies(m);
 		n++;
 	}

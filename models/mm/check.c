@@ -147,8 +147,9 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	if (nr != mm->map_count)
 		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
 	r->pages_in_use = zone_pages_in_use(mm->zone);
-	/* Unlinked tables of a speculative mm wait for a grace period before they are freed. */
-	if (r->pages_in_use != r->mapped_pages + r->table_pages + mm->nr_pt_rcu_pending)
+	/* Tables unlinked by an unmap whose grace period is still running are in use. */
+	if (r->pages_in_use !=
+	    r->mapped_pages + r->table_pages + (uint64_t)mm->nr_pt_rcu_pending)
 		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped and "
 					 "%llu are page tables (a page leaked or was freed twice)",
 					 (unsigned long long)r->pages_in_use,

@@ -10,9 +10,9 @@
 #include "hw/hw.h"
 #include "die.h"
 
-struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm)
+struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait)
 {
-	struct page *p = alloc_page(t, mm->zone);
+	struct page *p = nowait ? alloc_page_nowait(t, mm->zone) : alloc_page(t, mm->zone);
 	if (!p)
 		return NULL;
 	count_event(&t->stats, EV_PGALLOC);
@@ -47,6 +47,19 @@ bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 		count_event(&t->stats, EV_FAULT_RACE);
 		return false;
 	}
+	do_set_pte(t, vma, addr, pt, expect, p);
+	return true;
+}
+
+/* do_set_pte: map p (NULL: the zero page); the caller holds the PTE table's lock and has
+ * checked the entry is still `expect`. */
+void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		struct page *pt, pteval_t expect, struct page *p)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
+	struct spinlock *ptl = pte_lockptr(mm, pt);
+
 	mm_assert_locked(t, mm, addr, spin_is_held_by(ptl, t), "PTE and rss_anon",
 			 ptl->dep.class->name);
 	cpu_work(t, t->machine->path.pte_op);
@@ -73,7 +86,6 @@ bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 	}
 	if (mm->checker)
 		mm_check_event(t, mm, addr, MEV_FAULT_MAP, pte_pfn(*pte));
-	return true;
 }
 
 /* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it. */
@@ -101,7 +113,7 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 			count_event(&t->stats, EV_FAULT_ZERO);
 		return 0;
 	}
-	struct page *p = alloc_zeroed_user_page(t, mm);
+	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
 	if (!set_pte_locked(t, vma, addr, pt, 0, p)) {
@@ -117,7 +129,7 @@ static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma
 				  unsigned long addr, struct page *pt, pteval_t orig)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	struct page *p = alloc_zeroed_user_page(t, mm);
+	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
 	/* present -> present: set_pte_locked flushes the old translation everywhere. */

@@ -137,6 +137,10 @@ struct zone {
 	struct per_cpu_pages *pcp; /* [nr_cpus] */
 	int nr_cpus;
 	uint64_t zero_pfn;      /* the shared zero page */
+	/* Probability in [0, 1] that a GFP_NOWAIT allocation fails (scenario field
+	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
+	 * reclaim.  Drawn from the allocating task's own stream. */
+	double nowait_fail;
 };
 #define PAGES_PER_CHUNK 32768u
 
@@ -208,7 +212,6 @@ struct mm_struct {
 	/* Faults walk VMAs and page tables with no lock (scheme->speculative): the tree is in
 	 * RCU mode, and VMAs, tree nodes and page tables are freed after a grace period. */
 	bool speculative;
-	long nr_pt_rcu_pending;            /* speculative: unlinked tables awaiting their GP */
 	struct rcuwait vma_writer_wait;    /* 6.15: a writer waiting for a VMA's readers */
 	/* The VMAs, indexed by address: each stored over [vm_start, vm_end - 1].
 	 * mmap_lock (R to read, W to change; the tree asserts W on every store). */
@@ -226,6 +229,13 @@ struct mm_struct {
 	uint64_t *cpumask;
 	unsigned asid;                  /* PCID of this address space in the TLB model */
 	enum ptl_mode ptl_mode;         /* set before the first fault, never changed */
+	/* Faults may walk the page tables under RCU alone (no VMA lock, no mmap_lock): freed
+	 * page tables wait for a grace period after the flush (MMU_GATHER_RCU_TABLE_FREE).
+	 * Fixed at mm_create from the scheme.  nr_pt_rcu_pending: tables unlinked and
+	 * flushed whose grace period has not ended yet (page_table_lock-free: the count is
+	 * only changed by the unmapping task and the RCU callback, in simulated-time order). */
+	bool pt_free_rcu;
+	long nr_pt_rcu_pending;
 	enum mm_inject inject;
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 };
@@ -285,6 +295,8 @@ static inline struct page *pfn_to_page(const struct zone *z, uint64_t pfn)
 	return &z->chunk[pfn / PAGES_PER_CHUNK][pfn % PAGES_PER_CHUNK];
 }
 struct page *alloc_page(struct sim_task *t, struct zone *z);       /* NULL: OOM */
+/* GFP_NOWAIT: as alloc_page, but fails with probability z->nowait_fail (no reclaim). */
+struct page *alloc_page_nowait(struct sim_task *t, struct zone *z);
 void free_page(struct sim_task *t, struct zone *z, struct page *p);
 uint64_t zone_pages_in_use(const struct zone *z);                   /* not free, not on a pcp */
 
@@ -293,7 +305,6 @@ struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm);
 void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table);
 /* Free an unlinked table after a grace period (MMU_GATHER_RCU_TABLE_FREE), for mms whose
  * faults walk page tables under RCU only. */
-void pt_free_table_rcu(struct sim_task *t, struct mm_struct *mm, struct page *table);
 static inline pteval_t *pt_entries(const struct mm_struct *mm, pteval_t e)
 {
 	return pfn_to_page(mm->zone, pte_pfn(e))->table;
@@ -386,11 +397,18 @@ int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned l
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
-/* fault.c, for fault paths of their own (speculative): a zeroed user page or NULL; the
- * undo of one that was never mapped; and the PTE commit with the PTE table's lock already
- * held (false, nothing changed, if the PTE is no longer `expect`; p NULL: the zero page). */
-struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm);
+/*
+ * The pieces of the fault core a scheme that commits by itself uses (models/schemes/rcu.c):
+ * a zeroed user page (nowait: GFP_NOWAIT, may fail), giving back one that lost its race,
+ * and do_set_pte: map p (NULL: the zero page) at addr of table pt, whose lock the caller
+ * holds after checking the entry is still `expect`.
+ */
+struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait);
 void drop_unmapped_page(struct sim_task *t, struct mm_struct *mm, struct page *p);
+void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		struct page *pt, pteval_t expect, struct page *p);
+/* The PTE commit with the PTE table's lock already held: false (nothing changed) if the
+ * PTE is no longer `expect` (models/schemes/spf.c). */
 bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      struct page *pt, pteval_t expect, struct page *p);
 

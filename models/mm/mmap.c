@@ -28,6 +28,9 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
 	mm->vma_lock_kind = scheme ? scheme->vma_lock : VMA_LOCK_NONE;
 	mm->speculative = scheme && scheme->speculative;
+	/* Faults that walk page tables with no lock (speculative, lockless) need unlinked
+	 * tables freed only after a grace period. */
+	mm->pt_free_rcu = scheme && (scheme->speculative || scheme->lockless_fault);
 	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;

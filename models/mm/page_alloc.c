@@ -119,6 +119,24 @@ struct page *alloc_page(struct sim_task *t, struct zone *z)
 	return p;
 }
 
+/*
+ * GFP_NOWAIT (no direct reclaim, no sleep): the caller may be inside an RCU read-side
+ * section.  The model has no watermarks; z->nowait_fail stands for the chance that the
+ * free pages are below the min watermark, drawn from the task's own stream (so no other
+ * task's schedule changes it), and only when it is strictly between 0 and 1: the
+ * settings 0 and 1 leave the task's stream, and so its program's rand(), untouched.
+ */
+struct page *alloc_page_nowait(struct sim_task *t, struct zone *z)
+{
+	double p = z->nowait_fail;
+	if (p >= 1.0 || (p > 0.0 && rng_double(&t->rng) < p)) {
+		cpu_work(t, t->machine->path.page_alloc); /* got as far as the watermark check */
+		count_event(&t->stats, EV_PGALLOC_NOWAIT_FAIL);
+		return NULL;
+	}
+	return alloc_page(t, z);
+}
+
 void free_page(struct sim_task *t, struct zone *z, struct page *p)
 {
 	struct per_cpu_pages *pcp = &z->pcp[t->cpu];

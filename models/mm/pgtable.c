@@ -44,31 +44,6 @@ void pt_free_table(struct sim_task *t, struct mm_struct *mm, struct page *table)
 	free_page(t, mm->zone, table);
 }
 
-/* tlb_remove_table's RCU batch: the table page stays allocated, and its entries intact,
- * until every walker that might have read the entry pointing to it has left RCU. */
-struct pt_rcu {
-	struct rcu_head head;
-	struct mm_struct *mm;
-	struct page *table;
-};
-
-static void pt_free_table_rcu_cb(struct sim_task *t, struct rcu_head *head)
-{
-	struct pt_rcu *r = (struct pt_rcu *)head;
-	r->mm->nr_pt_rcu_pending--;
-	pt_free_table(t, r->mm, r->table);
-	g_free(r);
-}
-
-void pt_free_table_rcu(struct sim_task *t, struct mm_struct *mm, struct page *table)
-{
-	struct pt_rcu *r = g_new0(struct pt_rcu, 1);
-	r->mm = mm;
-	r->table = table;
-	mm->nr_pt_rcu_pending++;
-	call_rcu(t, &r->head, pt_free_table_rcu_cb);
-}
-
 /* Populate *entry with a fresh table under `lock` unless someone beat us to it. */
 static bool pt_install(struct sim_task *t, struct mm_struct *mm, pteval_t *entry,
 		       struct spinlock *lock, bool pte_table)

@@ -5,7 +5,8 @@
  *   1. clear the PTEs under their PTE lock, gathering the pages (pt_zap_range);
  *   2. unlink the emptied page tables, gathering them (pt_free_range);
  *   3. flush the range from every TLB (IPIs to the other CPUs of the mm's cpumask);
- *   4. only then free the pages and the page tables.
+ *   4. only then free the pages and the page tables (the tables a grace period later when
+ *      faults walk them under RCU alone: mm->pt_free_rcu).
  * Until step 3 another CPU may still translate through an old entry, as on hardware; the
  * pages are still allocated then, so it reads the old data, never a reused page.
  * mprotect uses the same gather with no pages: its flush makes the new protections
@@ -14,6 +15,7 @@
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "sync/rcu.h"
 
 void switch_mm(struct sim_task *t, struct mm_struct *mm)
 {
@@ -48,6 +50,39 @@ void tlb_gather_mmu(struct mmu_gather *tlb, struct mm_struct *mm)
 	};
 }
 
+/* One batch of page tables waiting for a grace period (struct mmu_table_batch). */
+struct pt_rcu_batch {
+	struct rcu_head head;
+	struct mm_struct *mm;
+	GPtrArray *tables;
+};
+
+static void pt_rcu_batch_free(struct sim_task *t, struct rcu_head *head)
+{
+	struct pt_rcu_batch *b = (struct pt_rcu_batch *)head;
+	for (unsigned i = 0; i < b->tables->len; i++)
+		pt_free_table(t, b->mm, g_ptr_array_index(b->tables, i));
+	b->mm->nr_pt_rcu_pending -= b->tables->len;
+	g_ptr_array_free(b->tables, TRUE);
+	g_free(b);
+}
+
+/*
+ * tlb_remove_table with MMU_GATHER_RCU_TABLE_FREE: a walker under rcu_read_lock alone
+ * may still be reading the tables (and spinning on their split locks), and the flush
+ * IPIs do not wait for it, so the tables go back to the allocator one grace period
+ * later, as one batch.
+ */
+static void pt_free_tables_rcu(struct sim_task *t, struct mmu_gather *tlb)
+{
+	struct pt_rcu_batch *b = g_new0(struct pt_rcu_batch, 1);
+	b->mm = tlb->mm;
+	b->tables = tlb->tables;
+	tlb->tables = g_ptr_array_new();
+	tlb->mm->nr_pt_rcu_pending += b->tables->len;
+	call_rcu(t, &b->head, pt_rcu_batch_free);
+}
+
 static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 {
 	struct mm_struct *mm = tlb->mm;
@@ -58,13 +93,10 @@ static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 		count_event(&t->stats, EV_PGFREE);
 		free_page(t, mm->zone, p);
 	}
-	for (unsigned i = 0; i < tlb->tables->len; i++) {
-		struct page *table = g_ptr_array_index(tlb->tables, i);
-		if (mm->speculative)
-			pt_free_table_rcu(t, mm, table); /* speculative walkers hold only RCU */
-		else
-			pt_free_table(t, mm, table);
-	}
+	if (mm->pt_free_rcu && tlb->tables->len)
+		pt_free_tables_rcu(t, tlb);
+	for (unsigned i = 0; i < tlb->tables->len; i++)
+		pt_free_table(t, mm, g_ptr_array_index(tlb->tables, i));
 	g_ptr_array_set_size(tlb->pages, 0);
 	g_ptr_array_set_size(tlb->tables, 0);
 }

@@ -68,7 +68,9 @@ int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long sta
 {
 	mmap_write_lock(t, mm);
 	int ret = mprotect_locked(t, mm, start, start + len, vm_flags);
-	mmap_write_unlock(t, mm); /* ends the section: VMA write locks, mmap_seq */
+	/* mmap_write_unlock, not a bare up_write: the mm_lock_seq increment is what releases
+	 * the VMA write locks mprotect took. */
+	mmap_write_unlock(t, mm);
 	return ret;
 }
 

@@ -89,17 +89,17 @@ inval:
 	return NULL;
 }
 
-static vm_fault_t pervma_refcount_fault(struct sim_task *t, struct mm_struct *mm,
-					unsigned long addr, unsigned int flags)
+vm_fault_t pervma_refcount_try(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			       unsigned int flags)
 {
 	struct vm_area_struct *vma = lock_vma_under_rcu(t, mm, addr);
 	if (!vma)
-		goto lock_mmap;
+		return VM_FAULT_RETRY;
 	hw_load(t, &vma->vm_flags, sizeof(vma->vm_flags));
 	if (((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE)) ||
 	    !(vma->vm_flags & (VM_READ | VM_WRITE))) {
 		vma_refcount_put(t, vma);
-		goto lock_mmap;
+		return VM_FAULT_RETRY;
 	}
 	vm_fault_t ret = handle_mm_fault(t, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
 	/* ≥6.6 the handler drops the lock itself on RETRY; none is returned here. */
@@ -109,8 +109,16 @@ static vm_fault_t pervma_refcount_fault(struct sim_task *t, struct mm_struct *mm
 		return ret;
 	}
 	count_event(&t->stats, EV_VMA_LOCK_RETRY);
-lock_mmap:
-	count_event(&t->stats, EV_MMAP_LOCK_FALLBACK);
+	return VM_FAULT_RETRY;
+}
+
+static vm_fault_t pervma_refcount_fault(struct sim_task *t, struct mm_struct *mm,
+					unsigned long addr, unsigned int flags)
+{
+	vm_fault_t ret = pervma_refcount_try(t, mm, addr, flags);
+	if (!(ret & VM_FAULT_RETRY))
+		return ret;
+	count_event(&t->stats, EV_MMAP_LOCK_FALLBACK); /* lock_mmap */
 	return classic_fault(t, mm, addr, flags);
 }
 

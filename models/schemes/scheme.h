@@ -16,6 +16,9 @@ struct mm_scheme_ops {
 	/* Faults look up VMAs and walk page tables with no lock at all, validated by
 	 * mm->mmap_seq: the mm keeps its VMAs, tree nodes and page tables for RCU readers. */
 	bool speculative;
+	/* Faults may complete under rcu_read_lock alone, holding no VMA lock and no
+	 * mmap_lock (rcu, rcu-drop): page tables are then freed a grace period late. */
+	bool lockless_fault;
 	/* The #PF handler from do_user_addr_fault on: returns VM_FAULT_* (0: retry access). */
 	vm_fault_t (*fault)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			    unsigned int flags);
@@ -36,6 +39,8 @@ extern const struct mm_scheme_ops classic_scheme;
 extern const struct mm_scheme_ops pervma_scheme;
 extern const struct mm_scheme_ops pervma_refcount_scheme;
 extern const struct mm_scheme_ops spf_scheme;
+extern const struct mm_scheme_ops rcu_scheme;
+extern const struct mm_scheme_ops rcu_drop_scheme;
 
 /* classic's operations, which the other schemes fall back to or share. */
 vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -50,9 +55,18 @@ int classic_madvise_dontneed(struct sim_task *t, struct mm_struct *mm, unsigned 
 			     unsigned long len);
 
 /*
+ * The 6.15 per-VMA lock path of pervma-refcount, without its fallback: VM_FAULT_RETRY
+ * means "take mmap_lock" (no VMA could be locked, or the handler needs mmap_lock).  The
+ * rcu schemes' second tier.
+ */
+vm_fault_t pervma_refcount_try(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			       unsigned int flags);
+
+/*
  * Race-test injection: when set, schemes that look a VMA up without mmap_lock call it
- * between the lookup and the lock, so a test can change the tree exactly there.  NULL in
- * every run of the simulator.
+ * between the lookup and the lock, so a test can change the tree exactly there (the rcu
+ * schemes: between Tier 0's lookup and its commit under the PTE lock).  NULL in every
+ * run of the simulator.
  */
 extern void (*scheme_walk_hook)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 				struct vm_area_struct *vma);

@@ -8,6 +8,8 @@ const struct mm_scheme_ops *const mm_schemes[] = {
 	&spf_scheme,
 	&pervma_scheme,
 	&pervma_refcount_scheme,
+	&rcu_scheme,
+	&rcu_drop_scheme,
 	NULL,
 };
 

@@ -194,7 +194,7 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 	}
 	if (write) {
 		/* Nothing is held: the page is wasted if the attempt aborts. */
-		p = alloc_zeroed_user_page(t, mm);
+		p = alloc_zeroed_user_page(t, mm, false);
 		if (!p)
 			return EV_SPF_ABORT_NOMEM;
 	}

@@ -37,6 +37,19 @@ for s in $schemes; do
         [ $(( spf_aborts + $(ev "$r" spf_abort_pte_race) )) -eq 0 -o \
           \( "$(ev "$r" spf_success)" -gt 0 -a \
              "$(ev "$r" mmap_lock_fallback)" -ge $spf_aborts \) ]
+      # A scheme that tries RCU alone first: every fault completed in exactly one tier,
+      # and every fallback from Tier 0 has a reason.
+      t0=$(ev "$r" rcu_fault_tier0)
+      later=$(( $(ev "$r" rcu_fault_pervma) + $(ev "$r" rcu_fault_classic) ))
+      faults=$(sed -n '/"fault_latency_ns"/,/"count"/s/.*"count" : \([0-9]*\).*/\1/p' "$r" |
+        head -n1)
+      reasons=0
+      for why in no_vma vma_locked pgtable nowait seq stale reenter; do
+        reasons=$(( reasons + $(ev "$r" rcu_fallback_$why) ))
+      done
+      check "$s, $cpus CPUs, seed $seed: RCU tiers hold every fault ($t0+$later of $faults)" \
+        [ $((t0 + later)) -eq 0 -o \
+          \( $((t0 + later)) -eq "$faults" -a "$t0" -gt 0 -a "$reasons" -eq "$later" \) ]
       check "$s, $cpus CPUs, seed $seed: some munmaps ran" grep -q '"munmap" : [1-9]' "$d/results.json"
     done
   done
