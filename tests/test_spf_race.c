@@ -25,8 +25,8 @@
 #include "mm/mm.h"
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
+#include "race_fixture.h"
 
-static struct sim_task reader, writer;
 static const struct mm_scheme_ops *scheme;
 static unsigned long unmap_start, unmap_len; /* the hook's munmap or mprotect; 0: none */
 static bool hook_mprotect;                    /* make it read-only instead of unmapping */
@@ -203,20 +203,8 @@ static void run_scheme(void)
 
 int main(void)
 {
-	char *err = NULL;
-	struct machine *m = machine_load("generic-2s", &err);
-	if (!m) {
-		printf("Bail out! %s\n", err);
+	if (!race_setup())
 		return 1;
-	}
-	struct hw_model *hw = hw_create(m, m->nr_cpus);
-	rcu_init(RCU_EXPEDITED, 1e6, m->nr_cpus);
-	reader = (struct sim_task){ .name = "reader", .cpu = 0, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX };
-	writer = (struct sim_task){ .name = "writer", .cpu = 1, .id = 1, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX };
-	rcu_register(&reader);
-	rcu_register(&writer);
 	int n = 0;
 	for (int i = 0; mm_schemes[i]; i++) {
 		if (!mm_schemes[i]->speculative)
@@ -226,7 +214,5 @@ int main(void)
 		n++;
 	}
 	tap_ok(n >= 1, "%d speculating schemes tested", n);
-	hw_destroy(hw);
-	machine_free(m);
-	return tap_done();
+	return race_teardown();
 }

@@ -24,8 +24,8 @@
 #include "mm/mm.h"
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
+#include "race_fixture.h"
 
-static struct sim_task reader, writer;
 static const struct mm_scheme_ops *scheme;
 static enum { HOOK_OFF, HOOK_REPLACE, HOOK_UNMAP, HOOK_SHRINK } hook_action;
 static unsigned long region, region_len, remapped;
@@ -136,13 +136,7 @@ static void run_scheme(const struct machine *m)
 	       "%s uncontended: the fault completes under the VMA lock", scheme->name);
 	check_mm(mm, "at the end");
 
-	/* Grace periods end once the reader left its sections: the callbacks free what
-	 * the writer retired. */
-	rcu_qs(&reader);
-	rcu_qs(&writer);
-	tap_ok(!rcu->violation, "%s: no access to an object after its grace period%s%s",
-	       scheme->name, rcu->violation ? ": " : "", rcu->violation ? rcu->violation : "");
-	scheme_walk_hook = NULL;
+	race_end_grace_periods(scheme);
 	mm_destroy(mm);
 	zone_destroy(zone);
 }
@@ -173,20 +167,9 @@ static void check_unlocked_change_dies(const struct machine *m)
 
 int main(void)
 {
-	char *err = NULL;
-	struct machine *m = machine_load("generic-2s", &err);
-	if (!m) {
-		printf("Bail out! %s\n", err);
+	if (!race_setup())
 		return 1;
-	}
-	struct hw_model *hw = hw_create(m, m->nr_cpus);
-	rcu_init(RCU_EXPEDITED, 1e6, m->nr_cpus);
-	reader = (struct sim_task){ .name = "reader", .cpu = 0, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX };
-	writer = (struct sim_task){ .name = "writer", .cpu = 1, .id = 1, .machine = m, .hw = hw,
-				    .deadline = SIM_TIME_MAX };
-	rcu_register(&reader);
-	rcu_register(&writer);
+	struct machine *m = race_machine;
 	int n = 0;
 	for (int i = 0; mm_schemes[i]; i++) {
 		if (mm_schemes[i]->vma_lock == VMA_LOCK_NONE)
@@ -199,7 +182,5 @@ int main(void)
 		n++;
 	}
 	tap_ok(n >= 1, "%d schemes with per-VMA locks tested", n);
-	hw_destroy(hw);
-	machine_free(m);
-	return tap_done();
+	return race_teardown();
 }
