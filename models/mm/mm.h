@@ -394,6 +394,14 @@ int mprotect_locked(struct sim_task *t, struct mm_struct *mm, unsigned long star
 int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			    unsigned long end);
 
+/* access_error (arch/x86/mm/fault.c): the fault may not proceed on a VMA with these flags. */
+static inline bool access_error(unsigned long vm_flags, unsigned int fault_flags)
+{
+	if ((fault_flags & FAULT_FLAG_WRITE) && !(vm_flags & VM_WRITE))
+		return true;
+	return !(vm_flags & (VM_READ | VM_WRITE));
+}
+
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);

@@ -27,9 +27,7 @@ vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long
 		goto out;
 	}
 	hw_load(t, vma, 32);
-	/* access_error */
-	if (((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE)) ||
-	    !(vma->vm_flags & (VM_READ | VM_WRITE))) {
+	if (access_error(vma->vm_flags, flags)) {
 		ret = VM_FAULT_SIGSEGV;
 		goto out;
 	}

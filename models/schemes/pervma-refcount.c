@@ -95,21 +95,7 @@ vm_fault_t pervma_refcount_try(struct sim_task *t, struct mm_struct *mm, unsigne
 	struct vm_area_struct *vma = lock_vma_under_rcu(t, mm, addr);
 	if (!vma)
 		return VM_FAULT_RETRY;
-	hw_load(t, &vma->vm_flags, sizeof(vma->vm_flags));
-	if (((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE)) ||
-	    !(vma->vm_flags & (VM_READ | VM_WRITE))) {
-		vma_refcount_put(t, vma);
-		return VM_FAULT_RETRY;
-	}
-	vm_fault_t ret = handle_mm_fault(t, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
-	/* ≥6.6 the handler drops the lock itself on RETRY; none is returned here. */
-	vma_refcount_put(t, vma);
-	if (!(ret & VM_FAULT_RETRY)) {
-		count_event(&t->stats, EV_VMA_LOCK_SUCCESS);
-		return ret;
-	}
-	count_event(&t->stats, EV_VMA_LOCK_RETRY);
-	return VM_FAULT_RETRY;
+	return vma_locked_fault(t, vma, addr, flags, vma_refcount_put);
 }
 
 static vm_fault_t pervma_refcount_fault(struct sim_task *t, struct mm_struct *mm,

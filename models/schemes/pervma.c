@@ -100,24 +100,13 @@ static vm_fault_t pervma_fault(struct sim_task *t, struct mm_struct *mm, unsigne
 			       unsigned int flags)
 {
 	struct vm_area_struct *vma = lock_vma_under_rcu(t, mm, addr);
-	if (!vma)
-		goto lock_mmap;
-	hw_load(t, &vma->vm_flags, sizeof(vma->vm_flags));
-	/* access_error: the classic path reports the error. */
-	if (((flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_WRITE)) ||
-	    !(vma->vm_flags & (VM_READ | VM_WRITE))) {
-		vma_end_read(t, vma);
-		goto lock_mmap;
+	/* 6.4: the caller always releases the VMA lock (vma_end_read). */
+	if (vma) {
+		vm_fault_t ret = vma_locked_fault(t, vma, addr, flags, vma_end_read);
+		if (!(ret & VM_FAULT_RETRY))
+			return ret;
 	}
-	vm_fault_t ret = handle_mm_fault(t, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
-	vma_end_read(t, vma); /* 6.4: the caller always releases */
-	if (!(ret & VM_FAULT_RETRY)) {
-		count_event(&t->stats, EV_VMA_LOCK_SUCCESS);
-		return ret;
-	}
-	count_event(&t->stats, EV_VMA_LOCK_RETRY);
-lock_mmap:
-	count_event(&t->stats, EV_MMAP_LOCK_FALLBACK);
+	count_event(&t->stats, EV_MMAP_LOCK_FALLBACK); /* lock_mmap */
 	return classic_fault(t, mm, addr, flags);
 }
 

@@ -142,7 +142,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 		goto out;
 	}
 	/* access_error, and what the fault core does not handle: the slower tiers report. */
-	if ((write && !(vma->vm_flags & VM_WRITE)) || !(vma->vm_flags & (VM_READ | VM_WRITE)) ||
+	if (access_error(vma->vm_flags, write ? FAULT_FLAG_WRITE : 0) ||
 	    (vma->vm_flags & VM_SHARED)) {
 		why = EV_RCU_FB_NO_VMA;
 		goto out;

@@ -42,6 +42,16 @@ extern const struct mm_scheme_ops spf_scheme;
 extern const struct mm_scheme_ops rcu_scheme;
 extern const struct mm_scheme_ops rcu_drop_scheme;
 
+/*
+ * The fault under a VMA read lock the scheme already holds (do_user_addr_fault's
+ * lock_vma_under_rcu branch): access check, handle_mm_fault, then `release` drops the
+ * VMA lock.  VM_FAULT_RETRY means "take the mmap_lock path" (counted as a RETRY only when
+ * the fault itself asked for it).
+ */
+vm_fault_t vma_locked_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			    unsigned int flags,
+			    void (*release)(struct sim_task *t, struct vm_area_struct *vma));
+
 /* classic's operations, which the other schemes fall back to or share. */
 vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			 unsigned int flags);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "scheme.h"
 #include "die.h"
+#include "hw/hw.h"
 
 const struct mm_scheme_ops *const mm_schemes[] = {
 	&classic_scheme,
@@ -28,4 +29,24 @@ const struct mm_scheme_ops *scheme_find(const char *name)
 		return s;
 	}
 	return NULL;
+}
+
+vm_fault_t vma_locked_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			    unsigned int flags,
+			    void (*release)(struct sim_task *t, struct vm_area_struct *vma))
+{
+	hw_load(t, &vma->vm_flags, sizeof(vma->vm_flags));
+	/* access_error: the mmap_lock path reports it. */
+	if (access_error(vma->vm_flags, flags)) {
+		release(t, vma);
+		return VM_FAULT_RETRY;
+	}
+	vm_fault_t ret = handle_mm_fault(t, vma, addr, flags | FAULT_FLAG_VMA_LOCK);
+	release(t, vma); /* no modelled fault drops the lock itself (none returns RETRY) */
+	if (!(ret & VM_FAULT_RETRY)) {
+		count_event(&t->stats, EV_VMA_LOCK_SUCCESS);
+		return ret;
+	}
+	count_event(&t->stats, EV_VMA_LOCK_RETRY);
+	return VM_FAULT_RETRY;
 }

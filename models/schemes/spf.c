@@ -88,8 +88,7 @@ static enum stat_event spf_get_vma(struct sim_task *t, struct spf_fault *f)
 	/* access_error, and only private anonymous memory is speculated on (NO_SPECULATE);
 	 * the classic path produces the real SIGSEGV. */
 	unsigned long fl = f->vma.vm_flags;
-	if (((f->flags & FAULT_FLAG_WRITE) && !(fl & VM_WRITE)) || !(fl & (VM_READ | VM_WRITE)) ||
-	    (fl & VM_SHARED))
+	if (access_error(fl, f->flags) || (fl & VM_SHARED))
 		return EV_SPF_ABORT_ACCESS;
 	return 0;
 }
