@@ -473,7 +473,7 @@ static int test_rspin(void)
 	tap_ok(wa_acq >= ra_rel && wa_stats.sleep_wait == 0 && wa_stats.spin > 0,
 	       "a writer spins on a short reader and takes the lock at its release "
 	       "(spun %.1f ns, slept 0)", ps_to_ns(wa_stats.spin));
-	tap_ok(wa_acq - ra_rel <= 2 * machine->hw.transfer_remote,
+	tap_ok(wa_acq - ra_rel <= 2 * ns_to_ps(machine->coh.remote_ns),
 	       "one line transfer after the release (%.1f ns)", ps_to_ns(wa_acq - ra_rel));
 	/* rwsem_rspin_threshold with one reader: (20 + 1) / 2 us */
 	tap_ok(wb_stats.spin == 21 * PS_PER_US / 2 && wb_stats.sleep_wait > 0,

@@ -210,10 +210,7 @@ static bool machine_validate(struct machine *m, const char *file, char **err)
 		return false;
 	}
 	/* The derived figures (struct hw_costs). */
-	m->hw.load = m->hw.store = ns_to_ps(machine_cycles_to_ns(m, m->cache.l1d_cycles));
-	m->hw.rmw = ns_to_ps(machine_cycles_to_ns(m, m->coh.rmw_cycles));
 	m->hw.transfer = ns_to_ps(m->coh.llc_ns);
-	m->hw.transfer_remote = ns_to_ps(m->sockets > 1 ? m->coh.remote_ns : m->coh.socket_ns);
 	m->hw.wakeup = ns_to_ps(m->path.wakeup);
 	return true;
 }

@@ -20,11 +20,7 @@
  * below; not set in preset files.
  */
 struct hw_costs {
-	sim_time_t load;         /* ps, L1D hit */
-	sim_time_t store;        /* ps, L1D hit */
-	sim_time_t rmw;          /* ps, uncontended LOCK-prefixed read-modify-write */
 	sim_time_t transfer;     /* ps, line transfer between two cores of one LLC domain */
-	sim_time_t transfer_remote; /* ps, same between sockets */
 	double zero_bytes_per_ps;   /* clear_page bandwidth */
 	double copy_bytes_per_ps;   /* copy_page bandwidth */
 	sim_time_t wakeup;       /* ps, from wake-up of a sleeping task to it running */
