@@ -26,16 +26,19 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free", "tasks",
+	NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", NULL,
+	"inject", "gfp_nowait_fail", "pt_free", "vma_free", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
+const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
+const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
@@ -497,7 +500,7 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, vma_free)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -508,7 +511,8 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject"))
+			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
+			    !strcmp(key, "vma_free"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -617,6 +621,16 @@ static int read_scenario(lua_State *L)
 	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
 	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
+	/* How unlinked page tables and removed VMAs are freed: the scheme's need unless the
+	 * scenario asks for more (a scheme without lockless readers may pay for RCU). */
+	cfg->pt_free = read_enum_field(L, sc, "pt_free", config_pt_free_names,
+				       scheme_pt_free(cfg->scheme));
+	cfg->vma_free = read_enum_field(L, sc, "vma_free", config_vma_free_names,
+					scheme_vma_free(cfg->scheme));
+	const char *why = scheme_free_unsafe(cfg->scheme, (enum pt_free_kind)cfg->pt_free,
+					     (enum vma_free_kind)cfg->vma_free);
+	if (why)
+		return luaL_error(L, "scenario: %s", why);
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -809,6 +823,8 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_double(b, "deadline_ms", cfg->deadline_ms);
 	json_add_bool(b, "check", cfg->check);
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
+	json_add_string(b, "pt_free", config_pt_free_names[cfg->pt_free]);
+	json_add_string(b, "vma_free", config_vma_free_names[cfg->vma_free]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	json_builder_set_member_name(b, "params");

@@ -47,6 +47,8 @@ struct run_config {
 	double deadline_ms;  /* hard bound on simulated time; beyond it the run fails */
 	bool check;          /* the invariant checker during the run and the check at its end */
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
+	int pt_free;         /* enum pt_free_kind: unlinked page tables freed at once or by RCU */
+	int vma_free;        /* enum vma_free_kind: removed VMAs freed at once, by RCU, reused */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	GPtrArray *groups;   /* struct task_group * */
@@ -60,6 +62,8 @@ struct run_config {
 
 /* Names of the ptl and inject values, indexed by enum ptl_mode / enum mm_inject. */
 extern const char *const config_ptl_names[];
+extern const char *const config_pt_free_names[];
+extern const char *const config_vma_free_names[];
 extern const char *const config_inject_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */

@@ -38,6 +38,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
+	mm->pt_free_rcu = cfg->pt_free == PT_FREE_RCU;
+	mm->vma_free = (enum vma_free_kind)cfg->vma_free;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
@@ -47,7 +49,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	 * (speculative, lockless) free page tables through it too: run the grace-period
 	 * machinery (tick-driven, HZ=1000). */
 	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE || cfg->scheme->speculative ||
-			cfg->scheme->lockless_fault;
+			cfg->scheme->lockless_fault || mm->pt_free_rcu ||
+			mm->vma_free == VMA_FREE_RCU;
 	if (need_rcu)
 		rcu_init(RCU_TICK, 1e6, m->nr_cpus);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :

@@ -155,6 +155,18 @@ enum vma_lock_kind {
 	VMA_LOCK_REFCNT,   /* 6.15: vm_refcnt + rcuwait; VMA slab SLAB_TYPESAFE_BY_RCU */
 };
 
+/*
+ * How removed VMAs go back to the slab (scenario field vma_free; the default is what the
+ * scheme's readers need, models/schemes/schemes.c).  IMMEDIATE is the kernel before
+ * per-VMA locks: every reader holds mmap_lock.  RCU is vm_area_free's call_rcu (6.4 to
+ * 6.14, and SPF).  TYPESAFE is SLAB_TYPESAFE_BY_RCU (6.15): the object is reused at once
+ * and a lockless reader must revalidate what it locked (vm_refcnt, vm_mm, the range).
+ */
+enum vma_free_kind { VMA_FREE_IMMEDIATE, VMA_FREE_RCU, VMA_FREE_TYPESAFE };
+/* Unlinked page tables: freed after the TLB flush, or a grace period after it
+ * (MMU_GATHER_RCU_TABLE_FREE; scenario field pt_free). */
+enum pt_free_kind { PT_FREE_IMMEDIATE, PT_FREE_RCU };
+
 /* 6.4's vma->vm_lock: its own slab object so that readers' atomics on it do not
  * false-share with the VMA fields the fault reads (line VMA.LOCK). */
 struct vma_lock {
@@ -236,6 +248,7 @@ struct mm_struct {
 	 * only changed by the unmapping task and the RCU callback, in simulated-time order). */
 	bool pt_free_rcu;
 	long nr_pt_rcu_pending;
+	enum vma_free_kind vma_free;    /* fixed at mm_create from the scheme, or the scenario */
 	enum mm_inject inject;
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 };

@@ -30,7 +30,8 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	mm->speculative = scheme && scheme->speculative;
 	/* Faults that walk page tables with no lock (speculative, lockless) need unlinked
 	 * tables freed only after a grace period. */
-	mm->pt_free_rcu = scheme && (scheme->speculative || scheme->lockless_fault);
+	mm->pt_free_rcu = scheme && scheme_pt_free(scheme) == PT_FREE_RCU;
+	mm->vma_free = scheme ? scheme_vma_free(scheme) : VMA_FREE_IMMEDIATE;
 	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;

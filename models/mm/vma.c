@@ -73,18 +73,15 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 {
 	cpu_work(t, t->machine->path.vma_alloc);
-	switch (vma->vm_mm->vma_lock_kind) {
-	case VMA_LOCK_NONE:
-		if (vma->vm_mm->speculative) { /* SPF: call_rcu when the mm is multi-threaded */
-			kfree_rcu(t, vma, sizeof(*vma));
-			return;
-		}
-		__attribute__((fallthrough));
-	case VMA_LOCK_REFCNT: /* type-safe cache: readers revalidate what they find */
+	switch (vma->vm_mm->vma_free) {
+	case VMA_FREE_IMMEDIATE:
+	case VMA_FREE_TYPESAFE: /* readers revalidate what they find (D.7) */
+		sim_bug_on(vma->vm_lock); /* a 6.4 vma_lock is never reused under a reader */
 		kmem_cache_free(&vma_cache, vma);
 		return;
-	case VMA_LOCK_RWSEM: /* vm_area_free: call_rcu, the vma_lock with it */
-		kfree_rcu(t, vma->vm_lock, sizeof(*vma->vm_lock));
+	case VMA_FREE_RCU: /* vm_area_free: call_rcu, the 6.4 vma_lock with it */
+		if (vma->vm_lock)
+			kfree_rcu(t, vma->vm_lock, sizeof(*vma->vm_lock));
 		kfree_rcu(t, vma, sizeof(*vma));
 		return;
 	}
