@@ -26,19 +26,20 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free", "tasks",
-	NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
+	"spf_walk", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", "pt_free", "vma_free", NULL,
+	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
 const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
 const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
+const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
@@ -500,7 +501,7 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, vma_free)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, vma_free, spf_walk)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -512,7 +513,7 @@ static int read_scenario(lua_State *L)
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
 			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
-			    !strcmp(key, "vma_free"))
+			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -623,12 +624,20 @@ static int read_scenario(lua_State *L)
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
 	/* How unlinked page tables and removed VMAs are freed: the scheme's need unless the
 	 * scenario asks for more (a scheme without lockless readers may pay for RCU). */
+	/* spf's page walk: under RCU, or with interrupts disabled (then the flush IPI, not
+	 * a grace period, keeps tables alive: they may be freed at once). */
+	cfg->spf_walk_irqs_off = read_enum_field(L, sc, "spf_walk", config_spf_walk_names, 0);
+	if (cfg->spf_walk_irqs_off && !cfg->scheme->speculative)
+		return luaL_error(L, "scenario: spf_walk applies to scheme spf only (scheme is "
+				  "'%s')", cfg->scheme_name);
 	cfg->pt_free = read_enum_field(L, sc, "pt_free", config_pt_free_names,
-				       scheme_pt_free(cfg->scheme));
+				       cfg->spf_walk_irqs_off ? PT_FREE_IMMEDIATE :
+								scheme_pt_free(cfg->scheme));
 	cfg->vma_free = read_enum_field(L, sc, "vma_free", config_vma_free_names,
 					scheme_vma_free(cfg->scheme));
 	const char *why = scheme_free_unsafe(cfg->scheme, (enum pt_free_kind)cfg->pt_free,
-					     (enum vma_free_kind)cfg->vma_free);
+					     (enum vma_free_kind)cfg->vma_free,
+					     cfg->spf_walk_irqs_off);
 	if (why)
 		return luaL_error(L, "scenario: %s", why);
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
@@ -825,6 +834,8 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "pt_free", config_pt_free_names[cfg->pt_free]);
 	json_add_string(b, "vma_free", config_vma_free_names[cfg->vma_free]);
+	if (cfg->scheme->speculative)
+		json_add_string(b, "spf_walk", config_spf_walk_names[cfg->spf_walk_irqs_off]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	json_builder_set_member_name(b, "params");

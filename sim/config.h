@@ -49,6 +49,7 @@ struct run_config {
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
 	int pt_free;         /* enum pt_free_kind: unlinked page tables freed at once or by RCU */
 	int vma_free;        /* enum vma_free_kind: removed VMAs freed at once, by RCU, reused */
+	int spf_walk_irqs_off; /* spf: page walks with interrupts disabled instead of RCU */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	GPtrArray *groups;   /* struct task_group * */
@@ -64,6 +65,7 @@ struct run_config {
 extern const char *const config_ptl_names[];
 extern const char *const config_pt_free_names[];
 extern const char *const config_vma_free_names[];
+extern const char *const config_spf_walk_names[];
 extern const char *const config_inject_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */

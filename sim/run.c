@@ -40,6 +40,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->inject = (enum mm_inject)cfg->inject;
 	mm->pt_free_rcu = cfg->pt_free == PT_FREE_RCU;
 	mm->vma_free = (enum vma_free_kind)cfg->vma_free;
+	mm->spf_walk_irqs_off = cfg->spf_walk_irqs_off;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)

@@ -68,6 +68,7 @@ const char *const stat_event_name[NR_STAT_EVENTS] = {
 	[EV_STLB_HIT] = "stlb_hit",
 	[EV_TLB_FLUSH] = "tlb_flush",
 	[EV_TLB_SHOOTDOWN_IPI] = "tlb_shootdown_ipi",
+	[EV_TLB_IPI_IRQS_OFF] = "tlb_ipi_irqs_off",
 	[EV_TLB_LAZY_SKIP] = "tlb_lazy_skip",
 	[EV_IPI_RECEIVED] = "ipi_received",
 };

@@ -100,6 +100,7 @@ enum stat_event {
 	EV_STLB_HIT,           /* ... from the STLB */
 	EV_TLB_FLUSH,          /* flush_tlb_mm_range calls */
 	EV_TLB_SHOOTDOWN_IPI,  /* flush IPIs sent */
+	EV_TLB_IPI_IRQS_OFF,   /* of those, handled late: the target had interrupts disabled */
 	EV_TLB_LAZY_SKIP,      /* cpumask CPUs skipped in lazy TLB mode */
 	EV_IPI_RECEIVED,       /* flush IPIs handled */
 	NR_STAT_EVENTS

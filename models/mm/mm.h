@@ -249,6 +249,7 @@ struct mm_struct {
 	bool pt_free_rcu;
 	long nr_pt_rcu_pending;
 	enum vma_free_kind vma_free;    /* fixed at mm_create from the scheme, or the scenario */
+	bool spf_walk_irqs_off;         /* spf: page walks with interrupts off, not under RCU */
 	enum mm_inject inject;
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 };

@@ -38,12 +38,13 @@ struct mm_scheme_ops {
 /*
  * How the scheme's readers need removed VMAs and unlinked page tables freed (the
  * defaults of the scenario fields vma_free and pt_free), and whether a requested
- * combination is unsafe for them: the reason as text, NULL if it is safe.
+ * combination is unsafe for them: the reason as text, NULL if it is safe.  An spf walk
+ * with interrupts disabled needs no grace period for page tables: the flush IPI waits.
  */
 enum vma_free_kind scheme_vma_free(const struct mm_scheme_ops *s);
 enum pt_free_kind scheme_pt_free(const struct mm_scheme_ops *s);
 const char *scheme_free_unsafe(const struct mm_scheme_ops *s, enum pt_free_kind pt,
-			       enum vma_free_kind vma);
+			       enum vma_free_kind vma, bool spf_walk_irqs_off);
 
 extern const struct mm_scheme_ops classic_scheme;
 extern const struct mm_scheme_ops pervma_scheme;

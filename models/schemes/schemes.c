@@ -74,10 +74,10 @@ enum pt_free_kind scheme_pt_free(const struct mm_scheme_ops *s)
 }
 
 const char *scheme_free_unsafe(const struct mm_scheme_ops *s, enum pt_free_kind pt,
-			       enum vma_free_kind vma)
+			       enum vma_free_kind vma, bool spf_walk_irqs_off)
 {
 	bool lockless_vma = s->vma_lock != VMA_LOCK_NONE || s->speculative;
-	if (pt == PT_FREE_IMMEDIATE && scheme_pt_free(s) == PT_FREE_RCU)
+	if (pt == PT_FREE_IMMEDIATE && scheme_pt_free(s) == PT_FREE_RCU && !spf_walk_irqs_off)
 		return "pt_free = \"immediate\" is unsafe with this scheme: its faults walk page "
 		       "tables under RCU alone (use \"rcu\")";
 	if (vma == VMA_FREE_IMMEDIATE && lockless_vma)

@@ -20,9 +20,13 @@
  * the VMA.  The count is per mm: a writer anywhere in the address space aborts every
  * speculation in flight, unrelated VMAs included.
  *
- * Walk variant: RCU (x86 with MMU_GATHER_RCU_TABLE_FREE), so the mm frees unlinked page
- * tables after a grace period (models/mm/tlb.c) and VMAs through call_rcu.  Not modelled:
- * the IRQs-off walk; the mm_users > 1 gate (every task of a run shares its mm); anon_vma
+ * Walk variants (scenario field spf_walk, mm->spf_walk_irqs_off): RCU (x86 with
+ * MMU_GATHER_RCU_TABLE_FREE), so the mm frees unlinked page tables after a grace period
+ * (models/mm/tlb.c); or interrupts disabled (speculative_page_walk_begin on
+ * architectures without RCU table freeing), so a table is freed only after the flush IPI
+ * that this CPU acknowledges when it enables interrupts again (models/sync/irq.c): the
+ * zapper's flush waits for the walker instead.  VMAs are freed through call_rcu in both.
+ * Not modelled: the mm_users > 1 gate (every task of a run shares its mm); anon_vma
  * (the model has none yet, so the ANON_VMA abort never fires); the wp_page_copy
  * mmu_notifier_trylock (no notifiers); swap, uffd and file VMAs (none here).
  */
@@ -30,7 +34,25 @@
 #include "scheme.h"
 #include "hw/hw.h"
 #include "sync/rcu.h"
+#include "sync/irq.h"
 #include "die.h"
+
+/* speculative_page_walk_begin/end: what keeps the page tables from being freed. */
+static void spf_walk_begin(struct sim_task *t, struct mm_struct *mm)
+{
+	if (mm->spf_walk_irqs_off)
+		local_irq_disable(t);
+	else
+		rcu_read_lock(t);
+}
+
+static void spf_walk_end(struct sim_task *t, struct mm_struct *mm)
+{
+	if (mm->spf_walk_irqs_off)
+		local_irq_enable(t);
+	else
+		rcu_read_unlock(t);
+}
 
 /* What one speculative attempt carries from step to step (the kernel's vm_fault). */
 struct spf_fault {
@@ -104,7 +126,7 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 	pteval_t *table = mm->pgd->table;
 	enum stat_event ret = 0;
 
-	rcu_read_lock(t);
+	spf_walk_begin(t, mm);
 	for (int level = PT_PGD; level > PT_PTE; level--) {
 		pteval_t *e = &table[pt_index(f->addr, level)];
 		hw_load(t, e, sizeof(*e));
@@ -123,7 +145,7 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 	hw_load(t, pte, sizeof(*pte));
 	f->orig_pte = *pte;
 out:
-	rcu_read_unlock(t);
+	spf_walk_end(t, mm);
 	return ret;
 }
 
@@ -139,7 +161,7 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 	struct mm_struct *mm = f->mm;
 	enum stat_event ret = 0;
 
-	rcu_read_lock(t);
+	spf_walk_begin(t, mm);
 	if (mmap_seq_changed(t, f)) {
 		ret = EV_SPF_ABORT_SEQ1;
 		goto out;
@@ -161,7 +183,7 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 		ret = EV_SPF_ABORT_SEQ2;
 	}
 out:
-	rcu_read_unlock(t);
+	spf_walk_end(t, mm);
 	return ret;
 }
 
