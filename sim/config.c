@@ -26,18 +26,20 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "i_mmap_lock", "files",
+	"tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", NULL,
+	"inject", "gfp_nowait_fail", "i_mmap_lock", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
 const char *const config_inject_names[] = {
-	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
+	"file-cow-no-flush", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -497,7 +499,8 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, "
+					"i_mmap_lock)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -508,7 +511,7 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject"))
+			    !strcmp(key, "inject") || !strcmp(key, "i_mmap_lock"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -631,6 +634,9 @@ static int read_scenario(lua_State *L)
 		cfg->gfp_nowait_fail = d;
 	}
 	lua_pop(L, 1);
+
+	cfg->i_mmap_lock = read_enum_field(L, sc, "i_mmap_lock", config_i_mmap_lock_names, 0);
+	config_read_files(L, sc, cfg);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -784,6 +790,8 @@ void config_free(struct run_config *cfg)
 	machine_free((struct machine *)cfg->machine);
 	g_ptr_array_free(cfg->groups, TRUE);
 	g_ptr_array_free(cfg->params, TRUE);
+	if (cfg->files)
+		g_ptr_array_free(cfg->files, TRUE);
 	g_free(cfg->file);
 	g_free(cfg->where);
 	g_free(cfg->name);
@@ -811,6 +819,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
+	config_files_json(b, cfg);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

@@ -72,6 +72,10 @@ retry:;
 	rcu_check_access(t, vma, "lock_vma_under_rcu");
 	if (scheme_walk_hook)
 		scheme_walk_hook(t, mm, addr, vma);
+	/* 6.4: "Only anonymous vmas are supported for now" (the flag is on the line
+	 * vma_start_read loads next). */
+	if (vma->vm_flags & VM_FILEMAP)
+		goto inval;
 	if (!vma_start_read(t, mm, vma))
 		goto inval;
 	/* The VMA may have shrunk (split) before we locked it. */
@@ -117,6 +121,7 @@ const struct mm_scheme_ops pervma_scheme = {
 	.fault = pervma_fault,
 	/* mmap/munmap are classic's: the VMA code write-locks every VMA it changes. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

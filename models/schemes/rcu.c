@@ -143,7 +143,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	}
 	/* access_error, and what the fault core does not handle: the slower tiers report. */
 	if (access_error(vma->vm_flags, write ? FAULT_FLAG_WRITE : 0) ||
-	    (vma->vm_flags & VM_SHARED)) {
+	    (vma->vm_flags & (VM_SHARED | VM_FILEMAP))) {
 		why = EV_RCU_FB_NO_VMA;
 		goto out;
 	}
@@ -286,6 +286,7 @@ const struct mm_scheme_ops rcu_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,
@@ -299,6 +300,7 @@ const struct mm_scheme_ops rcu_drop_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_drop_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -88,7 +88,7 @@ static enum stat_event spf_get_vma(struct sim_task *t, struct spf_fault *f)
 	/* access_error, and only private anonymous memory is speculated on (NO_SPECULATE);
 	 * the classic path produces the real SIGSEGV. */
 	unsigned long fl = f->vma.vm_flags;
-	if (access_error(fl, f->flags) || (fl & VM_SHARED))
+	if (access_error(fl, f->flags) || (fl & (VM_SHARED | VM_FILEMAP)))
 		return EV_SPF_ABORT_ACCESS;
 	return 0;
 }
@@ -257,6 +257,7 @@ const struct mm_scheme_ops spf_scheme = {
 	.fault = spf_fault,
 	/* mmap/munmap are classic's: mmap_write_lock/unlock/downgrade bump mmap_seq. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,
