@@ -19,8 +19,8 @@
  * mmap_lock).  The model has no anon_vma yet, so every anonymous VMA counts as prepared;
  * this makes the first fault of each new VMA take the VMA lock where 6.4 would fall back
  * (≈6.7 behaviour, where vmf_anon_prepare handles it under the VMA lock when no
- * mmap_read_trylock is needed).  Not modelled: file VMAs (6.4 aborts on them; there are
- * none here), kernel-mode faults, VM_FAULT_RETRY from the handler (none of the modelled
+ * mmap_read_trylock is needed).  File VMAs abort to mmap_lock, as in 6.4.  Not modelled:
+ * kernel-mode faults, VM_FAULT_RETRY from the handler (none of the modelled
  * faults sleeps for I/O).
  */
 #include "scheme.h"

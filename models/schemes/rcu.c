@@ -22,7 +22,9 @@
  *
  * Per Tier-0 fault, shared stores: the PTE lock and the PTE line only.
  * Not modelled: anon_vma (none in the model, so every VMA counts as prepared: §E.3 step 7
- * would fall back on the first fault of a VMA), memcg charging, file faults, THP.
+ * would fall back on the first fault of a VMA), memcg charging, THP.  File VMAs fall
+ * back from Tier 0 (the design's page cache hit under folio_trylock is not modelled) and
+ * are handled by Tier 1 under the VMA lock.
  */
 #include "scheme.h"
 #include "hw/hw.h"

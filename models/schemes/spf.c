@@ -24,7 +24,8 @@
  * tables after a grace period (models/mm/tlb.c) and VMAs through call_rcu.  Not modelled:
  * the IRQs-off walk; the mm_users > 1 gate (every task of a run shares its mm); anon_vma
  * (the model has none yet, so the ANON_VMA abort never fires); the wp_page_copy
- * mmu_notifier_trylock (no notifiers); swap, uffd and file VMAs (none here).
+ * mmu_notifier_trylock (no notifiers); swap and uffd.  File VMAs (VM_FILEMAP) abort to
+ * mmap_lock: the series speculated on anonymous VMAs only.
  */
 #include <stddef.h>
 #include "scheme.h"
