@@ -34,6 +34,7 @@
  * drops it and retries: a cold file overstates lock hold times; scenarios default to a
  * cached file), writeback and dirty throttling, truncation, large folios, shmem.
  */
+#include "mmsim-config.h"
 #include "mm.h"
 #include "fs.h"
 #include "hw/hw.h"
@@ -197,6 +198,13 @@ void vma_file_complete(struct sim_task *t, struct vm_area_struct *vma, struct vm
 	if (new)
 		vma_interval_tree_insert(t, new, &m->i_mmap);
 	vma_interval_tree_insert(t, vma, &m->i_mmap);
+#if MMSIM_DEBUG
+	/* -Dsim_debug=true: the whole tree after every range change (validate_mm). */
+	char *err = vma_interval_tree_validate(&m->i_mmap);
+	if (err)
+		sim_die("i_mmap of '%s' invalid after [0x%lx, 0x%lx) changed: %s", m->name,
+			vma->vm_start, vma->vm_end, err);
+#endif
 	i_mmap_unlock_write(t, m);
 }
 
@@ -297,7 +305,11 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 		/* filemap_read_folio: submit, sleep until the device completes, uptodate.
 		 * Waiters on the folio lock wait with us. */
 		count_event(&t->stats, EV_PGCACHE_READ);
+		/* The task is switched out: its CPU idles (an RCU quiescent state). */
+		sim_bug_on(rcu_read_lock_held(t));
+		rcu_idle_enter(t);
 		cpu_idle(t, ns_to_ps(m->read_ns));
+		rcu_idle_exit(t);
 		hw_store(t, np, sizeof(np->flags));
 		np->flags |= PG_uptodate;
 		*major = true;
