@@ -454,5 +454,12 @@ int main(int argc, char **argv)
 		part_rmap(zone);
 	if (all || !strcmp(part, "fault"))
 		part_fault(zone);
+	char *herr = hw_check(task.hw);
+	tap_ok(!herr, "hardware model state consistent%s%s", herr ? ": " : "", herr ? herr : "");
+	g_free(herr);
+	g_free(last_violation);
+	zone_destroy(zone);
+	hw_destroy(task.hw);
+	machine_free(m);
 	return tap_done();
 }
