@@ -68,6 +68,9 @@ struct address_space *filemap_create(struct zone *z, const char *name, unsigned 
 	m->folio_locks = g_hash_table_new(NULL, NULL);
 	/* rmap.c's order: i_mmap lock -> anon_vma -> PTL; the folio lock comes before both. */
 	lockdep_declare_order("&mm->mmap_lock", "folio_lock");
+	lockdep_declare_order("&mm->mmap_lock", "&mapping->i_mmap_rwsem");
+	lockdep_declare_order("&mm->mmap_lock", "&mapping->i_mmap_lock");
+	lockdep_declare_order("folio_lock", "&xa->xa_lock");
 	lockdep_declare_order("folio_lock", "&mapping->i_mmap_rwsem");
 	lockdep_declare_order("folio_lock", "ptlock_ptr(ptdesc)");
 	lockdep_declare_order("&mapping->i_mmap_rwsem", "ptlock_ptr(ptdesc)");
