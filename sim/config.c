@@ -27,12 +27,12 @@ struct load_state {
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
-	"spf_walk", "tasks", NULL,
+	"spf_walk", "i_mmap_lock", "files", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", NULL,
+	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -41,7 +41,8 @@ const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
 const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
 const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
 const char *const config_inject_names[] = {
-	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
+	"file-cow-no-flush", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -501,7 +502,8 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, vma_free, spf_walk)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, "
+					"vma_free, spf_walk, i_mmap_lock)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -513,7 +515,8 @@ static int read_scenario(lua_State *L)
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
 			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
-			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk"))
+			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk") ||
+			    !strcmp(key, "i_mmap_lock"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -654,6 +657,9 @@ static int read_scenario(lua_State *L)
 		cfg->gfp_nowait_fail = d;
 	}
 	lua_pop(L, 1);
+
+	cfg->i_mmap_lock = read_enum_field(L, sc, "i_mmap_lock", config_i_mmap_lock_names, 0);
+	config_read_files(L, sc, cfg);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -807,6 +813,8 @@ void config_free(struct run_config *cfg)
 	machine_free((struct machine *)cfg->machine);
 	g_ptr_array_free(cfg->groups, TRUE);
 	g_ptr_array_free(cfg->params, TRUE);
+	if (cfg->files)
+		g_ptr_array_free(cfg->files, TRUE);
 	g_free(cfg->file);
 	g_free(cfg->where);
 	g_free(cfg->name);
@@ -838,6 +846,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_add_string(b, "spf_walk", config_spf_walk_names[cfg->spf_walk_irqs_off]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
+	config_files_json(b, cfg);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

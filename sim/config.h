@@ -25,6 +25,14 @@ struct task_group {
 	char *where;         /* "file:line:" of its task{} entry */
 };
 
+/* A file of the scenario (field `files`; sim/config_files.c). */
+struct file_config {
+	char *name;
+	unsigned long pages;
+	bool cached;         /* in the page cache from the start */
+	double read_ns;      /* a page read from the device */
+};
+
 struct scenario_param {
 	char *name;
 	char *description;
@@ -52,6 +60,8 @@ struct run_config {
 	int spf_walk_irqs_off; /* spf: page walks with interrupts disabled instead of RCU */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
+	int i_mmap_lock;     /* enum i_mmap_lock_kind: "rwsem" or "spinlock" (pre-2.6.38) */
+	GPtrArray *files;    /* struct file_config *, sorted by name */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -67,6 +77,12 @@ extern const char *const config_pt_free_names[];
 extern const char *const config_vma_free_names[];
 extern const char *const config_spf_walk_names[];
 extern const char *const config_inject_names[];
+
+extern const char *const config_i_mmap_lock_names[];
+/* sim/config_files.c: read `files` of the scenario table at sc (luaL_error on mistakes);
+ * write them and i_mmap_lock into the resolved config. */
+void config_read_files(lua_State *L, int sc, struct run_config *cfg);
+void config_files_json(JsonBuilder *b, const struct run_config *cfg);
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

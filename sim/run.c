@@ -45,6 +45,12 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
+	/* The scenario's files, in name order (ids 1, 2, ...: the checker's keys). */
+	for (unsigned i = 0; i < cfg->files->len; i++) {
+		const struct file_config *f = g_ptr_array_index(cfg->files, i);
+		filemap_create(zone, f->name, f->pages, f->cached, f->read_ns,
+			       (enum i_mmap_lock_kind)cfg->i_mmap_lock);
+	}
 	/* Schemes whose faults walk the VMA tree without mmap_lock free tree nodes and VMAs
 	 * through RCU, and those whose faults may walk page tables under RCU alone
 	 * (speculative, lockless) free page tables through it too: run the grace-period
@@ -143,6 +149,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	}
 	mm_checker_destroy(mm->checker);
 	mm_destroy(mm);
+	while (filemap_all()->len)
+		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
 	zone_destroy(zone);
 	return 0;
 }

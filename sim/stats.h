@@ -89,6 +89,14 @@ enum stat_event {
 	/* ... and what the fallbacks cost */
 	EV_RCU_WASTED_NS,      /* ns of Tier-0 work thrown away by fallbacks (a sum, not a count) */
 	EV_PGALLOC_NOWAIT_FAIL, /* GFP_NOWAIT page allocations that failed (zone->nowait_fail) */
+	/* file mappings (models/mm/filemap.c) */
+	EV_FAULT_FILE_READ,    /* do_read_fault mapped a page cache page */
+	EV_FAULT_FILE_COW,     /* private write: a copy of the cache page mapped (fault or wp) */
+	EV_FAULT_FILE_SHARED,  /* do_shared_fault mapped the cache page writable */
+	EV_FAULT_FILE_WP,      /* write to a read-only PTE made it writable (shared or reuse) */
+	EV_FAULT_MAJOR,        /* file faults that had to read the page from the device */
+	EV_PGCACHE_HIT,        /* filemap_fault found the page in the page cache */
+	EV_PGCACHE_READ,       /* pages read into the page cache */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

@@ -57,12 +57,16 @@ static unsigned long check_addr(lua_State *L, int arg, const char *op)
 	return (unsigned long)a;
 }
 
-/* mmap(len): anonymous private read-write mapping; returns its address. */
+/* mmap(len): anonymous private read-write mapping; returns its address.
+ * mmap(len, {file = name, offset = 0, shared = false, prot = "rw"}): a file mapping
+ * (sim/workload_file.c). */
 static int l_mmap(lua_State *L)
 {
 	struct sim_task *t = current(L, "mmap");
 	unsigned long len = check_len(L, 1, "mmap");
 	len = (len + PAGE_SIZE - 1) & PAGE_MASK;
+	if (!lua_isnoneornil(L, 2))
+		return workload_mmap_file(L, t, len);
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MMAP);
 	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);

@@ -13,7 +13,9 @@ struct check_ctx {
 	struct mm_struct *mm;
 	struct mm_check_report *r;
 	GHashTable *seen;   /* pfn -> 1 */
+	GHashTable *file_maps; /* page cache pfn -> PTEs mapping it */
 	long pte_tables;
+	uint64_t anon_ptes, file_ptes;
 };
 
 static void fail(struct check_ctx *c, char *msg)
@@ -74,6 +76,20 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 		uint64_t pfn = pte_pfn(e);
 		struct page *p = pfn_to_page(mm->zone, pfn);
 		c->r->mapped_pages++;
+		if (p->flags & PG_file) {
+			char *err = v ? filemap_check_pte(v, va, e, p) : NULL;
+			if (err)
+				fail(c, err);
+			c->file_ptes++;
+			gpointer k = GSIZE_TO_POINTER(pfn);
+			g_hash_table_insert(c->file_maps, k, GSIZE_TO_POINTER(
+				GPOINTER_TO_SIZE(g_hash_table_lookup(c->file_maps, k)) + 1));
+			continue;
+		}
+		c->anon_ptes++;
+		if (v && (v->vm_flags & VM_SHARED))
+			fail(c, g_strdup_printf("PTE at 0x%lx of a shared file mapping maps anonymous "
+						"pfn %llu", va, (unsigned long long)pfn));
 		if (g_hash_table_contains(c->seen, GSIZE_TO_POINTER(pfn)))
 			fail(c, g_strdup_printf("pfn %llu mapped twice (again at 0x%lx)",
 						(unsigned long long)pfn, va));
@@ -95,16 +111,26 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 
 void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 {
-	struct check_ctx c = { .mm = mm, .r = r, .seen = g_hash_table_new(NULL, NULL) };
+	struct check_ctx c = { .mm = mm, .r = r, .seen = g_hash_table_new(NULL, NULL),
+			       .file_maps = g_hash_table_new(NULL, NULL) };
+	uint64_t cache_pages = 0;
 
 	*r = (struct mm_check_report){ 0 };
 	check_table(&c, mm->pgd, PT_PGD, 0);
 	g_hash_table_destroy(c.seen);
+	/* The page caches and i_mmap trees of the files (models/mm/filemap.c). */
+	char *ferr = filemap_check(mm, c.file_maps, &cache_pages);
+	if (ferr)
+		fail(&c, ferr);
+	g_hash_table_destroy(c.file_maps);
 	if (rwsem_is_locked(&mm->mmap_lock) || rwsem_has_waiters(&mm->mmap_lock))
 		fail(&c, g_strdup("mmap_lock still held at the end"));
-	if ((uint64_t)mm->rss_anon != r->mapped_pages)
-		fail(&c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,
-					 (unsigned long long)r->mapped_pages));
+	if ((uint64_t)mm->rss_anon != c.anon_ptes)
+		fail(&c, g_strdup_printf("rss_anon %ld but %llu anonymous pages mapped", mm->rss_anon,
+					 (unsigned long long)c.anon_ptes));
+	if ((uint64_t)mm->rss_file != c.file_ptes)
+		fail(&c, g_strdup_printf("rss_file %ld but %llu page cache PTEs", mm->rss_file,
+					 (unsigned long long)c.file_ptes));
 	if (mm->nr_ptes != c.pte_tables)
 		fail(&c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
 					 c.pte_tables));
@@ -147,14 +173,17 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	if (nr != mm->map_count)
 		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
 	r->pages_in_use = zone_pages_in_use(mm->zone);
-	/* Tables unlinked by an unmap whose grace period is still running are in use. */
+	/* Tables unlinked by an unmap whose grace period is still running are in use; page
+	 * cache pages are in use whether mapped or not. */
 	if (r->pages_in_use !=
-	    r->mapped_pages + r->table_pages + (uint64_t)mm->nr_pt_rcu_pending)
-		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped and "
-					 "%llu are page tables (a page leaked or was freed twice)",
+	    c.anon_ptes + r->table_pages + cache_pages + (uint64_t)mm->nr_pt_rcu_pending)
+		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu anonymous pages "
+					 "are mapped, %llu are page tables and %llu are in page "
+					 "caches (a page leaked or was freed twice)",
 					 (unsigned long long)r->pages_in_use,
-					 (unsigned long long)r->mapped_pages,
-					 (unsigned long long)r->table_pages));
+					 (unsigned long long)c.anon_ptes,
+					 (unsigned long long)r->table_pages,
+					 (unsigned long long)cache_pages));
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -191,6 +220,11 @@ struct mm_event {
 struct shadow_page {
 	uint64_t vpn;
 	uint64_t zap_begin, zap_end;    /* sequence window of the last completed zap */
+	/* File mappings: file id (0: anonymous), its page here, MAP_SHARED; cow_seq: when a
+	 * private copy of the file page was mapped here (0: none since the mapping). */
+	uint32_t file_id;
+	bool shared;
+	uint64_t pgoff, cow_seq;
 	bool unmapped, no_write, no_read;
 	uint8_t ring_next, ring_len;
 	struct mm_event ring[EVENT_RING];
@@ -216,6 +250,9 @@ struct mm_op {
 	bool active;
 	enum mm_op_kind kind;
 	unsigned long start, end, vm_flags;
+	uint32_t file_id;               /* MOP_MMAP of a file: its id, first page, MAP_SHARED */
+	bool shared;
+	uint64_t pgoff;
 	uint64_t begin_seq;
 	const struct sim_task *who;
 };
@@ -227,6 +264,30 @@ struct mm_checker {
 	GArray *pages;                  /* struct shadow_page, indexed by page_map */
 	GArray *ops;                    /* struct mm_op; inactive slots are reused */
 	unsigned nr_active;
+	/*
+	 * File contents.  file_map: (file id << 44 | byte offset in the file) -> the value the
+	 * last store through a shared mapping left and its sequence number: what every
+	 * mapping of the file must read there, and what a private mapping reads until it
+	 * copies the page.  Byte offsets stored so far, per file page and per frame, make
+	 * page copies (COW) exact: offs_map keys (file id << 40 | pgoff) and (1 << 63 | pfn)
+	 * to struct offs_list entries of `offs`.  pending: private copies made but not yet
+	 * mapped (dst pfn -> struct cow_pending).
+	 */
+	struct smap file_map, offs_map;
+	GPtrArray *offs;
+	GHashTable *pending;
+};
+
+struct offs_list {
+	uint32_t gen;                   /* frames: the content_gen the list is for */
+	GArray *off;                    /* uint16_t byte offsets, each once */
+};
+
+struct cow_pending {
+	uint32_t gen;                   /* the copy's content_gen */
+	uint32_t file_id;
+	uint64_t pgoff;
+	GArray *vals;                   /* (offset, value) pairs: the file page when copied */
 };
 
 static void smap_init(struct smap *m, int bits)
@@ -293,6 +354,10 @@ struct mm_checker *mm_checker_create(void)
 	smap_init(&c->phys_map, 12);
 	c->pages = g_array_new(FALSE, TRUE, sizeof(struct shadow_page));
 	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
+	smap_init(&c->file_map, 12);
+	smap_init(&c->offs_map, 10);
+	c->offs = g_ptr_array_new();
+	c->pending = g_hash_table_new(NULL, NULL);
 	return c;
 }
 
@@ -300,9 +365,24 @@ void mm_checker_destroy(struct mm_checker *c)
 {
 	if (!c)
 		return;
-	struct smap *maps[] = { &c->page_map, &c->byte_map, &c->phys_map };
-	for (int i = 0; i < 3; i++)
+	struct smap *maps[] = { &c->page_map, &c->byte_map, &c->phys_map, &c->file_map,
+				&c->offs_map };
+	for (int i = 0; i < 5; i++)
 		g_free(maps[i]->slot);
+	for (unsigned i = 0; i < c->offs->len; i++) {
+		struct offs_list *l = g_ptr_array_index(c->offs, i);
+		g_array_free(l->off, TRUE);
+		g_free(l);
+	}
+	g_ptr_array_free(c->offs, TRUE);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, c->pending);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_array_free(((struct cow_pending *)v)->vals, TRUE);
+		g_free(v);
+	}
+	g_hash_table_destroy(c->pending);
 	g_array_free(c->pages, TRUE);
 	g_array_free(c->ops, TRUE);
 	g_free(c);
@@ -331,6 +411,11 @@ static struct shadow_page *page_get(struct mm_checker *c, struct mm_struct *mm, 
 	np.unmapped = !v || v->vm_start > vpn << PAGE_SHIFT;
 	np.no_write = np.unmapped || !(v->vm_flags & VM_WRITE);
 	np.no_read = np.unmapped || !(v->vm_flags & VM_ACCESS_FLAGS);
+	if (!np.unmapped && v->vm_file) {
+		np.file_id = v->vm_file->id;
+		np.shared = v->vm_flags & VM_SHARED;
+		np.pgoff = v->vm_pgoff + ((vpn << PAGE_SHIFT) - v->vm_start) / PAGE_SIZE;
+	}
 	smap_insert(&c->page_map, vpn)[0] = c->pages->len;
 	g_array_append_val(c->pages, np);
 	return &g_array_index(c->pages, struct shadow_page, c->pages->len - 1);
@@ -350,11 +435,119 @@ static void ring_push(struct shadow_page *p, const struct sim_task *t, enum mm_e
 		p->ring_len++;
 }
 
+/* ---- file contents ---- */
+
+static uint64_t file_key(uint32_t file_id, uint64_t pgoff, unsigned off)
+{
+	return (uint64_t)file_id << 44 | pgoff << PAGE_SHIFT | off;
+}
+
+#define OFFS_FRAME (1ULL << 63)
+
+/* The offsets list under key; a frame's list starts over when the frame's gen moved. */
+static struct offs_list *offs_get(struct mm_checker *c, uint64_t key, uint32_t gen)
+{
+	uint64_t *i = smap_find(&c->offs_map, key);
+	struct offs_list *l;
+	if (!i) {
+		l = g_new0(struct offs_list, 1);
+		l->off = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+		l->gen = gen;
+		smap_insert(&c->offs_map, key)[0] = c->offs->len;
+		g_ptr_array_add(c->offs, l);
+		return l;
+	}
+	l = g_ptr_array_index(c->offs, *i);
+	if (l->gen != gen) {
+		g_array_set_size(l->off, 0);
+		l->gen = gen;
+	}
+	return l;
+}
+
+/* Record value at byte off of frame pfn (the frame's real contents). */
+static void phys_store(struct mm_checker *c, const struct page *pg, unsigned off, uint64_t value)
+{
+	uint64_t paddr = (pg->pfn << PAGE_SHIFT) | off;
+	uint64_t *ph = smap_find(&c->phys_map, paddr);
+	if (!ph || ph[PHYS_GEN] != pg->content_gen) {
+		uint16_t o = (uint16_t)off;
+		g_array_append_val(offs_get(c, OFFS_FRAME | pg->pfn, pg->content_gen)->off, o);
+		ph = smap_insert(&c->phys_map, paddr);
+	}
+	ph[PHYS_VALUE] = value;
+	ph[PHYS_GEN] = pg->content_gen;
+}
+
+/* The file's byte (0 if never stored). */
+static uint64_t file_value(struct mm_checker *c, uint32_t file_id, uint64_t pgoff, unsigned off)
+{
+	const uint64_t *f = smap_find(&c->file_map, file_key(file_id, pgoff, off));
+	return f ? f[BYTE_VALUE] : 0;
+}
+
+void mm_check_copy(struct sim_task *t, struct mm_struct *mm, unsigned long addr, uint64_t src,
+		   uint64_t dst)
+{
+	struct mm_checker *c = mm->checker;
+	const struct page *sp = pfn_to_page(mm->zone, src), *dp = pfn_to_page(mm->zone, dst);
+	struct shadow_page *p = page_get(c, mm, addr >> PAGE_SHIFT);
+	(void)t;
+	/* The frame copy: what the model's copy_user_highpage moves. */
+	const struct offs_list *sl = offs_get(c, OFFS_FRAME | src, sp->content_gen);
+	for (unsigned i = 0; i < sl->off->len; i++) {
+		unsigned off = g_array_index(sl->off, uint16_t, i);
+		const uint64_t *ph = smap_find(&c->phys_map, (src << PAGE_SHIFT) | off);
+		if (ph && ph[PHYS_GEN] == sp->content_gen)
+			phys_store(c, dp, off, ph[PHYS_VALUE]);
+	}
+	/* What the copy must hold: the file page as the checker knows it now. */
+	if (!p->file_id)
+		return;
+	struct cow_pending *cp = g_hash_table_lookup(c->pending, GSIZE_TO_POINTER(dst));
+	if (!cp) {
+		cp = g_new0(struct cow_pending, 1);
+		cp->vals = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+		g_hash_table_insert(c->pending, GSIZE_TO_POINTER(dst), cp);
+	}
+	cp->gen = dp->content_gen;
+	cp->file_id = p->file_id;
+	cp->pgoff = p->pgoff;
+	g_array_set_size(cp->vals, 0);
+	const struct offs_list *fl = offs_get(c, (uint64_t)p->file_id << 40 | p->pgoff, 0);
+	for (unsigned i = 0; i < fl->off->len; i++) {
+		uint64_t pair[2] = { g_array_index(fl->off, uint16_t, i), 0 };
+		pair[1] = file_value(c, p->file_id, p->pgoff, (unsigned)pair[0]);
+		g_array_append_vals(cp->vals, pair, 2);
+	}
+}
+
+/* A private copy was mapped at vpn: its contents become what the page must read. */
+static void cow_mapped(struct mm_checker *c, struct mm_struct *mm, struct shadow_page *p,
+		       uint64_t pfn)
+{
+	struct cow_pending *cp = g_hash_table_lookup(c->pending, GSIZE_TO_POINTER(pfn));
+	if (!cp || cp->gen != pfn_to_page(mm->zone, pfn)->content_gen)
+		return;
+	c->seq++;
+	p->cow_seq = c->seq;
+	for (unsigned i = 0; i < cp->vals->len; i += 2) {
+		uint64_t *sb = smap_insert(&c->byte_map, (p->vpn << PAGE_SHIFT) |
+							 g_array_index(cp->vals, uint64_t, i));
+		sb[BYTE_VALUE] = g_array_index(cp->vals, uint64_t, i + 1);
+		sb[BYTE_SEQ] = c->seq;
+	}
+	cp->gen = 0; /* used */
+}
+
 void mm_check_event(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		    enum mm_event_kind kind, uint64_t aux)
 {
 	struct mm_checker *c = mm->checker;
-	ring_push(page_get(c, mm, addr >> PAGE_SHIFT), t, kind, addr & ~PAGE_MASK, aux);
+	struct shadow_page *p = page_get(c, mm, addr >> PAGE_SHIFT);
+	if (kind == MEV_FAULT_MAP && p->file_id && !p->shared)
+		cow_mapped(c, mm, p, aux);
+	ring_push(p, t, kind, addr & ~PAGE_MASK, aux);
 }
 
 /* ---- violation reports ---- */
@@ -513,6 +706,10 @@ static void op_apply(struct mm_checker *c, const struct mm_op *op, struct shadow
 		break;
 	case MOP_MMAP:
 		p->unmapped = false;
+		p->file_id = op->file_id;
+		p->shared = op->shared;
+		p->pgoff = op->pgoff + (p->vpn - (op->start >> PAGE_SHIFT));
+		p->cow_seq = 0;
 		__attribute__((fallthrough));
 	case MOP_MPROTECT:
 		p->no_write = !(op->vm_flags & VM_WRITE);
@@ -550,6 +747,19 @@ void mm_check_op_end(struct sim_task *t, struct mm_struct *mm, int i, bool done)
 	}
 	op->active = false;
 	c->nr_active--;
+}
+
+void mm_check_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			unsigned long end, unsigned long vm_flags, uint32_t file_id,
+			uint64_t pgoff, bool shared)
+{
+	struct mm_checker *c = mm->checker;
+	int i = mm_check_op_begin(t, mm, MOP_MMAP, start, end, vm_flags);
+	struct mm_op *op = &g_array_index(c->ops, struct mm_op, i);
+	op->file_id = file_id;
+	op->pgoff = pgoff;
+	op->shared = shared;
+	mm_check_op_end(t, mm, i, true);
 }
 
 /* A syscall in flight of a kind in `kinds` (bit mask of 1 << mm_op_kind) over addr that
@@ -598,9 +808,34 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 				     (unsigned long long)pfn,
 				     (pg->flags & PG_zero) ? "the zero page" : "free");
 		uint64_t value = ((uint64_t)(t->id + 1) << 40) | c->stores;
-		uint64_t *ph = smap_insert(&c->phys_map, paddr);
-		ph[PHYS_VALUE] = value;
-		ph[PHYS_GEN] = pg->content_gen;
+		unsigned off = addr & ~PAGE_MASK;
+		phys_store(c, pg, off, value);
+		if (p->file_id && !p->unmapped && p->shared) {
+			/* MAP_SHARED: the store lands in the file's page cache page. */
+			if (!(pg->flags & PG_file) || pg->mapping->id != p->file_id ||
+			    pg->index != p->pgoff)
+				mm_violation(t, mm, addr, "shared-store-reaches-page-cache", path,
+					     "store to 0x%lx of a shared mapping of file page %llu "
+					     "lands in pfn %llu, which is not that page cache page",
+					     addr, (unsigned long long)p->pgoff,
+					     (unsigned long long)pfn);
+			uint64_t *f = smap_find(&c->file_map, file_key(p->file_id, p->pgoff, off));
+			if (!f) {
+				uint16_t o = (uint16_t)off;
+				g_array_append_val(offs_get(c, (uint64_t)p->file_id << 40 | p->pgoff,
+							    0)->off, o);
+				f = smap_insert(&c->file_map, file_key(p->file_id, p->pgoff, off));
+			}
+			f[BYTE_VALUE] = value;
+			f[BYTE_SEQ] = c->seq;
+			ring_push(p, t, MEV_STORE, off, value);
+			return;
+		}
+		if (p->file_id && !p->unmapped && (pg->flags & PG_file))
+			mm_violation(t, mm, addr, "private-store-stays-private", path,
+				     "store to 0x%lx of a private file mapping lands in page cache "
+				     "pfn %llu: every mapping of the file would see it", addr,
+				     (unsigned long long)pfn);
 		uint64_t *sb = smap_insert(&c->byte_map, addr);
 		sb[BYTE_VALUE] = value;
 		sb[BYTE_SEQ] = c->seq;
@@ -620,22 +855,48 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 		if (ph && ph[PHYS_GEN] == pg->content_gen)
 			got = ph[PHYS_VALUE];
 	}
-	/* What it must read: the last store, or zero once a zap has returned after it. */
-	uint64_t want = 0;
+	/*
+	 * What it must read.  A shared file mapping: the file.  Otherwise the last store, or
+	 * once a zap has returned after it, what a fresh fault maps: zeros (anonymous), the
+	 * file (private file mapping), or zeros beyond the bytes the file had when a private
+	 * copy of it was mapped (the copy's bytes are then stores of their own).
+	 */
+	uint64_t want = 0, fresh = 0;
 	bool zero_ok = false;
+	unsigned off = addr & ~PAGE_MASK;
+	if (p->file_id && !p->unmapped && p->shared) {
+		want = file_value(c, p->file_id, p->pgoff, off);
+		ring_push(p, t, MEV_LOAD, off, got);
+		if (got != want)
+			mm_violation(t, mm, addr, "load-returns-last-store", path,
+				     "load of 0x%lx (shared mapping of file page %llu) through pfn "
+				     "%llu read 0x%llx, but the file holds 0x%llx", addr,
+				     (unsigned long long)p->pgoff, (unsigned long long)pfn,
+				     (unsigned long long)got, (unsigned long long)want);
+		return;
+	}
+	if (p->file_id && !p->unmapped) {
+		uint64_t base = file_value(c, p->file_id, p->pgoff, off);
+		bool copied = p->cow_seq && p->cow_seq >= p->zap_begin;
+		want = copied ? 0 : base;
+		fresh = base; /* a zap drops the copy: the file shows through again */
+		/* A copy mapped while a zap ran, or a zap running now: either side. */
+		if (copied && (p->cow_seq < p->zap_end || op_in_flight(c, ZAPS, addr, p->cow_seq)))
+			zero_ok = true;
+	}
 	const uint64_t *sb = smap_find(&c->byte_map, addr);
 	if (sb) {
-		want = sb[BYTE_VALUE];
-		if (sb[BYTE_SEQ] < p->zap_begin)
-			want = 0;
-		else if (sb[BYTE_SEQ] < p->zap_end || op_in_flight(c, ZAPS, addr, sb[BYTE_SEQ]))
+		if (sb[BYTE_SEQ] >= p->zap_begin)
+			want = sb[BYTE_VALUE];
+		if (sb[BYTE_SEQ] >= p->zap_begin &&
+		    (sb[BYTE_SEQ] < p->zap_end || op_in_flight(c, ZAPS, addr, sb[BYTE_SEQ])))
 			zero_ok = true; /* stored while a zap ran, or one runs now */
 	}
-	ring_push(p, t, MEV_LOAD, addr & ~PAGE_MASK, got);
-	if (got != want && !(zero_ok && got == 0))
+	ring_push(p, t, MEV_LOAD, off, got);
+	if (got != want && !(zero_ok && got == fresh))
 		mm_violation(t, mm, addr, "load-returns-last-store", path,
 			     "load of 0x%lx through pfn %llu read 0x%llx, but the last store "
 			     "there left 0x%llx%s", addr, (unsigned long long)pfn,
 			     (unsigned long long)got, (unsigned long long)want,
-			     zero_ok ? " (or zero: a zap raced with it)" : "");
+			     zero_ok ? " (or what a fresh fault maps: a zap raced with it)" : "");
 }

@@ -3,7 +3,8 @@
  * write-protect fault on the zero page.  The scheme has found the VMA and made it stable
  * (mmap_lock held for read in classic).  Spec: kernel-algorithms.md A.6, A.7.
  *
- * Not yet modelled here: anon_vma_prepare (anon_vma comes with rmap), THP, file faults,
+ * File VMAs go to do_fault and do_wp_file (models/mm/filemap.c).
+ * Not yet modelled here: anon_vma_prepare (anon_vma comes with rmap), THP,
  * COW of a real page (fork), userfaultfd.
  */
 #include "mm.h"
@@ -157,13 +158,16 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 	hw_load(t, pte, sizeof(*pte));
 	pteval_t orig = *pte;
 
-	if (!pte_present(orig))
-		return do_anonymous_page(t, vma, addr, flags, pt);
+	if (!pte_present(orig)) /* do_pte_missing */
+		return (vma->vm_flags & VM_FILEMAP) ? do_fault(t, vma, addr, flags, pt) :
+						      do_anonymous_page(t, vma, addr, flags, pt);
 	/* PROT_NONE entries are refused by access_error before we get here. */
 	sim_bug_on(!(orig & _PAGE_PRESENT));
 	if ((flags & FAULT_FLAG_WRITE) && !(orig & _PAGE_RW)) {
 		if (!(vma->vm_flags & VM_WRITE))
 			return VM_FAULT_SIGSEGV;
+		if (vma->vm_flags & VM_FILEMAP) /* models/mm/filemap.c */
+			return do_wp_file(t, vma, addr, pt, orig);
 		sim_bug_on(!(orig & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
 		return do_wp_zero_page(t, vma, addr, pt, orig);
 	}

@@ -21,6 +21,7 @@
 #include "sync/rcuwait.h"
 #include "mm/slab.h"
 #include "mm/maple_tree.h"
+#include "mm/fs.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
@@ -73,6 +74,10 @@ static inline uint64_t pte_pfn(pteval_t e)
 #define VM_EXEC 0x4UL
 #define VM_SHARED 0x8UL
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+/* Model flag: the VMA maps a file (vm_file set).  Its PTEs are installed read-only and a
+ * write faults first: copy-on-write when private, page_mkwrite and dirtying when shared
+ * (a filesystem with ->page_mkwrite: vma_wants_writenotify), so vm_page_prot has no RW. */
+#define VM_FILEMAP 0x100UL
 
 /* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
  * are mapped writable at fault time). */
@@ -81,7 +86,7 @@ static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
 	if (!(vm_flags & VM_ACCESS_FLAGS))
 		return _PAGE_PROTNONE | _PAGE_ACCESSED;
 	return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
-	       ((vm_flags & VM_WRITE) ? _PAGE_RW | _PAGE_DIRTY : 0);
+	       ((vm_flags & VM_WRITE) && !(vm_flags & VM_FILEMAP) ? _PAGE_RW | _PAGE_DIRTY : 0);
 }
 
 /* fault flags and results, as the kernel's */
@@ -101,6 +106,9 @@ typedef unsigned int vm_fault_t;
 #define PG_table 0x2UL
 #define PG_anon 0x4UL
 #define PG_zero 0x8UL
+#define PG_file 0x10UL      /* in a page cache: mapping and index say where */
+#define PG_dirty 0x20UL     /* page cache page written through a shared mapping */
+#define PG_uptodate 0x40UL  /* page cache page read in from the backing device */
 
 /*
  * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
@@ -111,8 +119,11 @@ struct page {
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
 	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
-	unsigned long index;    /* anon: virtual page number of the mapping */
-	pteval_t *table;        /* page-table page: its entries */
+	unsigned long index;    /* anon: virtual page number of the mapping; file: pgoff */
+	union {
+		pteval_t *table;                /* page-table page: its entries */
+		struct address_space *mapping;  /* PG_file: the file whose cache holds it */
+	};
 	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
 	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
@@ -192,6 +203,11 @@ struct vm_area_struct {
 	struct vma_lock *vm_lock; /* 6.4 only */
 	/* 6.15: line VMA.LOCK, the only line a per-VMA fault writes in the VMA. */
 	struct refcount vm_refcnt __attribute__((aligned(64)));
+	/* Line VMA.REST: the file mapping (NULL: anonymous).  Set at mmap; vm_pgoff changes
+	 * with vm_start (split) under mmap_lock (W) + VMA write lock + i_mmap lock (W). */
+	struct address_space *vm_file __attribute__((aligned(64)));
+	unsigned long vm_pgoff;   /* file page mapped at vm_start */
+	struct i_mmap_node shared; /* node in vm_file->i_mmap.  i_mmap lock (W) */
 } __attribute__((aligned(64)));
 
 /*
@@ -208,6 +224,8 @@ enum mm_inject {
 	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
 	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
 	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
+	INJECT_FILE_COW_NO_FLUSH,  /* the COW of a page cache page in a private mapping does
+				    * not flush the old read-only translation */
 };
 
 struct mm_checker;
@@ -234,6 +252,7 @@ struct mm_struct {
 	struct page *pgd;
 	long nr_ptes;                   /* page-table pages; page_table_lock or pmd lock */
 	long rss_anon;                  /* anon pages mapped; PTE lock of the mapping table */
+	long rss_file;                  /* page cache pages mapped; PTE lock, as rss_anon */
 	struct zone *zone;
 	const struct mm_scheme_ops *scheme;
 	/* mm_cpumask: CPUs that have run a task of this mm (bits are only set, as on x86
@@ -479,11 +498,19 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 /* A page-table event on addr's page, for the page's event ring. */
 void mm_check_event(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		    enum mm_event_kind kind, uint64_t aux);
+/* copy_user_highpage of frame src into dst, the private copy for addr's page of a file
+ * mapping (its contents become the page's once the copy is mapped). */
+void mm_check_copy(struct sim_task *t, struct mm_struct *mm, unsigned long addr, uint64_t src,
+		   uint64_t dst);
 /* A syscall on [start, end) begins / has returned (vm_flags: the new protection of mmap
  * and mprotect); `done`: whether it took effect (a failed mprotect changes nothing). */
 int mm_check_op_begin(struct sim_task *t, struct mm_struct *mm, enum mm_op_kind kind,
 		      unsigned long start, unsigned long end, unsigned long vm_flags);
 void mm_check_op_end(struct sim_task *t, struct mm_struct *mm, int op, bool done);
+/* mmap of a file returned: [start, end) maps file_id from page pgoff. */
+void mm_check_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			unsigned long end, unsigned long vm_flags, uint32_t file_id,
+			uint64_t pgoff, bool shared);
 
 /*
  * Assert at a write that the lock protecting the field is held (vma_assert_write_locked,

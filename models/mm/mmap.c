@@ -112,6 +112,9 @@ void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detach
 		struct vm_area_struct *v = g_ptr_array_index(detached, i);
 		pt_zap_range(t, &tlb, v->vm_start, v->vm_end);
 	}
+	/* free_pgtables: unlink_file_vma first, so no rmap walk reaches the tables freed. */
+	for (unsigned i = 0; i < detached->len; i++)
+		unlink_file_vma(t, g_ptr_array_index(detached, i));
 	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
 	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
 	pt_free_range(t, &tlb, first->vm_start, last->vm_end, floor, ceiling);

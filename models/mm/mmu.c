@@ -21,7 +21,9 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	const struct page *p = pfn_to_page(mm->zone, pfn);
 	if (p->flags & PG_zero)
 		return;
-	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT)
+	/* A page cache page may be mapped anywhere; it must only still be allocated. */
+	if ((p->flags & PG_free) ||
+	    (!(p->flags & PG_file) && (p->mm != mm || p->index != addr >> PAGE_SHIFT)))
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
 			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
 			     "reused only after the flush of its old translations)", addr,

@@ -209,7 +209,10 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 					     (p->flags & PG_free) ? " (free)" : "");
 			p->mapcount--;
 			p->refcount--;
-			mm->rss_anon--;
+			if (p->flags & PG_file) /* the page cache keeps its reference */
+				zap_file_pte(t, mm, p, old);
+			else
+				mm->rss_anon--;
 			if (p->refcount == 0)
 				g_ptr_array_add(tlb->pages, p); /* freed after the TLB flush */
 		}

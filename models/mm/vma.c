@@ -167,12 +167,14 @@ void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 	new->vm_page_prot = vma->vm_page_prot;
 	vma_start_write(t, new);
 	vma_assert_write_locked(t, vma);
+	vma_file_prepare(t, vma, new, NULL); /* i_mmap (W); new gets the file and pgoff */
 	mm_assert_locked(t, mm, addr, rwsem_is_write_locked_by(&mm->mmap_lock, t), "vm_end",
 			 "mmap_lock (W)");
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
 	vma_store(t, mm, addr, new->vm_end, new);
 	vma_mark_attached(t, new);
+	vma_file_complete(t, vma, new);
 	mm->map_count++;
 }
 
@@ -208,7 +210,7 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
 	struct vm_area_struct *next = vma_next(t, mm, vma);
 	if (!next || next->vm_start != vma->vm_end || next->vm_flags != vma->vm_flags ||
-	    next->vm_page_prot != vma->vm_page_prot)
+	    next->vm_page_prot != vma->vm_page_prot || !vma_file_mergeable(vma, next))
 		return false;
 	hw_load(t, next, 32);
 	unsigned long end = next->vm_end;
@@ -216,6 +218,7 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	 * neither half-done. */
 	vma_start_write(t, vma);
 	vma_start_write(t, next);
+	vma_file_prepare(t, vma, NULL, next); /* i_mmap (W): both leave the tree */
 	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
 			 "vm_end", "mmap_lock (W)");
 	hw_store(t, vma, 16);
@@ -223,6 +226,7 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
 	vma_store(t, mm, vma->vm_start, end, vma);
 	vma_mark_detached(t, next);
+	vma_file_complete(t, vma, NULL);
 	mm->map_count--;
 	vma_free(t, next);
 	return true;

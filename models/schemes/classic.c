@@ -46,6 +46,15 @@ unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned lo
 	return addr;
 }
 
+unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				unsigned long vm_flags, struct address_space *m, unsigned long pgoff)
+{
+	mmap_write_lock(t, mm);
+	unsigned long addr = mmap_region_file_locked(t, mm, len, vm_flags, m, pgoff);
+	mmap_write_unlock(t, mm);
+	return addr;
+}
+
 void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			   unsigned long len)
 {
@@ -88,6 +97,7 @@ const struct mm_scheme_ops classic_scheme = {
 	.vma_lock = VMA_LOCK_NONE,
 	.fault = classic_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -13,7 +13,8 @@
  * vm_mm, then the range.  Tree nodes are still freed after a grace period.
  *
  * anon_vma: as in pervma, the model has no anon_vma, so no fault aborts for its lack
- * (6.15 prepares it under the VMA lock through vmf_anon_prepare anyway).
+ * (6.15 prepares it under the VMA lock through vmf_anon_prepare anyway).  File faults
+ * (read, shared, COW) run under the VMA lock, as since ≈6.7 (models/mm/filemap.c).
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -114,6 +115,7 @@ const struct mm_scheme_ops pervma_refcount_scheme = {
 	.vma_lock = VMA_LOCK_REFCNT,
 	.fault = pervma_refcount_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -19,8 +19,8 @@
  * mmap_lock).  The model has no anon_vma yet, so every anonymous VMA counts as prepared;
  * this makes the first fault of each new VMA take the VMA lock where 6.4 would fall back
  * (≈6.7 behaviour, where vmf_anon_prepare handles it under the VMA lock when no
- * mmap_read_trylock is needed).  Not modelled: file VMAs (6.4 aborts on them; there are
- * none here), kernel-mode faults, VM_FAULT_RETRY from the handler (none of the modelled
+ * mmap_read_trylock is needed).  File VMAs abort to mmap_lock, as in 6.4.  Not modelled:
+ * kernel-mode faults, VM_FAULT_RETRY from the handler (none of the modelled
  * faults sleeps for I/O).
  */
 #include "scheme.h"
@@ -72,6 +72,10 @@ retry:;
 	rcu_check_access(t, vma, "lock_vma_under_rcu");
 	if (scheme_walk_hook)
 		scheme_walk_hook(t, mm, addr, vma);
+	/* 6.4: "Only anonymous vmas are supported for now" (the flag is on the line
+	 * vma_start_read loads next). */
+	if (vma->vm_flags & VM_FILEMAP)
+		goto inval;
 	if (!vma_start_read(t, mm, vma))
 		goto inval;
 	/* The VMA may have shrunk (split) before we locked it. */
@@ -117,6 +121,7 @@ const struct mm_scheme_ops pervma_scheme = {
 	.fault = pervma_fault,
 	/* mmap/munmap are classic's: the VMA code write-locks every VMA it changes. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -22,7 +22,9 @@
  *
  * Per Tier-0 fault, shared stores: the PTE lock and the PTE line only.
  * Not modelled: anon_vma (none in the model, so every VMA counts as prepared: §E.3 step 7
- * would fall back on the first fault of a VMA), memcg charging, file faults, THP.
+ * would fall back on the first fault of a VMA), memcg charging, THP.  File VMAs fall
+ * back from Tier 0 (the design's page cache hit under folio_trylock is not modelled) and
+ * are handled by Tier 1 under the VMA lock.
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -143,7 +145,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	}
 	/* access_error, and what the fault core does not handle: the slower tiers report. */
 	if (access_error(vma->vm_flags, write ? FAULT_FLAG_WRITE : 0) ||
-	    (vma->vm_flags & VM_SHARED)) {
+	    (vma->vm_flags & (VM_SHARED | VM_FILEMAP))) {
 		why = EV_RCU_FB_NO_VMA;
 		goto out;
 	}
@@ -286,6 +288,7 @@ const struct mm_scheme_ops rcu_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,
@@ -299,6 +302,7 @@ const struct mm_scheme_ops rcu_drop_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_drop_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -25,6 +25,11 @@ struct mm_scheme_ops {
 	/* mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS): address or 0. */
 	unsigned long (*mmap)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
 			      unsigned long vm_flags);
+	/* mmap(NULL, len, prot, MAP_SHARED or MAP_PRIVATE, fd of m, pgoff << PAGE_SHIFT)
+	 * (vm_flags: access flags, and VM_SHARED): address or 0. */
+	unsigned long (*mmap_file)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				   unsigned long vm_flags, struct address_space *m,
+				   unsigned long pgoff);
 	void (*munmap)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		       unsigned long len);
 	/* mprotect(start, len, prot as VM_READ|VM_WRITE|VM_EXEC): 0 or -ENOMEM. */
@@ -68,6 +73,8 @@ vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long
 			 unsigned int flags);
 unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
 			   unsigned long vm_flags);
+unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				unsigned long vm_flags, struct address_space *m, unsigned long pgoff);
 void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		    unsigned long len);
 int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,

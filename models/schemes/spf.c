@@ -28,7 +28,8 @@
  * zapper's flush waits for the walker instead.  VMAs are freed through call_rcu in both.
  * Not modelled: the mm_users > 1 gate (every task of a run shares its mm); anon_vma
  * (the model has none yet, so the ANON_VMA abort never fires); the wp_page_copy
- * mmu_notifier_trylock (no notifiers); swap, uffd and file VMAs (none here).
+ * mmu_notifier_trylock (no notifiers); swap and uffd.  File VMAs (VM_FILEMAP) abort to
+ * mmap_lock: the series speculated on anonymous VMAs only.
  */
 #include <stddef.h>
 #include "scheme.h"
@@ -110,7 +111,7 @@ static enum stat_event spf_get_vma(struct sim_task *t, struct spf_fault *f)
 	/* access_error, and only private anonymous memory is speculated on (NO_SPECULATE);
 	 * the classic path produces the real SIGSEGV. */
 	unsigned long fl = f->vma.vm_flags;
-	if (access_error(fl, f->flags) || (fl & VM_SHARED))
+	if (access_error(fl, f->flags) || (fl & (VM_SHARED | VM_FILEMAP)))
 		return EV_SPF_ABORT_ACCESS;
 	return 0;
 }
@@ -279,6 +280,7 @@ const struct mm_scheme_ops spf_scheme = {
 	.fault = spf_fault,
 	/* mmap/munmap are classic's: mmap_write_lock/unlock/downgrade bump mmap_seq. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,
