@@ -26,19 +26,21 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "anon_vma_lock", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", NULL,
+	"inject", "gfp_nowait_fail", "anon_vma_lock", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
 const char *const config_inject_names[] = {
-	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
+	"cow-no-copy", NULL,
 };
+const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -497,7 +499,7 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, anon_vma_lock)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -508,7 +510,7 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject"))
+			    !strcmp(key, "inject") || !strcmp(key, "anon_vma_lock"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -617,6 +619,8 @@ static int read_scenario(lua_State *L)
 	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
 	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
+	/* anon_vma_lock: the root anon_vma's rwsem (since 2012) unless the scenario says else. */
+	cfg->anon_vma_lock = read_enum_field(L, sc, "anon_vma_lock", config_anon_vma_lock_names, 0);
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -810,6 +814,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_bool(b, "check", cfg->check);
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
+	json_add_string(b, "anon_vma_lock", config_anon_vma_lock_names[cfg->anon_vma_lock]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);

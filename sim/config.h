@@ -48,6 +48,7 @@ struct run_config {
 	bool check;          /* the invariant checker during the run and the check at its end */
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
+	int anon_vma_lock;   /* enum anon_vma_lock_kind: rwsem or spinlock */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
@@ -61,6 +62,7 @@ struct run_config {
 /* Names of the ptl and inject values, indexed by enum ptl_mode / enum mm_inject. */
 extern const char *const config_ptl_names[];
 extern const char *const config_inject_names[];
+extern const char *const config_anon_vma_lock_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

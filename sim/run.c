@@ -38,6 +38,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
+	mm->anon_vma_lock = (enum anon_vma_lock_kind)cfg->anon_vma_lock;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
@@ -139,6 +140,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	}
 	mm_checker_destroy(mm->checker);
 	mm_destroy(mm);
+	mm_reap_exited(zone);
 	zone_destroy(zone);
 	return 0;
 }

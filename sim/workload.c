@@ -21,6 +21,7 @@
 struct program {
 	lua_State *co;
 	int group_ref;
+	GArray *children;         /* int registry refs of the fork() children */
 	sim_time_t clock_at_hook; /* the task's clock at the last instruction-count hook */
 };
 
@@ -161,14 +162,21 @@ static int l_madvise_dontneed(lua_State *L)
 	return 1;
 }
 
-/* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
-static int l_touch(lua_State *L)
+/*
+ * The loads or stores of touch() through mm (the task's own, or a fork child's that the
+ * task's CPU runs for the moment); the arguments start at Lua index `a`.
+ */
+static int touch_mm(lua_State *L, struct sim_task *t, struct mm_struct *mm, int a)
 {
-	struct sim_task *t = current(L, "touch");
-	unsigned long addr = check_addr(L, 1, "touch");
-	unsigned long len = check_len(L, 2, "touch");
-	lua_Integer stride = luaL_optinteger(L, 3, PAGE_SIZE);
-	const char *mode = luaL_optstring(L, 4, "w");
+	unsigned long addr = check_addr(L, a, "touch");
+	unsigned long len = check_len(L, a + 1, "touch");
+	/* child:touch(addr, len, mode) may leave the stride out. */
+	if (lua_type(L, a + 2) == LUA_TSTRING && lua_isnoneornil(L, a + 3)) {
+		lua_pushinteger(L, PAGE_SIZE);
+		lua_insert(L, a + 2);
+	}
+	lua_Integer stride = luaL_optinteger(L, a + 2, PAGE_SIZE);
+	const char *mode = luaL_optstring(L, a + 3, "w");
 	if (stride <= 0)
 		return luaL_error(L, "touch: stride %I must be positive", stride);
 	bool write;
@@ -181,7 +189,7 @@ static int l_touch(lua_State *L)
 	if (addr + len > TASK_SIZE)
 		return luaL_error(L, "touch: range ends beyond the user address space");
 	for (unsigned long off = 0; off < len; off += (unsigned long)stride) {
-		int err = mmu_access(t, t->mm, addr + off, write);
+		int err = mmu_access(t, mm, addr + off, write);
 		rcu_user_return(t); /* back in user mode: a quiescent state */
 		if (err == -14)
 			return luaL_error(L, "touch: segmentation fault at 0x%p (%s)",
@@ -192,6 +200,80 @@ static int l_touch(lua_State *L)
 					  (lua_Integer)(t->machine->mem_bytes >> 20));
 	}
 	return 0;
+}
+
+/* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
+static int l_touch(lua_State *L)
+{
+	return touch_mm(L, current(L, "touch"), current(L, "touch")->mm, 1);
+}
+
+/*
+ * fork(): a child process whose address space is a copy-on-write copy of the task's
+ * (dup_mmap, charged to the task).  The child runs on the task's CPU when the program
+ * calls child:touch(...); child:exit() tears its address space down (exit_mmap).
+ * Children still alive when the task's program returns exit then.
+ */
+#define CHILD_MT "mmsim.child"
+
+struct child {
+	struct mm_struct *mm; /* NULL once exited */
+	struct sim_task *parent;
+};
+
+static struct child *check_child(lua_State *L, const char *op)
+{
+	struct child *c = luaL_checkudata(L, 1, CHILD_MT);
+	if (!c->mm)
+		luaL_error(L, "child:%s(): the child has exited", op);
+	if (c->parent != current(L, op))
+		luaL_error(L, "child:%s(): only the task that forked it may run it", op);
+	return c;
+}
+
+static void child_exit(struct sim_task *t, struct child *c)
+{
+	cpu_work(t, t->machine->path.syscall);
+	exit_mmap(t, c->mm);
+	c->mm = NULL;
+	switch_mm(t, t->mm); /* the CPU runs the parent again */
+	rcu_user_return(t);
+}
+
+static int l_child_touch(lua_State *L)
+{
+	struct child *c = check_child(L, "touch");
+	return touch_mm(L, c->parent, c->mm, 2);
+}
+
+static int l_child_exit(lua_State *L)
+{
+	struct child *c = check_child(L, "exit");
+	child_exit(c->parent, c);
+	return 0;
+}
+
+static int l_fork(lua_State *L)
+{
+	struct sim_task *t = current(L, "fork");
+	struct program *p = t->program_private;
+	cpu_work(t, t->machine->path.syscall);
+	struct child *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	c->parent = t;
+	c->mm = dup_mm(t, t->mm);
+	if (luaL_newmetatable(L, CHILD_MT)) {
+		static const luaL_Reg methods[] = {
+			{ "touch", l_child_touch }, { "exit", l_child_exit }, { NULL, NULL },
+		};
+		luaL_newlib(L, methods);
+		lua_setfield(L, -2, "__index");
+	}
+	lua_setmetatable(L, -2);
+	/* Anchored until the task ends, which exits it if the program did not. */
+	lua_pushvalue(L, -1);
+	g_array_append_val(p->children, (int){ luaL_ref(L, LUA_REGISTRYINDEX) });
+	rcu_user_return(t);
+	return 1;
 }
 
 /* sleep(ns): the task is idle for ns of simulated time. */
@@ -558,7 +640,7 @@ static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
 	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
-	{ "work", l_work }, { "stat", l_stat },
+	{ "work", l_work }, { "stat", l_stat }, { "fork", l_fork },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },
 	{ "shm_add", l_shm_add }, { "shm_cas", l_shm_cas }, { "shm_spin_cas", l_shm_spin_cas },
 	{ "shm_wait", l_shm_wait }, { "shm_prefetchw", l_shm_prefetchw }, { NULL, NULL },
@@ -577,6 +659,7 @@ void workload_prepare(struct run_config *cfg, struct task_group *g, int index,
 {
 	lua_State *L = cfg->L;
 	struct program *p = g_new0(struct program, 1);
+	p->children = g_array_new(FALSE, FALSE, sizeof(int));
 
 	p->co = lua_newthread(L);
 	luaL_ref(L, LUA_REGISTRYINDEX); /* anchored for the whole run */
@@ -627,4 +710,15 @@ void workload_task_main(struct sim_task *t, void *arg)
 		_exit(EXIT_USAGE);
 	}
 	lua_settop(co, 0);
+	/* The task's children that are still alive exit with it. */
+	for (unsigned i = 0; i < p->children->len; i++) {
+		int ref = g_array_index(p->children, int, i);
+		lua_rawgeti(co, LUA_REGISTRYINDEX, ref);
+		struct child *c = lua_touserdata(co, -1);
+		if (c->mm)
+			child_exit(t, c);
+		lua_pop(co, 1);
+		luaL_unref(co, LUA_REGISTRYINDEX, ref);
+	}
+	g_array_set_size(p->children, 0);
 }

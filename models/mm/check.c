@@ -6,14 +6,18 @@
  * while mapped, is caught.
  */
 #include "mm.h"
+#include "mm/anon_vma.h"
+#include "mm/lru.h"
 #include <stdarg.h>
 #include "die.h"
 
 struct check_ctx {
 	struct mm_struct *mm;
 	struct mm_check_report *r;
-	GHashTable *seen;   /* pfn -> 1 */
+	GHashTable *seen;   /* pfn -> PTEs mapping it, over every mm checked */
+	GHashTable *batched; /* pfn -> references held by LRU batches */
 	long pte_tables;
+	uint64_t mm_pages;  /* PTEs of this mm to real pages */
 };
 
 static void fail(struct check_ctx *c, char *msg)
@@ -28,6 +32,30 @@ static struct vm_area_struct *vma_at(struct mm_struct *mm, unsigned long addr)
 {
 	struct vm_area_struct *v = find_vma(NULL, mm, addr);
 	return v && v->vm_start <= addr ? v : NULL;
+}
+
+static bool avc_is(struct anon_vma_chain *avc, void *arg)
+{
+	struct anon_vma_chain **want = arg;
+	if (avc == *want) {
+		*want = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* The rmap finds this mapping: the page's anon_vma is one v is chained to, and v's
+ * chain to it is in that anon_vma's interval tree over the page's index. */
+static bool rmap_reaches(struct vm_area_struct *v, struct page *p)
+{
+	for (struct anon_vma_chain *avc = v->anon_vma_chain; avc; avc = avc->same_vma) {
+		if (avc->anon_vma != p->mapping)
+			continue;
+		struct anon_vma_chain *want = avc;
+		avc_tree_foreach(NULL, p->mapping, p->index, p->index, avc_is, &want);
+		return want == NULL;
+	}
+	return false;
 }
 
 static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
@@ -74,43 +102,45 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 		uint64_t pfn = pte_pfn(e);
 		struct page *p = pfn_to_page(mm->zone, pfn);
 		c->r->mapped_pages++;
-		if (g_hash_table_contains(c->seen, GSIZE_TO_POINTER(pfn)))
-			fail(c, g_strdup_printf("pfn %llu mapped twice (again at 0x%lx)",
-						(unsigned long long)pfn, va));
-		g_hash_table_add(c->seen, GSIZE_TO_POINTER(pfn));
+		c->mm_pages++;
+		gpointer n = g_hash_table_lookup(c->seen, GSIZE_TO_POINTER(pfn));
+		g_hash_table_insert(c->seen, GSIZE_TO_POINTER(pfn),
+				    GSIZE_TO_POINTER(GPOINTER_TO_SIZE(n) + 1));
 		if ((p->flags & PG_free) || !(p->flags & PG_anon))
 			fail(c, g_strdup_printf("PTE at 0x%lx maps pfn %llu which is %s", va,
 						(unsigned long long)pfn,
 						(p->flags & PG_free) ? "free" : "not anonymous"));
-		if (p->mapcount != 1 || p->refcount != 1)
-			fail(c, g_strdup_printf("pfn %llu at 0x%lx: mapcount %d refcount %d, want 1/1",
-						(unsigned long long)pfn, va, p->mapcount,
-						p->refcount));
-		if (p->mm != mm || p->index != va >> PAGE_SHIFT)
-			fail(c, g_strdup_printf("pfn %llu at 0x%lx: rmap says index 0x%lx",
-						(unsigned long long)pfn, va,
-						p->index << PAGE_SHIFT));
+		if ((e & _PAGE_RW) && p->mapcount != 1)
+			fail(c, g_strdup_printf("PTE at 0x%lx maps pfn %llu writable, but %d PTEs map "
+						"it (a COW that did not copy)", va,
+						(unsigned long long)pfn, p->mapcount));
+		if (v && (!p->mapping || !v->anon_vma || p->index != linear_page_index(v, va) ||
+			  !rmap_reaches(v, p)))
+			fail(c, g_strdup_printf("pfn %llu at 0x%lx: the rmap does not lead back here "
+						"(index 0x%lx%s)", (unsigned long long)pfn, va,
+						p->index << PAGE_SHIFT,
+						!p->mapping ? ", no anon_vma" :
+						!v->anon_vma ? ", VMA without anon_vma" : ""));
+		if (!p->memcg)
+			fail(c, g_strdup_printf("pfn %llu at 0x%lx is not charged to a memcg",
+						(unsigned long long)pfn, va));
 	}
 }
 
-void mm_check(struct mm_struct *mm, struct mm_check_report *r)
+/* Per mm: counters, the VMA tree and the per-VMA locks. */
+static void check_mm_state(struct check_ctx *c, struct mm_struct *mm)
 {
-	struct check_ctx c = { .mm = mm, .r = r, .seen = g_hash_table_new(NULL, NULL) };
-
-	*r = (struct mm_check_report){ 0 };
-	check_table(&c, mm->pgd, PT_PGD, 0);
-	g_hash_table_destroy(c.seen);
 	if (rwsem_is_locked(&mm->mmap_lock) || rwsem_has_waiters(&mm->mmap_lock))
-		fail(&c, g_strdup("mmap_lock still held at the end"));
-	if ((uint64_t)mm->rss_anon != r->mapped_pages)
-		fail(&c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,
-					 (unsigned long long)r->mapped_pages));
-	if (mm->nr_ptes != c.pte_tables)
-		fail(&c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
-					 c.pte_tables));
+		fail(c, g_strdup("mmap_lock still held at the end"));
+	if ((uint64_t)mm->rss_anon != c->mm_pages)
+		fail(c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,
+					(unsigned long long)c->mm_pages));
+	if (mm->nr_ptes != c->pte_tables)
+		fail(c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
+					c->pte_tables));
 	char *mt_err = mt_validate(&mm->mm_mt);
 	if (mt_err) {
-		fail(&c, g_strdup_printf("VMA tree: %s", mt_err));
+		fail(c, g_strdup_printf("VMA tree: %s", mt_err));
 		g_free(mt_err);
 	}
 	/* Each VMA is stored over exactly its own range, and map_count counts them. */
@@ -120,8 +150,18 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	     v = mas_next(&mas, ULONG_MAX), nr++) {
 		if (v->vm_start >= v->vm_end || mas.index != v->vm_start ||
 		    mas.last != v->vm_end - 1)
-			fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) is stored over [0x%lx,0x%lx]",
-						 v->vm_start, v->vm_end, mas.index, mas.last));
+			fail(c, g_strdup_printf("VMA [0x%lx,0x%lx) is stored over [0x%lx,0x%lx]",
+						v->vm_start, v->vm_end, mas.index, mas.last));
+		/* Its chains: one per anon_vma, each in that anon_vma's tree over its range. */
+		if (!v->anon_vma != !v->anon_vma_chain)
+			fail(c, g_strdup_printf("VMA [0x%lx,0x%lx): anon_vma and chain disagree",
+						v->vm_start, v->vm_end));
+		for (struct anon_vma_chain *avc = v->anon_vma_chain; avc; avc = avc->same_vma)
+			if (avc->vma != v || avc->start != v->vm_pgoff ||
+			    avc->last != vma_pgoff_last(v) ||
+			    avc->anon_vma->root != v->anon_vma->root)
+				fail(c, g_strdup_printf("VMA [0x%lx,0x%lx): a chain is stale (range "
+							"or root)", v->vm_start, v->vm_end));
 	}
 	/* Per-VMA locks: the last write section ended, so no VMA is write-locked, none is
 	 * read-held, none in the tree is marked detached, and no writer waits. */
@@ -136,25 +176,94 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 			else
 				bad |= v->vm_refcnt.refs != 1;
 			if (bad)
-				fail(&c, g_strdup_printf("VMA [0x%lx,0x%lx) still locked or detached "
-							 "at the end (seq %d/%d)", v->vm_start,
-							 v->vm_end, v->vm_lock_seq,
-							 mm->mm_lock_seq));
+				fail(c, g_strdup_printf("VMA [0x%lx,0x%lx) still locked or detached "
+							"at the end (seq %d/%d)", v->vm_start,
+							v->vm_end, v->vm_lock_seq,
+							mm->mm_lock_seq));
 		}
 		if (rcuwait_active(&mm->vma_writer_wait))
-			fail(&c, g_strdup("a VMA writer still waits at the end"));
+			fail(c, g_strdup("a VMA writer still waits at the end"));
 	}
 	if (nr != mm->map_count)
-		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
-	r->pages_in_use = zone_pages_in_use(mm->zone);
+		fail(c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
+}
+
+void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_report *r)
+{
+	struct check_ctx c = { .r = r, .seen = g_hash_table_new(NULL, NULL),
+			       .batched = g_hash_table_new(NULL, NULL) };
+	struct zone *z = mms[0]->zone;
+
+	*r = (struct mm_check_report){ 0 };
+	for (int cpu = 0; cpu < z->nr_cpus; cpu++)
+		for (unsigned i = 0; i < z->lru_add[cpu].nr; i++) {
+			gpointer k = GSIZE_TO_POINTER(z->lru_add[cpu].pages[i]->pfn);
+			gsize b = GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
+			g_hash_table_insert(c.batched, k, GSIZE_TO_POINTER(b + 1));
+		}
+	long pt_pending = mm_exited_pt_pending(z);
+	for (unsigned i = 0; i < n; i++) {
+		c.mm = mms[i];
+		c.pte_tables = 0;
+		c.mm_pages = 0;
+		check_table(&c, mms[i]->pgd, PT_PGD, 0);
+		check_mm_state(&c, mms[i]);
+		pt_pending += mms[i]->nr_pt_rcu_pending;
+	}
+	/* Every mapped page: one mapcount per PTE over all mms, one reference per PTE and
+	 * per LRU batch slot holding it. */
+	uint64_t distinct = g_hash_table_size(c.seen), batch_only = 0;
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, c.seen);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		uint64_t pfn = GPOINTER_TO_SIZE(k);
+		struct page *p = pfn_to_page(z, pfn);
+		long ptes = (long)GPOINTER_TO_SIZE(v);
+		long refs = ptes + (long)GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
+		if (p->mapcount != ptes || p->refcount != refs)
+			fail(&c, g_strdup_printf("pfn %llu: mapcount %d refcount %d, but %ld PTEs map "
+						 "it and %ld references are accounted for",
+						 (unsigned long long)pfn, p->mapcount, p->refcount,
+						 ptes, refs));
+	}
+	/* Pages only an LRU batch holds (unmapped since it was queued): still allocated. */
+	g_hash_table_iter_init(&it, c.batched);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct page *p = pfn_to_page(z, GPOINTER_TO_SIZE(k));
+		if (g_hash_table_contains(c.seen, k))
+			continue;
+		batch_only++;
+		if (p->mapcount || p->refcount != (int)GPOINTER_TO_SIZE(v) || (p->flags & PG_free))
+			fail(&c, g_strdup_printf("pfn %llu held by an LRU batch only: mapcount %d "
+						 "refcount %d", (unsigned long long)p->pfn,
+						 p->mapcount, p->refcount));
+	}
+	g_hash_table_destroy(c.seen);
+	g_hash_table_destroy(c.batched);
+	r->pages_in_use = zone_pages_in_use(z);
 	/* Tables unlinked by an unmap whose grace period is still running are in use. */
-	if (r->pages_in_use !=
-	    r->mapped_pages + r->table_pages + (uint64_t)mm->nr_pt_rcu_pending)
-		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped and "
-					 "%llu are page tables (a page leaked or was freed twice)",
+	if (r->pages_in_use != distinct + batch_only + r->table_pages + (uint64_t)pt_pending)
+		fail(&c, g_strdup_printf("allocator has %llu pages in use but %llu are mapped, %llu "
+					 "held by LRU batches and %llu are page tables (a page "
+					 "leaked or was freed twice)",
 					 (unsigned long long)r->pages_in_use,
-					 (unsigned long long)r->mapped_pages,
+					 (unsigned long long)distinct,
+					 (unsigned long long)batch_only,
 					 (unsigned long long)r->table_pages));
+	/* memcg: every user page in use is charged, plus the per-CPU stocks. */
+	long usage = z->memcg->memory.usage, want = (long)(distinct + batch_only) +
+						     memcg_stocked_pages(z);
+	if (usage != want)
+		fail(&c, g_strdup_printf("memcg usage %ld pages, but %llu user pages are charged "
+					 "and %ld are stocked", usage,
+					 (unsigned long long)(distinct + batch_only),
+					 memcg_stocked_pages(z)));
+}
+
+void mm_check(struct mm_struct *mm, struct mm_check_report *r)
+{
+	mm_check_mms(&mm, 1, r);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -220,10 +329,18 @@ struct mm_op {
 	const struct sim_task *who;
 };
 
+/* The frames' shadow: one per run, shared by every mm forked from the first (they share
+ * frames until a COW copies one). */
+struct phys_shadow {
+	struct smap map;
+	int refs;
+};
+
 struct mm_checker {
 	uint64_t seq;                   /* advances at every access and syscall boundary */
 	uint64_t loads, stores;
-	struct smap page_map, byte_map, phys_map;
+	struct smap page_map, byte_map;
+	struct phys_shadow *phys;
 	GArray *pages;                  /* struct shadow_page, indexed by page_map */
 	GArray *ops;                    /* struct mm_op; inactive slots are reused */
 	unsigned nr_active;
@@ -290,7 +407,9 @@ struct mm_checker *mm_checker_create(void)
 	struct mm_checker *c = g_new0(struct mm_checker, 1);
 	smap_init(&c->page_map, 10);
 	smap_init(&c->byte_map, 12);
-	smap_init(&c->phys_map, 12);
+	c->phys = g_new0(struct phys_shadow, 1);
+	c->phys->refs = 1;
+	smap_init(&c->phys->map, 12);
 	c->pages = g_array_new(FALSE, TRUE, sizeof(struct shadow_page));
 	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
 	return c;
@@ -300,12 +419,53 @@ void mm_checker_destroy(struct mm_checker *c)
 {
 	if (!c)
 		return;
-	struct smap *maps[] = { &c->page_map, &c->byte_map, &c->phys_map };
-	for (int i = 0; i < 3; i++)
+	struct smap *maps[] = { &c->page_map, &c->byte_map };
+	for (int i = 0; i < 2; i++)
 		g_free(maps[i]->slot);
+	if (--c->phys->refs == 0) {
+		g_free(c->phys->map.slot);
+		g_free(c->phys);
+	}
 	g_array_free(c->pages, TRUE);
 	g_array_free(c->ops, TRUE);
 	g_free(c);
+}
+
+static void smap_copy(struct smap *dst, const struct smap *src)
+{
+	*dst = *src;
+	dst->slot = g_memdup2(src->slot, ((gsize)src->mask + 1) * sizeof(struct smap_slot));
+}
+
+struct mm_checker *mm_checker_fork(const struct mm_checker *parent)
+{
+	struct mm_checker *c = g_new0(struct mm_checker, 1);
+	c->seq = parent->seq;
+	smap_copy(&c->page_map, &parent->page_map);
+	smap_copy(&c->byte_map, &parent->byte_map);
+	c->phys = parent->phys;
+	c->phys->refs++;
+	c->pages = g_array_sized_new(FALSE, TRUE, sizeof(struct shadow_page), parent->pages->len);
+	g_array_append_vals(c->pages, parent->pages->data, parent->pages->len);
+	/* The parent's syscalls in flight are not the child's. */
+	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
+	return c;
+}
+
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn)
+{
+	struct smap *m = &mm->checker->phys->map;
+	const struct page *src = pfn_to_page(mm->zone, src_pfn);
+	const struct page *dst = pfn_to_page(mm->zone, dst_pfn);
+	for (uint64_t off = 0; off < PAGE_SIZE; off++) {
+		const uint64_t *ph = smap_find(m, (src_pfn << PAGE_SHIFT) | off);
+		if (!ph || ph[PHYS_GEN] != src->content_gen)
+			continue;
+		uint64_t value = ph[PHYS_VALUE];
+		uint64_t *d = smap_insert(m, (dst_pfn << PAGE_SHIFT) | off);
+		d[PHYS_VALUE] = value;
+		d[PHYS_GEN] = dst->content_gen;
+	}
 }
 
 void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores)
@@ -598,7 +758,7 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 				     (unsigned long long)pfn,
 				     (pg->flags & PG_zero) ? "the zero page" : "free");
 		uint64_t value = ((uint64_t)(t->id + 1) << 40) | c->stores;
-		uint64_t *ph = smap_insert(&c->phys_map, paddr);
+		uint64_t *ph = smap_insert(&c->phys->map, paddr);
 		ph[PHYS_VALUE] = value;
 		ph[PHYS_GEN] = pg->content_gen;
 		uint64_t *sb = smap_insert(&c->byte_map, addr);
@@ -616,7 +776,7 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 	/* What the access reads: the frame's contents (the zero page holds zeros). */
 	uint64_t got = 0;
 	if (!(pg->flags & PG_zero)) {
-		const uint64_t *ph = smap_find(&c->phys_map, paddr);
+		const uint64_t *ph = smap_find(&c->phys->map, paddr);
 		if (ph && ph[PHYS_GEN] == pg->content_gen)
 			got = ph[PHYS_VALUE];
 	}

@@ -101,6 +101,10 @@ typedef unsigned int vm_fault_t;
 #define PG_table 0x2UL
 #define PG_anon 0x4UL
 #define PG_zero 0x8UL
+#define PG_lru 0x10UL           /* on its node's LRU list (lru.c); lru_lock */
+
+struct anon_vma;
+struct mem_cgroup;
 
 /*
  * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
@@ -110,8 +114,14 @@ struct page {
 	unsigned long flags;
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
-	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
-	unsigned long index;    /* anon: virtual page number of the mapping */
+	struct mm_struct *mm;   /* table: pt_mm (anon pages are found through `mapping`) */
+	unsigned long index;    /* anon: page offset in its VMAs (vm_pgoff + page in VMA) */
+	/* anon: the anon_vma it was first mapped through (folio->mapping | PAGE_MAPPING_ANON);
+	 * set under the PTE lock by page_add_new_anon_rmap, moved to the faulting VMA's own
+	 * anon_vma when a COW fault reuses it (folio_move_anon_rmap).  rmap.c. */
+	struct anon_vma *mapping;
+	struct page *lru_prev, *lru_next; /* PG_lru: the node's LRU list, under lru_lock */
+	struct mem_cgroup *memcg; /* folio->memcg_data: charged to it (memcg.c) */
 	pteval_t *table;        /* page-table page: its entries */
 	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
@@ -137,6 +147,10 @@ struct zone {
 	struct per_cpu_pages *pcp; /* [nr_cpus] */
 	int nr_cpus;
 	uint64_t zero_pfn;      /* the shared zero page */
+	struct lruvec *lruvec;  /* the node's LRU (lru.c) */
+	struct folio_batch *lru_add; /* [nr_cpus] per-CPU folio_add_lru batches */
+	struct mem_cgroup *memcg; /* the run's memory cgroup (memcg.c) */
+	struct memcg_stock_pcp *memcg_stock; /* [nr_cpus] per-CPU pre-charged pages */
 	/* Probability in [0, 1] that a GFP_NOWAIT allocation fails (scenario field
 	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
 	 * reclaim.  Drawn from the allocating task's own stream. */
@@ -178,6 +192,17 @@ struct vm_area_struct {
 	int vm_lock_seq;
 	bool detached;            /* 6.4: not in mm_mt any more.  mmap_lock (W) + VMA write lock */
 	struct vma_lock *vm_lock; /* 6.4 only */
+	/* Line VMA.REST. */
+	/* Page offset of vm_start: vm_start >> PAGE_SHIFT at creation, kept by a split for
+	 * the upper part's start (vma_address/linear_page_index).  mmap_lock (W) + VMA write
+	 * lock + anon_vma lock (W) (the interval tree is keyed by it). */
+	unsigned long vm_pgoff;
+	/* Set once by anon_vma_prepare under mm->page_table_lock and the anon_vma lock (W)
+	 * (read locklessly by faults); cleared only when the VMA is freed. */
+	struct anon_vma *anon_vma;
+	/* This VMA's anon_vma_chains (same_vma list): mmap_lock (W), or mmap_lock (R) +
+	 * page_table_lock for anon_vma_prepare. */
+	struct anon_vma_chain *anon_vma_chain;
 	/* 6.15: line VMA.LOCK, the only line a per-VMA fault writes in the VMA. */
 	struct refcount vm_refcnt __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
@@ -196,7 +221,12 @@ enum mm_inject {
 	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
 	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
 	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
+	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
 };
+
+/* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
+ * rw_semaphore (since 2012) or its spinlock (before 2.6.38's mutex). */
+enum anon_vma_lock_kind { ANON_VMA_LOCK_RWSEM = 0, ANON_VMA_LOCK_SPINLOCK };
 
 struct mm_checker;
 
@@ -237,7 +267,9 @@ struct mm_struct {
 	bool pt_free_rcu;
 	long nr_pt_rcu_pending;
 	enum mm_inject inject;
+	enum anon_vma_lock_kind anon_vma_lock; /* set before the first fault */
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
+	bool exited;                    /* exit_mmap done; kept until the end of the run */
 };
 
 /*
@@ -324,6 +356,10 @@ bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_tab
 /* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
+/* The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
+ * return [*addr, *next) is the part it maps.  NULL once the range is done. */
+struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm, unsigned long *addr,
+			       unsigned long end, unsigned long *next);
 /* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
  * reach. */
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
@@ -420,6 +456,16 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      struct page *pt, pteval_t expect, struct page *p);
 
+/* fork.c: fork's and exit's address-space halves. */
+/* dup_mmap: a new mm with oldmm's VMAs, anon_vmas and (write-protected) page tables. */
+struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm);
+/* exit_mmap: zap and free everything of mm; the struct stays (RCU callbacks may still
+ * name it) until mm_reap_exited at the end of the run. */
+void exit_mmap(struct sim_task *t, struct mm_struct *mm);
+/* Page tables of exited mms still waiting for a grace period (the checker counts them). */
+long mm_exited_pt_pending(const struct zone *z);
+void mm_reap_exited(struct zone *z);
+
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
 
@@ -434,6 +480,9 @@ struct mm_check_report {
 	char *error;             /* NULL if consistent */
 };
 void mm_check(struct mm_struct *mm, struct mm_check_report *r);
+/* The same over several mms sharing pages (a process and its fork children, all of the
+ * zone's live mms): mapcounts are counted across all of them. */
+void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_report *r);
 
 /*
  * check.c: the invariant checker that runs during the run (see docs/model-mm.md).  It
@@ -449,6 +498,11 @@ enum mm_event_kind {
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
 
 struct mm_checker *mm_checker_create(void);
+/* fork: the child's shadow starts as a copy of the parent's virtual memory; physical
+ * frames are one shadow shared by both. */
+struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
+/* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped). */
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
 void mm_checker_destroy(struct mm_checker *c);
 /* Accesses verified so far (loads, stores), for results.json. */
 void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores);

@@ -21,7 +21,8 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	const struct page *p = pfn_to_page(mm->zone, pfn);
 	if (p->flags & PG_zero)
 		return;
-	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT)
+	/* Anonymous page offsets are addresses, in every mm of a fork tree. */
+	if ((p->flags & PG_free) || !(p->flags & PG_anon) || p->index != addr >> PAGE_SHIFT)
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
 			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
 			     "reused only after the flush of its old translations)", addr,
@@ -60,6 +61,12 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		pteval_t *pte = pt_lookup_pte(t, mm, addr, NULL);
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
 			pfn = pte_pfn(*pte);
+			if (!(*pte & _PAGE_ACCESSED)) {
+				/* The walker sets the accessed bit (a locked update of the PTE);
+				 * folio_referenced clears it. */
+				hw_rmw(t, pte, sizeof(*pte));
+				*pte |= _PAGE_ACCESSED;
+			}
 			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
 			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
