@@ -341,6 +341,7 @@ struct mm_checker {
 	uint64_t loads, stores;
 	struct smap page_map, byte_map;
 	struct phys_shadow *phys;
+	struct mm_checker *parent;      /* fork: whose accesses-verified counts get ours */
 	GArray *pages;                  /* struct shadow_page, indexed by page_map */
 	GArray *ops;                    /* struct mm_op; inactive slots are reused */
 	unsigned nr_active;
@@ -419,6 +420,10 @@ void mm_checker_destroy(struct mm_checker *c)
 {
 	if (!c)
 		return;
+	if (c->parent) { /* a child's verified accesses count for the run */
+		c->parent->loads += c->loads;
+		c->parent->stores += c->stores;
+	}
 	struct smap *maps[] = { &c->page_map, &c->byte_map };
 	for (int i = 0; i < 2; i++)
 		g_free(maps[i]->slot);
@@ -445,6 +450,7 @@ struct mm_checker *mm_checker_fork(const struct mm_checker *parent)
 	smap_copy(&c->byte_map, &parent->byte_map);
 	c->phys = parent->phys;
 	c->phys->refs++;
+	c->parent = (struct mm_checker *)parent;
 	c->pages = g_array_sized_new(FALSE, TRUE, sizeof(struct shadow_page), parent->pages->len);
 	g_array_append_vals(c->pages, parent->pages->data, parent->pages->len);
 	/* The parent's syscalls in flight are not the child's. */
@@ -540,6 +546,8 @@ static const char *const event_path[] = {
 	[MEV_MUNMAP] = "munmap",
 	[MEV_DONTNEED] = "madvise(MADV_DONTNEED)",
 	[MEV_MPROTECT] = "mprotect",
+	[MEV_FORK_WP] = "copy_pte_range (fork)",
+	[MEV_COW] = "do_wp_page (copy-on-write)",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -570,6 +578,14 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 	case MEV_MUNMAP:
 	case MEV_DONTNEED:
 		g_string_append_printf(s, "%s returned", event_path[e->kind]);
+		break;
+	case MEV_FORK_WP:
+		g_string_append_printf(s, "fork shares pfn %llu, write-protected",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_COW:
+		g_string_append_printf(s, "write fault gives this mm pfn %llu",
+				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:
 		g_string_append_printf(s, "mprotect to %s%s%s returned",

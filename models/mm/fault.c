@@ -225,7 +225,7 @@ static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, uns
 		*pte |= _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED;
 		spin_unlock(t, ptl);
 		if (mm->checker)
-			mm_check_event(t, mm, addr, MEV_FAULT_MAP, old->pfn);
+			mm_check_event(t, mm, addr, MEV_COW, old->pfn);
 		count_event(&t->stats, EV_FAULT_COW_REUSE);
 		return 0;
 	}
@@ -269,7 +269,7 @@ static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, uns
 	*pte = (new->pfn << PAGE_SHIFT) | vma->vm_page_prot;
 	page_remove_rmap(t, mm, old, addr, "wp_page_copy");
 	if (mm->checker)
-		mm_check_event(t, mm, addr, MEV_FAULT_MAP, new->pfn);
+		mm_check_event(t, mm, addr, MEV_COW, new->pfn);
 	spin_unlock(t, ptl);
 	/* The old mapping's reference and our pin (it may be the last: freed now, after the
 	 * flush). */

@@ -62,8 +62,7 @@ static void copy_pte_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 				*src &= ~_PAGE_RW;
 				e &= ~_PAGE_RW;
 				if (src_mm->checker)
-					mm_check_event(t, src_mm, a, MEV_CHANGE_PROT,
-						       e & ~PTE_PFN_MASK);
+					mm_check_event(t, src_mm, a, MEV_FORK_WP, p->pfn);
 			}
 			e &= ~_PAGE_ACCESSED; /* pte_mkold: the child has not used it yet */
 			dst_mm->rss_anon++;

@@ -492,14 +492,15 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
 
 struct mm_checker *mm_checker_create(void);
 /* fork: the child's shadow starts as a copy of the parent's virtual memory; physical
- * frames are one shadow shared by both. */
+ * frames are one shadow shared by both.  The parent's checker must outlive the child's
+ * (whose verified-access counts it receives). */
 struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
 /* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped). */
 void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
