@@ -53,8 +53,8 @@ done
 av="$SRC/tests/scenarios/anon-vma-first-fault.lua"
 "$MMSIM" run "$av" --set scheme=pervma --out "$TMP/av64" 2>"$TMP/av64.err"
 check "pervma first faults: exit 0" [ $? -eq 0 ]
-n=$(json_int vma_lock_no_anon_vma "$TMP/av64/results.json")
-check "pervma: faults on VMAs without anon_vma abort to mmap_lock ($n)" [ "${n:-0}" -gt 0 ]
+aborts=$(json_int vma_lock_no_anon_vma "$TMP/av64/results.json")
+check "pervma: faults on VMAs without anon_vma abort to mmap_lock ($aborts)" [ "${aborts:-0}" -gt 0 ]
 check "pervma: later faults succeed under the VMA lock" \
   [ "$(json_int vma_lock_success "$TMP/av64/results.json")" -gt 0 ]
 "$MMSIM" run "$av" --set scheme=pervma-refcount --out "$TMP/av615" 2>"$TMP/av615.err"
