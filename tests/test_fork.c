@@ -186,6 +186,8 @@ static void test_fork(void)
 	mm->checker = mm_checker_create();
 	reader.mm = writer.mm = mm;
 	violations = 0;
+	g_free(last_violation);
+	last_violation = NULL;
 
 	unsigned long a = sys_mmap(mm, NP * PAGE_SIZE);
 	tap_ok(touch(mm, a, NP * PAGE_SIZE, true), "%s: parent writes %d pages", scheme->name, NP);
