@@ -1,9 +1,12 @@
 /*
  * Whole-address-space consistency, checked after a run (always in tests, `check = true`
- * in scenarios): every present PTE lies inside a VMA and maps a live page that it alone
- * maps; counters match the tables; the allocator's pages in use are exactly the mapped
- * pages plus the page tables, so a munmapped page that was not freed, or a page freed
- * while mapped, is caught.
+ * in scenarios), over one mm or a fork tree of them: every present PTE lies inside a VMA
+ * and maps a live page whose rmap leads back to it; a page's mapcount is the number of
+ * PTEs mapping it in all the mms, its refcount that plus the LRU batches holding it; a
+ * writable PTE maps an unshared page; counters match the tables; the allocator's pages in
+ * use are exactly the mapped pages, the pages only an LRU batch holds and the page tables,
+ * so a munmapped page that was not freed, or a page freed while mapped, is caught; the
+ * memcg's usage is the charged pages plus the per-CPU stocks.
  */
 #include "mm.h"
 #include "mm/anon_vma.h"
