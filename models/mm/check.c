@@ -336,6 +336,7 @@ struct mm_op {
  * frames until a COW copies one). */
 struct phys_shadow {
 	struct smap map;
+	struct smap lines;              /* pfn -> bit mask of its 64-byte lines ever stored to */
 	int refs;
 };
 
@@ -414,6 +415,7 @@ struct mm_checker *mm_checker_create(void)
 	c->phys = g_new0(struct phys_shadow, 1);
 	c->phys->refs = 1;
 	smap_init(&c->phys->map, 12);
+	smap_init(&c->phys->lines, 10);
 	c->pages = g_array_new(FALSE, TRUE, sizeof(struct shadow_page));
 	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
 	return c;
@@ -432,6 +434,7 @@ void mm_checker_destroy(struct mm_checker *c)
 		g_free(maps[i]->slot);
 	if (--c->phys->refs == 0) {
 		g_free(c->phys->map.slot);
+		g_free(c->phys->lines.slot);
 		g_free(c->phys);
 	}
 	g_array_free(c->pages, TRUE);
@@ -466,14 +469,24 @@ void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn
 	struct smap *m = &mm->checker->phys->map;
 	const struct page *src = pfn_to_page(mm->zone, src_pfn);
 	const struct page *dst = pfn_to_page(mm->zone, dst_pfn);
-	for (uint64_t off = 0; off < PAGE_SIZE; off++) {
-		const uint64_t *ph = smap_find(m, (src_pfn << PAGE_SHIFT) | off);
-		if (!ph || ph[PHYS_GEN] != src->content_gen)
+	const uint64_t *lines = smap_find(&mm->checker->phys->lines, src_pfn);
+	uint64_t mask = lines ? lines[0] : 0;
+	if (!mask)
+		return;
+	smap_insert(&mm->checker->phys->lines, dst_pfn)[0] |= mask;
+	/* Only the lines ever stored to can hold records. */
+	for (uint64_t line = 0; line < PAGE_SIZE / 64; line++) {
+		if (!(mask & (1ULL << line)))
 			continue;
-		uint64_t value = ph[PHYS_VALUE];
-		uint64_t *d = smap_insert(m, (dst_pfn << PAGE_SHIFT) | off);
-		d[PHYS_VALUE] = value;
-		d[PHYS_GEN] = dst->content_gen;
+		for (uint64_t off = line * 64; off < line * 64 + 64; off++) {
+			const uint64_t *ph = smap_find(m, (src_pfn << PAGE_SHIFT) | off);
+			if (!ph || ph[PHYS_GEN] != src->content_gen)
+				continue;
+			uint64_t value = ph[PHYS_VALUE];
+			uint64_t *d = smap_insert(m, (dst_pfn << PAGE_SHIFT) | off);
+			d[PHYS_VALUE] = value;
+			d[PHYS_GEN] = dst->content_gen;
+		}
 	}
 }
 
@@ -777,6 +790,7 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 				     (unsigned long long)pfn,
 				     (pg->flags & PG_zero) ? "the zero page" : "free");
 		uint64_t value = ((uint64_t)(t->id + 1) << 40) | c->stores;
+		smap_insert(&c->phys->lines, pfn)[0] |= 1ULL << ((addr & ~PAGE_MASK) / 64);
 		uint64_t *ph = smap_insert(&c->phys->map, paddr);
 		ph[PHYS_VALUE] = value;
 		ph[PHYS_GEN] = pg->content_gen;
