@@ -160,6 +160,14 @@ int rmap_walk_anon(struct sim_task *t, struct page *p, bool try_lock, rmap_one_f
 	return w.visited;
 }
 
+int rmap_walk(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+{
+	hw_load(t, &p->flags, sizeof(p->flags));
+	if (p->flags & PG_anon)
+		return rmap_walk_anon(t, p, try_lock, fn, arg);
+	return -1;
+}
+
 /* folio_referenced_one: test and clear the accessed bit (ptep_clear_flush_young; x86
  * skips the flush: a stale TLB entry only delays the next setting of the bit). */
 static bool referenced_one(struct sim_task *t, struct page *p, struct vm_area_struct *vma,
@@ -180,7 +188,7 @@ static bool referenced_one(struct sim_task *t, struct page *p, struct vm_area_st
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock)
 {
 	int referenced = 0;
-	if (rmap_walk_anon(t, p, try_lock, referenced_one, &referenced) < 0)
+	if (rmap_walk(t, p, try_lock, referenced_one, &referenced) < 0)
 		return -1;
 	return referenced;
 }
@@ -207,6 +215,6 @@ static bool unmap_one(struct sim_task *t, struct page *p, struct vm_area_struct 
 
 bool try_to_unmap(struct sim_task *t, struct page *p)
 {
-	rmap_walk_anon(t, p, false, unmap_one, NULL);
+	rmap_walk(t, p, false, unmap_one, NULL);
 	return p->mapcount == 0;
 }

@@ -36,6 +36,9 @@ typedef bool (*rmap_one_fn)(struct sim_task *t, struct page *p, struct vm_area_s
  * visited, or -1 if the walk gave up on a contended lock or the page is not mapped.
  */
 int rmap_walk_anon(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+/* rmap_walk: by the kind of page (anonymous: rmap_walk_anon; a file page's i_mmap walk is
+ * not modelled here: -1). */
+int rmap_walk(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
 
 /* folio_referenced: clear the accessed bit of every PTE mapping the page (no flush, as
  * x86's ptep_clear_flush_young); returns how many had it set, -1 if contended. */
