@@ -108,7 +108,8 @@ void folio_add_lru(struct sim_task *t, struct zone *z, struct page *p)
 
 	hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* folio_get */
 	p->refcount++;
-	hw_store(t, fb, sizeof(*fb));
+	hw_store(t, &fb->nr, sizeof(fb->nr));
+	hw_store(t, &fb->pages[fb->nr], sizeof(fb->pages[0]));
 	fb->pages[fb->nr++] = p;
 	if (fb->nr == FOLIO_BATCH_SIZE)
 		folio_batch_move_lru(t, z, fb);
