@@ -116,14 +116,23 @@ struct page {
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
 	struct mm_struct *mm;   /* table: pt_mm (anon pages are found through `mapping`) */
 	unsigned long index;    /* anon: page offset in its VMAs (vm_pgoff + page in VMA) */
-	/* anon: the anon_vma it was first mapped through (folio->mapping | PAGE_MAPPING_ANON);
-	 * set under the PTE lock by page_add_new_anon_rmap, moved to the faulting VMA's own
-	 * anon_vma when a COW fault reuses it (folio_move_anon_rmap).  rmap.c. */
-	struct anon_vma *mapping;
-	struct page *lru_prev, *lru_next; /* PG_lru: the node's LRU list, under lru_lock */
-	struct mem_cgroup *memcg; /* folio->memcg_data: charged to it (memcg.c) */
-	pteval_t *table;        /* page-table page: its entries */
-	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
+	/* As the kernel's struct page, one layout per use (folio or ptdesc), so a user page's
+	 * metadata is the one line PG.META. */
+	union {
+		struct { /* a user (anonymous) page */
+			/* the anon_vma it was first mapped through (folio->mapping |
+			 * PAGE_MAPPING_ANON); set under the PTE lock by page_add_new_anon_rmap,
+			 * moved to the faulting VMA's own anon_vma when a COW fault reuses it
+			 * (folio_move_anon_rmap).  rmap.c. */
+			struct anon_vma *mapping;
+			struct page *lru_prev, *lru_next; /* PG_lru: the LRU list; lru_lock */
+			struct mem_cgroup *memcg; /* folio->memcg_data (memcg.c) */
+		};
+		struct { /* a page-table page (ptdesc) */
+			pteval_t *table;        /* its entries */
+			struct spinlock ptl;    /* split PTE/PMD lock */
+		};
+	};
 	uint64_t pfn;
 	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
 } __attribute__((aligned(64)));

@@ -120,7 +120,7 @@ struct page *alloc_page(struct sim_task *t, struct zone *z)
 	p->mapcount = 0;
 	p->mm = NULL;
 	p->index = 0;
-	p->table = NULL;
+	/* A user page's fields (a table page's are set by pt_alloc_table). */
 	p->mapping = NULL;
 	p->memcg = NULL;
 	p->lru_prev = p->lru_next = NULL;
@@ -151,7 +151,8 @@ void free_page(struct sim_task *t, struct zone *z, struct page *p)
 
 	sim_bug_on(p->flags & (PG_free | PG_zero));
 	sim_bug_on(p->refcount != 0 || p->mapcount != 0);
-	sim_bug_on((p->flags & PG_lru) || p->memcg); /* folios_free takes them off first */
+	/* folios_free takes a user page off the LRU and uncharges it first. */
+	sim_bug_on(!(p->flags & PG_table) && ((p->flags & PG_lru) || p->memcg));
 	cpu_work(t, t->machine->path.page_alloc);
 	hw_store(t, p, sizeof(*p));
 	p->flags = PG_free;
