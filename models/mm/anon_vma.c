@@ -239,6 +239,7 @@ int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma)
 	spin_unlock(t, &mm->page_table_lock);
 	if (av) {
 		/* Lost the race: ours was never visible; unlock and free it. */
+		count_event(&t->stats, EV_ANON_VMA_PREPARE_LOST);
 		anon_vma_unlock_write(t, av);
 		av->refcount = 0;
 		anon_vma_free(t, av);

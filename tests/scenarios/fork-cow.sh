@@ -1,7 +1,7 @@
 # fork, copy-on-write and exit under the checker: clean at 1, 4 and 16 CPUs, with several
 # seeds, under every scheme and both anon_vma locks, with every child exited and every
 # page freed at the end; the injected COW that reuses a shared page is caught.  And 6.4's
-# per-VMA lock abort on a VMA without anon_vma.
+# per-VMA lock abort on a VMA without anon_vma, and racing anon_vma_prepare calls.
 . "$(dirname "$0")/lib.sh"
 fc="$SRC/tests/scenarios/fork-cow.lua"
 json_int() { sed -n "s/.*\"$1\" : \([0-9]*\).*/\1/p" "$2" | head -1; }
@@ -63,4 +63,15 @@ check "pervma-refcount: no abort for a missing anon_vma (vmf_anon_prepare)" \
   [ "$(json_int vma_lock_no_anon_vma "$TMP/av615/results.json")" -eq 0 ]
 check "pervma-refcount: anon_vma prepared once per VMA (16)" \
   [ "$(json_int anon_vma_prepare "$TMP/av615/results.json")" -eq 16 ]
+# Racing first writes to one fresh VMA: one anon_vma published, the losers' freed.
+pr="$SRC/tests/scenarios/anon-vma-prepare-race.lua"
+for s in classic pervma pervma-refcount rcu spf; do
+  "$MMSIM" run "$pr" --set scheme=$s --out "$TMP/pr$s" 2>"$TMP/pr$s.err"
+  check "prepare race under $s: exit 0 and consistent" \
+    grep -q '"verdict" : "consistent"' "$TMP/pr$s/results.json"
+  won=$(json_int anon_vma_prepare "$TMP/pr$s/results.json")
+  lost=$(json_int anon_vma_prepare_lost "$TMP/pr$s/results.json")
+  check "prepare race under $s: one anon_vma published ($won), racers lost ($lost)" \
+    [ "${won:-0}" -eq 1 ] && [ "${lost:-0}" -gt 0 ]
+done
 done_testing
