@@ -252,6 +252,20 @@ static void test_fork(void)
 	       scheme->name, last_violation ? ": " : "", last_violation ? last_violation : "");
 	check_both(mm, child, "after COW");
 
+	/* mprotect(r) then (rw) of the parent: a page still shared stays read-only (its next
+	 * write copies), one the parent alone maps becomes writable again. */
+	int op = mm_check_op_begin(&reader, mm, MOP_MPROTECT, a, a + NP * PAGE_SIZE, VM_READ);
+	scheme->mprotect(&reader, mm, a, NP * PAGE_SIZE, VM_READ);
+	mm_check_op_end(&reader, mm, op, true);
+	op = mm_check_op_begin(&reader, mm, MOP_MPROTECT, a, a + NP * PAGE_SIZE,
+			       VM_READ | VM_WRITE);
+	scheme->mprotect(&reader, mm, a, NP * PAGE_SIZE, VM_READ | VM_WRITE);
+	mm_check_op_end(&reader, mm, op, true);
+	tap_ok(!(pte_of(mm, a + 4 * PAGE_SIZE) & _PAGE_RW) && (pte_of(mm, a + PAGE_SIZE) & _PAGE_RW),
+	       "%s mprotect(rw): a shared page stays read-only, an exclusive one is writable",
+	       scheme->name);
+	check_both(mm, child, "after mprotect r, rw");
+
 	/* try_to_unmap of a page both map: both PTEs go; our pin keeps it. */
 	struct page *victim = page_at(mm, a + 2 * PAGE_SIZE);
 	victim->refcount++; /* folio_get */

@@ -74,8 +74,9 @@ static inline uint64_t pte_pfn(pteval_t e)
 #define VM_SHARED 0x8UL
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 
-/* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
- * are mapped writable at fault time). */
+/* vm_get_page_prot for a private anonymous mapping: a fault maps its fresh page writable
+ * at once (maybe_mkwrite); pages shared since fork are kept read-only by fork and by
+ * mprotect (can_change_pte_writable), so their first write copies them. */
 static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
 {
 	if (!(vm_flags & VM_ACCESS_FLAGS))

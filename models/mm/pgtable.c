@@ -245,6 +245,14 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 			pteval_t prot = newprot;
 			if (old & _PAGE_SPECIAL) /* the zero page is never writable */
 				prot = (prot & ~(_PAGE_RW | _PAGE_DIRTY)) | _PAGE_SPECIAL;
+			else if ((prot & _PAGE_RW) && !(old & _PAGE_RW)) {
+				/* can_change_pte_writable: a page shared since fork stays
+				 * read-only, so the next write copies it (do_wp_page). */
+				struct page *pg = pfn_to_page(mm->zone, pte_pfn(old));
+				hw_load(t, &pg->mapcount, sizeof(pg->mapcount));
+				if (pg->mapcount != 1)
+					prot &= ~(_PAGE_RW | _PAGE_DIRTY);
+			}
 			pteval_t new = (old & PTE_PFN_MASK) | prot;
 			if (new == old)
 				continue;
