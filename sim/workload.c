@@ -12,6 +12,8 @@
 #include "hw/machine.h"
 #include "hw/hw.h"
 #include "mm/mm.h"
+#include "mm/rmap.h"
+#include "mm/lru.h"
 #include "sync/waitq.h"
 #include "schemes/scheme.h"
 #include "sync/rcu.h"
@@ -273,6 +275,51 @@ static int l_fork(lua_State *L)
 	lua_pushvalue(L, -1);
 	g_array_append_val(p->children, (int){ luaL_ref(L, LUA_REGISTRYINDEX) });
 	rcu_user_return(t);
+	return 1;
+}
+
+/*
+ * page_idle(addr, len) -> n: idle page tracking over the task's pages in [addr, addr+len)
+ * (mm/page_idle.c: the PFNs as /proc/self/pagemap gives them, then a write of their bits
+ * to /sys/kernel/mm/page_idle/bitmap): each mapped anonymous page is pinned
+ * (get_page_unless_zero) and its accessed bits are tested and cleared in every mm that
+ * maps it by an rmap walk under its anon_vma lock (R).  Returns how many pages had been
+ * accessed since the last call.
+ */
+static int l_page_idle(lua_State *L)
+{
+	struct sim_task *t = current(L, "page_idle");
+	unsigned long addr, len = check_range(L, "page_idle", &addr);
+	lua_Integer young = 0;
+	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	/* pagemap_read: the page-table walk under mmap_lock (R). */
+	cpu_work(t, t->machine->path.syscall);
+	mmap_read_lock(t, t->mm);
+	for (unsigned long a = addr; a < addr + len; a += PAGE_SIZE) {
+		pteval_t *pte = pt_lookup_pte(t, t->mm, a, NULL);
+		if (pte && pte_present(*pte) && !(*pte & _PAGE_SPECIAL))
+			g_array_append_val(pfns, (uint64_t){ pte_pfn(*pte) });
+	}
+	mmap_read_unlock(t, t->mm);
+	rcu_user_return(t);
+	/* page_idle_bitmap_write: by PFN, no lock of the mm; the page may have been freed
+	 * or reused since. */
+	cpu_work(t, t->machine->path.syscall);
+	for (unsigned i = 0; i < pfns->len; i++) {
+		struct page *p = pfn_to_page(t->mm->zone, g_array_index(pfns, uint64_t, i));
+		sim_sync(t);
+		hw_load(t, p, 64);
+		if (p->refcount <= 0 || !(p->flags & PG_anon) || !(p->flags & PG_lru))
+			continue; /* page_idle_get_folio: free, or not an LRU user page */
+		hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* get_page_unless_zero */
+		p->refcount++;
+		if (folio_referenced(t, p, false) > 0)
+			young++;
+		folio_put(t, t->mm->zone, p);
+	}
+	g_array_free(pfns, TRUE);
+	rcu_user_return(t);
+	lua_pushinteger(L, young);
 	return 1;
 }
 
@@ -640,7 +687,7 @@ static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
 	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
-	{ "work", l_work }, { "stat", l_stat }, { "fork", l_fork },
+	{ "work", l_work }, { "stat", l_stat }, { "fork", l_fork }, { "page_idle", l_page_idle },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },
 	{ "shm_add", l_shm_add }, { "shm_cas", l_shm_cas }, { "shm_spin_cas", l_shm_spin_cas },
 	{ "shm_wait", l_shm_wait }, { "shm_prefetchw", l_shm_prefetchw }, { NULL, NULL },

@@ -74,4 +74,19 @@ for s in classic pervma pervma-refcount rcu spf; do
   check "prepare race under $s: one anon_vma published ($won), racers lost ($lost)" \
     [ "${won:-0}" -eq 1 ] && [ "${lost:-0}" -gt 0 ]
 done
+# rmap walks (idle page tracking) racing fork, COW, munmap and exit, under every scheme.
+rs="$SRC/tests/scenarios/rmap-storm.lua"
+for s in classic spf pervma pervma-refcount rcu rcu-drop; do
+  for lock in rwsem spinlock; do
+    d="$TMP/rs$s$lock"
+    "$MMSIM" run "$rs" --set scheme=$s --set anon_vma_lock=$lock --out "$d" 2>"$d.err"
+    check "rmap-storm under $s, anon_vma_lock=$lock: exit 0 and consistent" \
+      grep -q '"verdict" : "consistent"' "$d/results.json"
+    check "rmap-storm under $s, anon_vma_lock=$lock: workers forked and the tracker walked" \
+      [ "$(json_int fork "$d/results.json")" -gt 0 ] && grep -q '"idle_walks"' "$d/results.json"
+  done
+  check "rmap-storm under $s: rmap walks took the anon_vma rwsem shared" \
+    grep -qE '&anon_vma->rwsem-R: +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[1-9]' \
+    "$TMP/rs${s}rwsem/lock_stat.txt"
+done
 done_testing
