@@ -27,12 +27,13 @@ struct load_state {
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
-	"spf_walk", "i_mmap_lock", "files", "tasks", NULL,
+	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock", NULL,
+	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock",
+	"anon_vma_lock", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -42,8 +43,9 @@ const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NU
 const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
-	"file-cow-no-flush", NULL,
+	"file-cow-no-flush", "cow-no-copy", NULL,
 };
+const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -503,7 +505,7 @@ static int read_scenario(lua_State *L)
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
 					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, "
-					"vma_free, spf_walk, i_mmap_lock)", key,
+					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -516,7 +518,7 @@ static int read_scenario(lua_State *L)
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
 			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
 			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk") ||
-			    !strcmp(key, "i_mmap_lock"))
+			    !strcmp(key, "i_mmap_lock") || !strcmp(key, "anon_vma_lock"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
@@ -643,6 +645,8 @@ static int read_scenario(lua_State *L)
 					     cfg->spf_walk_irqs_off);
 	if (why)
 		return luaL_error(L, "scenario: %s", why);
+	/* anon_vma_lock: the root anon_vma's rwsem (since 2012) unless the scenario says else. */
+	cfg->anon_vma_lock = read_enum_field(L, sc, "anon_vma_lock", config_anon_vma_lock_names, 0);
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -845,6 +849,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	if (cfg->scheme->speculative)
 		json_add_string(b, "spf_walk", config_spf_walk_names[cfg->spf_walk_irqs_off]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
+	json_add_string(b, "anon_vma_lock", config_anon_vma_lock_names[cfg->anon_vma_lock]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	config_files_json(b, cfg);
 	json_builder_set_member_name(b, "params");

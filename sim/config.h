@@ -59,6 +59,7 @@ struct run_config {
 	int vma_free;        /* enum vma_free_kind: removed VMAs freed at once, by RCU, reused */
 	int spf_walk_irqs_off; /* spf: page walks with interrupts disabled instead of RCU */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
+	int anon_vma_lock;   /* enum anon_vma_lock_kind: rwsem or spinlock */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	int i_mmap_lock;     /* enum i_mmap_lock_kind: "rwsem" or "spinlock" (pre-2.6.38) */
 	GPtrArray *files;    /* struct file_config *, sorted by name */
@@ -77,6 +78,7 @@ extern const char *const config_pt_free_names[];
 extern const char *const config_vma_free_names[];
 extern const char *const config_spf_walk_names[];
 extern const char *const config_inject_names[];
+extern const char *const config_anon_vma_lock_names[];
 
 extern const char *const config_i_mmap_lock_names[];
 /* sim/config_files.c: read `files` of the scenario table at sc (luaL_error on mistakes);

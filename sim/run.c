@@ -41,6 +41,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->pt_free_rcu = cfg->pt_free == PT_FREE_RCU;
 	mm->vma_free = (enum vma_free_kind)cfg->vma_free;
 	mm->spf_walk_irqs_off = cfg->spf_walk_irqs_off;
+	mm->anon_vma_lock = (enum anon_vma_lock_kind)cfg->anon_vma_lock;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
@@ -151,6 +152,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm_destroy(mm);
 	while (filemap_all()->len)
 		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
+	mm_reap_exited(zone);
 	zone_destroy(zone);
 	return 0;
 }

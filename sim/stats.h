@@ -97,6 +97,16 @@ enum stat_event {
 	EV_FAULT_MAJOR,        /* file faults that had to read the page from the device */
 	EV_PGCACHE_HIT,        /* filemap_fault found the page in the page cache */
 	EV_PGCACHE_READ,       /* pages read into the page cache */
+	/* anonymous rmap, fork and copy-on-write (models/mm/anon_vma.c, fork.c) */
+	EV_VMA_LOCK_NO_ANON_VMA, /* 6.4 lock_vma_under_rcu: VMA without anon_vma (an ABORT) */
+	EV_SPF_ABORT_ANON,     /* SPF: write fault needing anon_vma_prepare or a COW copy */
+	EV_RCU_FB_ANON_VMA,    /* rcu Tier 0: write fault on a VMA without anon_vma */
+	EV_ANON_VMA_PREPARE,   /* anon_vma_prepare that gave a VMA its anon_vma */
+	EV_ANON_VMA_PREPARE_LOST, /* ... that found one published meanwhile and freed its own */
+	EV_FAULT_COW,          /* do_wp_page copied a shared anonymous page */
+	EV_FAULT_COW_REUSE,    /* do_wp_page reused an exclusive anonymous page */
+	EV_FORK,               /* fork(): dup_mmap */
+	EV_EXIT_MMAP,          /* exit_mmap of a child */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

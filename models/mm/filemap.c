@@ -37,6 +37,8 @@
 #include "mmsim-config.h"
 #include "mm.h"
 #include "fs.h"
+#include "mm/rmap.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -80,7 +82,7 @@ struct address_space *filemap_create(struct zone *z, const char *name, unsigned 
 		for (unsigned long i = 0; i < pages; i++) {
 			struct page *p = zone_alloc_boot(z);
 			p->flags = PG_file | PG_uptodate;
-			p->mapping = m;
+			p->f_mapping = m;
 			p->index = i;
 			p->refcount = 1; /* the page cache's reference */
 			p->content_gen++;
@@ -273,7 +275,7 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 			count_event(&t->stats, EV_PGCACHE_HIT);
 			page_ref_add(t, p, 1);          /* folio_try_get */
 			folio_lock(t, m, p);            /* waits for a read in flight */
-			sim_bug_on(!(p->flags & PG_uptodate) || p->mapping != m);
+			sim_bug_on(!(p->flags & PG_uptodate) || p->f_mapping != m);
 			return p;
 		}
 		/* Miss: page_cache_ra_unbounded's order: allocate, lock, insert, read. */
@@ -283,7 +285,7 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 		count_event(&t->stats, EV_PGALLOC);
 		np->content_gen++; /* the checker: the frame's old contents are void */
 		np->flags = PG_file;
-		np->mapping = m;
+		np->f_mapping = m;
 		np->index = pgoff;
 		np->refcount = 2;  /* the page cache's and ours */
 		folio_lock(t, m, np);
@@ -293,7 +295,7 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 			spin_unlock(t, &m->i_pages.xa_lock);
 			folio_unlock(t, m, np);
 			np->flags = 0;
-			np->mapping = NULL;
+			np->f_mapping = NULL;
 			np->refcount = 0;
 			count_event(&t->stats, EV_PGFREE);
 			free_page(t, z, np);
@@ -348,11 +350,10 @@ static void file_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigne
 		p->mapcount++;
 		mm->rss_file++;
 	} else {
-		p->flags |= PG_anon;
-		p->mapcount = 1;
-		p->mm = mm;
-		p->index = addr >> PAGE_SHIFT;
+		/* a private copy: an anonymous page of the VMA's anon_vma */
+		page_add_new_anon_rmap(t, p, vma, addr);
 		mm->rss_anon++;
+		folio_add_lru(t, mm->zone, p);
 	}
 	hw_store(t, pte, sizeof(*pte));
 	*pte = (p->pfn << PAGE_SHIFT) | prot;
@@ -379,6 +380,7 @@ static struct page *cow_copy(struct sim_task *t, struct mm_struct *mm, unsigned 
 	if (!np)
 		return NULL;
 	count_event(&t->stats, EV_PGALLOC);
+	mem_cgroup_charge(t, mm->zone, np);
 	np->content_gen++;
 	hw_bulk_copy(t, hw_page_paddr(np->pfn), hw_page_paddr(src->pfn), PAGE_SIZE);
 	if (mm->checker)
@@ -484,15 +486,22 @@ vm_fault_t do_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned lon
 		count_event(&t->stats, EV_FAULT_MAJOR);
 	if (!(flags & FAULT_FLAG_WRITE))
 		return do_read_fault(t, vma, addr, pt, p);
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_SHARED)) {
+		vm_fault_t ret = vmf_anon_prepare(t, vma, flags);
+		if (ret) {
+			folio_unlock(t, m, p);
+			page_ref_add(t, p, -1);
+			return ret;
+		}
 		return do_cow_fault(t, vma, addr, pt, p);
+	}
 	return do_shared_fault(t, vma, addr, pt, p);
 }
 
 /* ---- write to a present read-only PTE of a file VMA ---- */
 
 vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-		      struct page *pt, pteval_t orig)
+		      unsigned int flags, struct page *pt, pteval_t orig)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct spinlock *ptl = pte_lockptr(mm, pt);
@@ -510,6 +519,9 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 			page_mkwrite(t, p);
 		} else {
 			/* wp_page_copy: the copy is made before the PTL is taken. */
+			vm_fault_t ret = vmf_anon_prepare(t, vma, flags);
+			if (ret)
+				return ret;
 			np = cow_copy(t, mm, addr, p);
 			if (!np)
 				return VM_FAULT_OOM;
@@ -596,19 +608,31 @@ static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
 	hw_load(t, pte, sizeof(*pte));
 	if (pte_present(*pte) && pte_pfn(*pte) == c->p->pfn) {
 		c->found++;
-		c->stop = !c->fn(t, vma, addr, pte, c->arg);
+		c->stop = !c->fn(t, c->p, vma, addr, pte, c->arg);
 	}
 	spin_unlock(t, ptl);
 	return !c->stop;
 }
 
-unsigned rmap_walk_file(struct sim_task *t, struct page *p, rmap_one_fn fn, void *arg)
+/* i_mmap_trylock_read */
+static bool i_mmap_trylock_read(struct sim_task *t, struct address_space *m)
 {
-	struct address_space *m = p->mapping;
+	return m->i_mmap_kind == I_MMAP_SPINLOCK ? spin_trylock(t, &m->i_mmap_spin) :
+						   down_read_trylock(t, &m->i_mmap_rwsem);
+}
+
+int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+{
+	struct address_space *m = p->f_mapping;
 	struct rmap_walk_ctx c = { .t = t, .p = p, .fn = fn, .arg = arg };
 
 	sim_bug_on(!(p->flags & PG_file) || !m);
-	i_mmap_lock_read(t, m);
+	if (try_lock) {
+		if (!i_mmap_trylock_read(t, m))
+			return -1;
+	} else {
+		i_mmap_lock_read(t, m);
+	}
 	vma_interval_tree_foreach(t, &m->i_mmap, p->index, p->index, rmap_walk_one, &c);
 	i_mmap_unlock_read(t, m);
 	return c.found;
@@ -643,11 +667,11 @@ char *filemap_check_pte(const struct vm_area_struct *vma, unsigned long va, ptev
 	if (p->flags & PG_free)
 		return g_strdup_printf("PTE at 0x%lx maps page cache pfn %llu, which is free", va,
 				       (unsigned long long)p->pfn);
-	if (!vma->vm_file || p->mapping != vma->vm_file ||
+	if (!vma->vm_file || p->f_mapping != vma->vm_file ||
 	    p->index != vma_pgoff_of(vma, va))
 		return g_strdup_printf("PTE at 0x%lx maps page %lu of file '%s', but the VMA maps "
 				       "%s page %lu there", va, p->index,
-				       p->mapping ? p->mapping->name : "?",
+				       p->f_mapping ? p->f_mapping->name : "?",
 				       vma->vm_file ? vma->vm_file->name : "no file",
 				       vma->vm_file ? vma_pgoff_of(vma, va) : 0);
 	if ((pte & _PAGE_RW) && !(vma->vm_flags & VM_SHARED))
@@ -675,7 +699,8 @@ static bool check_i_mmap_vma(struct vm_area_struct *vma, void *arg)
 	return true;
 }
 
-char *filemap_check(struct mm_struct *mm, GHashTable *file_maps, uint64_t *cache_pages)
+char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *file_maps,
+		    uint64_t *cache_pages)
 {
 	GPtrArray *all = filemap_all();
 	*cache_pages = 0;
@@ -691,7 +716,7 @@ char *filemap_check(struct mm_struct *mm, GHashTable *file_maps, uint64_t *cache
 									GSIZE_TO_POINTER(p->pfn)));
 			struct mutex *l = g_hash_table_lookup(m->folio_locks, GSIZE_TO_POINTER(p->pfn));
 			if ((p->flags & (PG_free | PG_file | PG_uptodate)) != (PG_file | PG_uptodate) ||
-			    p->mapping != m || p->index != idx)
+			    p->f_mapping != m || p->index != idx)
 				return g_strdup_printf("page %lu of '%s' (pfn %llu) is not an uptodate "
 						       "page cache page of it", idx, m->name,
 						       (unsigned long long)p->pfn);
@@ -718,17 +743,21 @@ char *filemap_check(struct mm_struct *mm, GHashTable *file_maps, uint64_t *cache
 		    spin_is_busy(&m->i_pages.xa_lock))
 			return g_strdup_printf("'%s': i_mmap lock or xa_lock held at the end",
 					       m->name);
-		/* Every file VMA of the mm is in its file's i_mmap, and only those. */
-		struct i_mmap_count ic = { .mm = mm };
-		vma_interval_tree_foreach(NULL, &m->i_mmap, 0, ~0UL, check_i_mmap_vma, &ic);
-		if (ic.err)
-			return ic.err;
-		unsigned long want = 0;
-		for (struct vm_area_struct *v = find_vma(NULL, mm, 0); v; v = vma_next(NULL, mm, v))
-			want += v->vm_file == m;
-		if (want != ic.nr)
-			return g_strdup_printf("'%s': %lu VMAs of the mm map it but i_mmap holds %lu",
-					       m->name, want, ic.nr);
+		/* Every file VMA of each mm is in its file's i_mmap, and only those. */
+		for (unsigned k = 0; k < nr_mms; k++) {
+			struct mm_struct *mm = mms[k];
+			struct i_mmap_count ic = { .mm = mm };
+			vma_interval_tree_foreach(NULL, &m->i_mmap, 0, ~0UL, check_i_mmap_vma, &ic);
+			if (ic.err)
+				return ic.err;
+			unsigned long want = 0;
+			for (struct vm_area_struct *v = find_vma(NULL, mm, 0); v;
+			     v = vma_next(NULL, mm, v))
+				want += v->vm_file == m;
+			if (want != ic.nr)
+				return g_strdup_printf("'%s': %lu VMAs of an mm map it but i_mmap "
+						       "holds %lu of them", m->name, want, ic.nr);
+		}
 	}
 	return NULL;
 }

@@ -171,6 +171,7 @@ unsigned long mmap_region_file_locked(struct sim_task *t, struct mm_struct *mm,
 unsigned int do_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      unsigned int flags, struct page *pt);
 unsigned int do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+			unsigned int flags,
 			struct page *pt, uint64_t orig);
 
 /* zap_pte_range for a page cache page, after its mapcount and the PTE's reference were
@@ -180,18 +181,18 @@ void zap_file_pte(struct sim_task *t, struct mm_struct *mm, struct page *p, uint
 /*
  * rmap_walk_file: for each VMA of mapping->i_mmap that may map the page (its index in
  * the VMA's file range), under i_mmap lock (R), find the PTE at the page's address and,
- * if it maps the page, call fn with the PTE table's lock held.  fn returns false to stop.
- * Returns the number of PTEs found mapping the page.
+ * if it maps the page, call fn (mm.h's rmap_one_fn) with the PTE table's lock held.  fn
+ * returns false to stop.  try_lock (rwc->try_lock, reclaim): give up rather than wait for
+ * the i_mmap lock.  Returns the number of PTEs found mapping the page, -1 if it gave up.
  */
-typedef bool (*rmap_one_fn)(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-			    uint64_t *pte, void *arg);
-unsigned rmap_walk_file(struct sim_task *t, struct page *p, rmap_one_fn fn, void *arg);
+int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
 
 /* End-of-run checks (check.c's mm_check): a page cache PTE at va of vma (NULL: fine),
- * and every file's page cache and i_mmap against the PTE counts in file_maps (pfn ->
- * PTEs); *cache_pages: pages held by page caches.  NULL or a message. */
+ * and every file's page cache and i_mmap against the PTE counts of all the mms in
+ * file_maps (pfn -> PTEs); *cache_pages: pages held by page caches.  NULL or a message. */
 char *filemap_check_pte(const struct vm_area_struct *vma, unsigned long va, uint64_t pte,
 			const struct page *p);
-char *filemap_check(struct mm_struct *mm, GHashTable *file_maps, uint64_t *cache_pages);
+char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *file_maps,
+		    uint64_t *cache_pages);
 
 #endif

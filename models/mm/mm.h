@@ -21,7 +21,6 @@
 #include "sync/rcuwait.h"
 #include "mm/slab.h"
 #include "mm/maple_tree.h"
-#include "mm/fs.h"
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
@@ -39,6 +38,20 @@
 
 /* Page-table entry bits (x86). */
 typedef uint64_t pteval_t;
+
+struct page;
+struct vm_area_struct;
+
+/*
+ * rmap_one: called by an rmap walk (rmap.h, fs.h) for each mapping of the page, with its
+ * PTE table's lock held and the PTE (present, mapping the page) at *pte.  Return false
+ * to stop the walk.
+ */
+typedef bool (*rmap_one_fn)(struct sim_task *t, struct page *p, struct vm_area_struct *vma,
+			    unsigned long addr, pteval_t *pte, void *arg);
+
+#include "mm/fs.h"  /* after rmap_one_fn, before struct vm_area_struct */
+
 #define _PAGE_PRESENT 0x001ULL
 #define _PAGE_RW 0x002ULL
 #define _PAGE_USER 0x004ULL
@@ -79,8 +92,9 @@ static inline uint64_t pte_pfn(pteval_t e)
  * (a filesystem with ->page_mkwrite: vma_wants_writenotify), so vm_page_prot has no RW. */
 #define VM_FILEMAP 0x100UL
 
-/* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
- * are mapped writable at fault time). */
+/* vm_get_page_prot for a private anonymous mapping: a fault maps its fresh page writable
+ * at once (maybe_mkwrite); pages shared since fork are kept read-only by fork and by
+ * mprotect (can_change_pte_writable), so their first write copies them. */
 static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
 {
 	if (!(vm_flags & VM_ACCESS_FLAGS))
@@ -106,9 +120,13 @@ typedef unsigned int vm_fault_t;
 #define PG_table 0x2UL
 #define PG_anon 0x4UL
 #define PG_zero 0x8UL
-#define PG_file 0x10UL      /* in a page cache: mapping and index say where */
+#define PG_file 0x10UL      /* in a page cache: f_mapping and index say where */
 #define PG_dirty 0x20UL     /* page cache page written through a shared mapping */
 #define PG_uptodate 0x40UL  /* page cache page read in from the backing device */
+#define PG_lru 0x80UL       /* on its node's LRU list (lru.c); lru_lock */
+
+struct anon_vma;
+struct mem_cgroup;
 
 /*
  * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
@@ -118,13 +136,32 @@ struct page {
 	unsigned long flags;
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
-	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
-	unsigned long index;    /* anon: virtual page number of the mapping; file: pgoff */
+	struct mm_struct *mm;   /* table: pt_mm (anon pages are found through `mapping`) */
+	unsigned long index;    /* anon: page offset in its VMAs (vm_pgoff + page in VMA);
+				 * file: page offset in the file */
+	/* As the kernel's struct page, one layout per use (folio or ptdesc), so a user page's
+	 * metadata is the one line PG.META. */
 	union {
-		pteval_t *table;                /* page-table page: its entries */
-		struct address_space *mapping;  /* PG_file: the file whose cache holds it */
+		struct { /* a user page: anonymous or in a page cache */
+			union {
+				/* the anon_vma it was first mapped through (folio->mapping |
+				 * PAGE_MAPPING_ANON); set under the PTE lock by
+				 * page_add_new_anon_rmap, moved to the faulting VMA's own
+				 * anon_vma when a COW fault reuses it (folio_move_anon_rmap).
+				 * rmap.c. */
+				struct anon_vma *mapping;
+				/* PG_file: the file whose cache holds it (the same
+				 * folio->mapping pointer, untagged).  filemap.c. */
+				struct address_space *f_mapping;
+			};
+			struct page *lru_prev, *lru_next; /* PG_lru: the LRU list; lru_lock */
+			struct mem_cgroup *memcg; /* folio->memcg_data (memcg.c) */
+		};
+		struct { /* a page-table page (ptdesc) */
+			pteval_t *table;        /* its entries */
+			struct spinlock ptl;    /* split PTE/PMD lock */
+		};
 	};
-	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
 	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
 } __attribute__((aligned(64)));
@@ -148,6 +185,10 @@ struct zone {
 	struct per_cpu_pages *pcp; /* [nr_cpus] */
 	int nr_cpus;
 	uint64_t zero_pfn;      /* the shared zero page */
+	struct lruvec *lruvec;  /* the node's LRU (lru.c) */
+	struct folio_batch *lru_add; /* [nr_cpus] per-CPU folio_add_lru batches */
+	struct mem_cgroup *memcg; /* the run's memory cgroup (memcg.c) */
+	struct memcg_stock_pcp *memcg_stock; /* [nr_cpus] per-CPU pre-charged pages */
 	/* Probability in [0, 1] that a GFP_NOWAIT allocation fails (scenario field
 	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
 	 * reclaim.  Drawn from the allocating task's own stream. */
@@ -201,12 +242,23 @@ struct vm_area_struct {
 	int vm_lock_seq;
 	bool detached;            /* 6.4: not in mm_mt any more.  mmap_lock (W) + VMA write lock */
 	struct vma_lock *vm_lock; /* 6.4 only */
+	/* Line VMA.REST. */
+	/* Page offset of vm_start: vm_start >> PAGE_SHIFT at creation, kept by a split for
+	 * the upper part's start (vma_address/linear_page_index).  mmap_lock (W) + VMA write
+	 * lock + anon_vma lock (W) (the interval tree is keyed by it). */
+	unsigned long vm_pgoff;
+	/* Set once by anon_vma_prepare under mm->page_table_lock and the anon_vma lock (W)
+	 * (read locklessly by faults); cleared only when the VMA is freed. */
+	struct anon_vma *anon_vma;
+	/* This VMA's anon_vma_chains (same_vma list): mmap_lock (W), or mmap_lock (R) +
+	 * page_table_lock for anon_vma_prepare. */
+	struct anon_vma_chain *anon_vma_chain;
 	/* 6.15: line VMA.LOCK, the only line a per-VMA fault writes in the VMA. */
 	struct refcount vm_refcnt __attribute__((aligned(64)));
-	/* Line VMA.REST: the file mapping (NULL: anonymous).  Set at mmap; vm_pgoff changes
-	 * with vm_start (split) under mmap_lock (W) + VMA write lock + i_mmap lock (W). */
+	/* Line VMA.FILE: the file mapping (NULL: anonymous).  Set at mmap; its vm_pgoff
+	 * changes with vm_start (split) under mmap_lock (W) + VMA write lock + i_mmap lock
+	 * (W) as well. */
 	struct address_space *vm_file __attribute__((aligned(64)));
-	unsigned long vm_pgoff;   /* file page mapped at vm_start */
 	struct i_mmap_node shared; /* node in vm_file->i_mmap.  i_mmap lock (W) */
 } __attribute__((aligned(64)));
 
@@ -226,7 +278,12 @@ enum mm_inject {
 	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
 	INJECT_FILE_COW_NO_FLUSH,  /* the COW of a page cache page in a private mapping does
 				    * not flush the old read-only translation */
+	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
 };
+
+/* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
+ * rw_semaphore (since 2012) or its spinlock (before 2.6.38's mutex). */
+enum anon_vma_lock_kind { ANON_VMA_LOCK_RWSEM = 0, ANON_VMA_LOCK_SPINLOCK };
 
 struct mm_checker;
 
@@ -270,7 +327,9 @@ struct mm_struct {
 	enum vma_free_kind vma_free;    /* fixed at mm_create from the scheme, or the scenario */
 	bool spf_walk_irqs_off;         /* spf: page walks with interrupts off, not under RCU */
 	enum mm_inject inject;
+	enum anon_vma_lock_kind anon_vma_lock; /* set before the first fault */
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
+	bool exited;                    /* exit_mmap done; kept until the end of the run */
 };
 
 /*
@@ -357,6 +416,10 @@ bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_tab
 /* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
+/* The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
+ * return [*addr, *next) is the part it maps.  NULL once the range is done. */
+struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm, unsigned long *addr,
+			       unsigned long end, unsigned long *next);
 /* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
  * reach. */
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
@@ -436,6 +499,9 @@ static inline bool access_error(unsigned long vm_flags, unsigned int fault_flags
 }
 
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
+/* vmf_anon_prepare: give vma its anon_vma before its first anonymous page (under a VMA
+ * lock, by an mmap_lock trylock); VM_FAULT_RETRY or VM_FAULT_OOM on failure. */
+vm_fault_t vmf_anon_prepare(struct sim_task *t, struct vm_area_struct *vma, unsigned int flags);
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
 /*
@@ -453,6 +519,16 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      struct page *pt, pteval_t expect, struct page *p);
 
+/* fork.c: fork's and exit's address-space halves. */
+/* dup_mmap: a new mm with oldmm's VMAs, anon_vmas and (write-protected) page tables. */
+struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm);
+/* exit_mmap: zap and free everything of mm; the struct stays (RCU callbacks may still
+ * name it) until mm_reap_exited at the end of the run. */
+void exit_mmap(struct sim_task *t, struct mm_struct *mm);
+/* Page tables of exited mms still waiting for a grace period (the checker counts them). */
+long mm_exited_pt_pending(const struct zone *z);
+void mm_reap_exited(struct zone *z);
+
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
 
@@ -467,6 +543,9 @@ struct mm_check_report {
 	char *error;             /* NULL if consistent */
 };
 void mm_check(struct mm_struct *mm, struct mm_check_report *r);
+/* The same over several mms sharing pages (a process and its fork children, all of the
+ * zone's live mms): mapcounts are counted across all of them. */
+void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_report *r);
 
 /*
  * check.c: the invariant checker that runs during the run (see docs/model-mm.md).  It
@@ -476,12 +555,18 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r);
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
 
 struct mm_checker *mm_checker_create(void);
+/* fork: the child's shadow starts as a copy of the parent's virtual memory; physical
+ * frames are one shadow shared by both.  The parent's checker must outlive the child's
+ * (whose verified-access counts it receives). */
+struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
+/* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped). */
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
 void mm_checker_destroy(struct mm_checker *c);
 /* Accesses verified so far (loads, stores), for results.json. */
 void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores);

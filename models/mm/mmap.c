@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "schemes/scheme.h"
@@ -24,6 +25,13 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	lockdep_declare_order("&mm->page_table_lock", "ptlock_ptr(ptdesc)");
 	lockdep_declare_order("&mm->mmap_lock", "ptlock_ptr(ptdesc)");
 	lockdep_declare_order("&mm->mmap_lock", "&zone->lock");
+	lockdep_declare_order("&mm->mmap_lock", "&anon_vma->rwsem");
+	lockdep_declare_order("&anon_vma->rwsem", "&mm->page_table_lock");
+	lockdep_declare_order("&anon_vma->rwsem", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("&mm->mmap_lock", "&anon_vma->lock");
+	lockdep_declare_order("&anon_vma->lock", "&mm->page_table_lock");
+	lockdep_declare_order("&anon_vma->lock", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("ptlock_ptr(ptdesc)", "&lruvec->lru_lock");
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
 	mm->vma_lock_kind = scheme ? scheme->vma_lock : VMA_LOCK_NONE;
@@ -56,11 +64,13 @@ static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
 
 void mm_destroy(struct mm_struct *mm)
 {
-	pteval_t *pgd = mm->pgd->table;
-	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
-		if (pgd[i])
-			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
-	g_aligned_free(pgd);
+	if (mm->pgd) { /* exit_mmap freed it already */
+		pteval_t *pgd = mm->pgd->table;
+		for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
+			if (pgd[i])
+				pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
+		g_aligned_free(pgd);
+	}
 	for (struct vm_area_struct *v = find_vma(NULL, mm, 0), *next; v; v = next) {
 		next = vma_next(NULL, mm, v);
 		if (v->vm_lock)
@@ -112,9 +122,12 @@ void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detach
 		struct vm_area_struct *v = g_ptr_array_index(detached, i);
 		pt_zap_range(t, &tlb, v->vm_start, v->vm_end);
 	}
-	/* free_pgtables: unlink_file_vma first, so no rmap walk reaches the tables freed. */
-	for (unsigned i = 0; i < detached->len; i++)
+	/* free_pgtables: the VMAs leave the rmap (anon_vma chains and i_mmap) before their
+	 * tables go, so no rmap walker can reach a table being freed. */
+	for (unsigned i = 0; i < detached->len; i++) {
+		unlink_anon_vmas(t, g_ptr_array_index(detached, i));
 		unlink_file_vma(t, g_ptr_array_index(detached, i));
+	}
 	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
 	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
 	pt_free_range(t, &tlb, first->vm_start, last->vm_end, floor, ceiling);

@@ -10,6 +10,7 @@
  * then goes through its shadow of user memory (check.c): a load must read the last store.
  */
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "schemes/scheme.h"
 #include "die.h"
@@ -21,9 +22,15 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	const struct page *p = pfn_to_page(mm->zone, pfn);
 	if (p->flags & PG_zero)
 		return;
-	/* A page cache page may be mapped anywhere; it must only still be allocated. */
-	if ((p->flags & PG_free) ||
-	    (!(p->flags & PG_file) && (p->mm != mm || p->index != addr >> PAGE_SHIFT)))
+	/* Anonymous page offsets are addresses (in every mm of a fork tree), except in a
+	 * private file VMA, where they are file offsets; a page cache page may be mapped
+	 * anywhere: it must only still be allocated. */
+	bool reused = !(p->flags & (PG_anon | PG_file));
+	if (!reused && (p->flags & PG_anon) && p->index != addr >> PAGE_SHIFT) {
+		struct vm_area_struct *v = find_vma(NULL, mm, addr);
+		reused = !v || !v->vm_file || p->index != linear_page_index(v, addr);
+	}
+	if ((p->flags & PG_free) || reused)
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
 			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
 			     "reused only after the flush of its old translations)", addr,
@@ -62,6 +69,12 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		pteval_t *pte = pt_lookup_pte(t, mm, addr, NULL);
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
 			pfn = pte_pfn(*pte);
+			if (!(*pte & _PAGE_ACCESSED)) {
+				/* The walker sets the accessed bit (a locked update of the PTE);
+				 * folio_referenced clears it. */
+				hw_rmw(t, pte, sizeof(*pte));
+				*pte |= _PAGE_ACCESSED;
+			}
 			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
 			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;

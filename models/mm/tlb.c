@@ -13,6 +13,7 @@
  * binding before mmap_lock is dropped.  The `inject` knob breaks steps 3-4 on purpose.
  */
 #include "mm.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -90,9 +91,10 @@ static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 		struct page *p = g_ptr_array_index(tlb->pages, i);
 		if (mm->checker)
 			mm_check_event(t, mm, p->index << PAGE_SHIFT, MEV_PAGE_FREE, p->pfn);
-		count_event(&t->stats, EV_PGFREE);
-		free_page(t, mm->zone, p);
 	}
+	/* release_pages: off the LRU, uncharged, freed, as one batch. */
+	if (tlb->pages->len)
+		folios_free(t, mm->zone, (struct page **)tlb->pages->pdata, tlb->pages->len);
 	if (mm->pt_free_rcu && tlb->tables->len)
 		pt_free_tables_rcu(t, tlb);
 	for (unsigned i = 0; i < tlb->tables->len; i++)

@@ -9,6 +9,7 @@
  */
 #include "mmsim-config.h"
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -59,6 +60,7 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 	vma->vm_mm = mm;
 	vma->vm_flags = flags;
 	vma->vm_page_prot = vm_get_page_prot(flags);
+	vma->vm_pgoff = start >> PAGE_SHIFT; /* anonymous: its own address */
 	/* vma_lock_init: unlocked (no mm_lock_seq value is -1 before it wraps) and not
 	 * yet in the tree. */
 	vma->vm_lock_seq = -1;
@@ -72,6 +74,9 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 
 void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 {
+	/* remove_vma after a merge: its chains go (munmap and exit unlinked them before
+	 * freeing the page tables, as free_pgtables does). */
+	unlink_anon_vmas(t, vma);
 	cpu_work(t, t->machine->path.vma_alloc);
 	switch (vma->vm_mm->vma_free) {
 	case VMA_FREE_IMMEDIATE:
@@ -165,13 +170,27 @@ void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 	vma_start_write(t, vma);
 	struct vm_area_struct *new = vma_alloc(t, mm, addr, vma->vm_end, vma->vm_flags);
 	new->vm_page_prot = vma->vm_page_prot;
+	new->vm_pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	/* The upper part maps pages of the same anon_vmas: link it to all of them. */
+	new->anon_vma = vma->anon_vma;
+	if (vma->anon_vma)
+		anon_vma_clone(t, new, vma);
 	vma_start_write(t, new);
 	vma_assert_write_locked(t, vma);
 	vma_file_prepare(t, vma, new, NULL); /* i_mmap (W); new gets the file and pgoff */
 	mm_assert_locked(t, mm, addr, rwsem_is_write_locked_by(&mm->mmap_lock, t), "vm_end",
 			 "mmap_lock (W)");
+	/* vma_prepare/vma_complete: rmap walkers must not see the old range in the tree. */
+	if (vma->anon_vma) {
+		anon_vma_lock_write(t, vma->anon_vma);
+		anon_vma_interval_tree_pre_update_vma(t, vma);
+	}
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
+	if (vma->anon_vma) {
+		anon_vma_interval_tree_post_update_vma(t, vma);
+		anon_vma_unlock_write(t, vma->anon_vma);
+	}
 	vma_store(t, mm, addr, new->vm_end, new);
 	vma_mark_attached(t, new);
 	vma_file_complete(t, vma, new);
@@ -212,6 +231,17 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	if (!next || next->vm_start != vma->vm_end || next->vm_flags != vma->vm_flags ||
 	    next->vm_page_prot != vma->vm_page_prot || !vma_file_mergeable(vma, next))
 		return false;
+	/* is_mergeable_anon_vma: the same anon_vma, or one side has none yet and the other
+	 * is linked to its own only; and the page offsets continue (a fork child's VMAs
+	 * always do: anonymous offsets are addresses). */
+	if (next->vm_pgoff != vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT))
+		return false;
+	if (vma->anon_vma && next->anon_vma && vma->anon_vma != next->anon_vma)
+		return false;
+	struct vm_area_struct *chained = vma->anon_vma ? vma : next;
+	if (!(vma->anon_vma && next->anon_vma) && chained->anon_vma &&
+	    chained->anon_vma_chain->same_vma)
+		return false;
 	hw_load(t, next, 32);
 	unsigned long end = next->vm_end;
 	/* vma_expand: both VMAs change, next goes; faults under a VMA lock must see
@@ -221,8 +251,21 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	vma_file_prepare(t, vma, NULL, next); /* i_mmap (W): both leave the tree */
 	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
 			 "vm_end", "mmap_lock (W)");
+	/* dup_anon_vma: vma takes over next's pages, so it needs next's anon_vma. */
+	if (!vma->anon_vma && next->anon_vma) {
+		vma->anon_vma = next->anon_vma;
+		anon_vma_clone(t, vma, next);
+	}
+	if (vma->anon_vma) {
+		anon_vma_lock_write(t, vma->anon_vma);
+		anon_vma_interval_tree_pre_update_vma(t, vma);
+	}
 	hw_store(t, vma, 16);
 	vma->vm_end = end;
+	if (vma->anon_vma) {
+		anon_vma_interval_tree_post_update_vma(t, vma);
+		anon_vma_unlock_write(t, vma->anon_vma);
+	}
 	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
 	vma_store(t, mm, vma->vm_start, end, vma);
 	vma_mark_detached(t, next);

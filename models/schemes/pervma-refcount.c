@@ -12,8 +12,9 @@
  * the reader revalidates after taking its reference: count 0 (detached: walk again),
  * vm_mm, then the range.  Tree nodes are still freed after a grace period.
  *
- * anon_vma: as in pervma, the model has no anon_vma, so no fault aborts for its lack
- * (6.15 prepares it under the VMA lock through vmf_anon_prepare anyway).  File faults
+ * anon_vma: no abort for its lack; the first write fault of a VMA prepares it from under
+ * the VMA lock through vmf_anon_prepare (models/mm/fault.c), which needs mmap_lock by
+ * trylock and otherwise retries the fault under mmap_lock (vma_lock_retry).  File faults
  * (read, shared, COW) run under the VMA lock, as since ≈6.7 (models/mm/filemap.c).
  */
 #include "scheme.h"

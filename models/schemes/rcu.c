@@ -21,10 +21,10 @@
  * keeps them alive for Tier 0.
  *
  * Per Tier-0 fault, shared stores: the PTE lock and the PTE line only.
- * Not modelled: anon_vma (none in the model, so every VMA counts as prepared: §E.3 step 7
- * would fall back on the first fault of a VMA), memcg charging, THP.  File VMAs fall
- * back from Tier 0 (the design's page cache hit under folio_trylock is not modelled) and
- * are handled by Tier 1 under the VMA lock.
+ * A write fault on a VMA without anon_vma falls back (§E.3 step 7: anon_vma_prepare needs
+ * mmap_lock), as does a write to a read-only anonymous page (COW after fork: EV_RCU_FB_STALE).
+ * File VMAs fall back from Tier 0 (the design's page cache hit under folio_trylock is not
+ * modelled) and are handled by Tier 1 under the VMA lock.  Not modelled: THP.
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -163,6 +163,12 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	hw_load(t, pte, sizeof(*pte));
 	s.orig = *pte;
 
+	/* A first write needs anon_vma_prepare (mmap_lock): the locked tiers do it. */
+	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	if (write && !vma->anon_vma) {
+		why = EV_RCU_FB_ANON_VMA;
+		goto out;
+	}
 	enum stat_event done_ev;
 	if (!pte_present(s.orig)) {
 		done_ev = write ? EV_FAULT_ANON : EV_FAULT_ZERO;

@@ -210,10 +210,16 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 		if (!write || (expect & _PAGE_RW))
 			return 0; /* spurious: another CPU fixed it (the kernel's pte_spinlock
 				   * path only updates accessed/dirty bits) */
-		sim_bug_on(!(expect & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
+		/* A read-only anonymous page (shared since fork): do_wp_page's copy or reuse
+		 * is left to the locked path. */
+		if (!(expect & _PAGE_SPECIAL))
+			return EV_SPF_ABORT_ANON;
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}
+	/* A first write to the VMA needs anon_vma_prepare, which needs mmap_lock. */
+	if (write && !f->vma.anon_vma)
+		return EV_SPF_ABORT_ANON;
 	if (write) {
 		/* Nothing is held: the page is wasted if the attempt aborts. */
 		p = alloc_zeroed_user_page(t, mm, false);
