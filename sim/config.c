@@ -26,16 +26,18 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tree_lock", "prefetchw",
+	"seq_shares_lock_line", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", NULL,
+	"inject", "gfp_nowait_fail", "tree_lock", "prefetchw", "seq_shares_lock_line", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
+const char *const config_tree_lock_names[] = { "mmap_lock", "spinlock", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
@@ -497,7 +499,8 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, tree_lock, "
+					"prefetchw, seq_shares_lock_line)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -508,9 +511,10 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject"))
+			    !strcmp(key, "inject") || !strcmp(key, "tree_lock"))
 				lua_pushstring(L, "");
-			else if (!strcmp(key, "check"))
+			else if (!strcmp(key, "check") || !strcmp(key, "prefetchw") ||
+				 !strcmp(key, "seq_shares_lock_line"))
 				lua_pushboolean(L, 0);
 			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
 				 !strcmp(key, "gfp_nowait_fail"))
@@ -617,6 +621,18 @@ static int read_scenario(lua_State *L)
 	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
 	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
+	/* Knobs of the fault schemes (docs/scenarios.md); defaults are today's kernel. */
+	cfg->tree_lock = read_enum_field(L, sc, "tree_lock", config_tree_lock_names, 0);
+	static const char *const bool_knobs[] = { "prefetchw", "seq_shares_lock_line" };
+	bool *bool_dst[] = { &cfg->prefetchw, &cfg->seq_shares_lock_line };
+	for (int i = 0; i < 2; i++) {
+		lua_getfield(L, sc, bool_knobs[i]);
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "scenario: '%s' must be a boolean, got %s",
+					  bool_knobs[i], luaL_typename(L, -1));
+		*bool_dst[i] = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -811,6 +827,9 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
+	json_add_string(b, "tree_lock", config_tree_lock_names[cfg->tree_lock]);
+	json_add_bool(b, "prefetchw", cfg->prefetchw);
+	json_add_bool(b, "seq_shares_lock_line", cfg->seq_shares_lock_line);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

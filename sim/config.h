@@ -49,6 +49,9 @@ struct run_config {
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
+	int tree_lock;       /* enum mm_tree_lock: mm_mt writers' lock */
+	bool prefetchw;      /* #PF entry prefetchw of the mmap_lock line */
+	bool seq_shares_lock_line; /* mm sequence count on the mmap_lock's line */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -61,6 +64,7 @@ struct run_config {
 /* Names of the ptl and inject values, indexed by enum ptl_mode / enum mm_inject. */
 extern const char *const config_ptl_names[];
 extern const char *const config_inject_names[];
+extern const char *const config_tree_lock_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

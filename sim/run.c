@@ -39,6 +39,9 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
+	mm_set_tree_lock(mm, (enum mm_tree_lock)cfg->tree_lock);
+	mm->fault_prefetchw = cfg->prefetchw;
+	mm->seq_shares_lock_line = cfg->seq_shares_lock_line;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
@@ -47,7 +50,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	 * (speculative, lockless) free page tables through it too: run the grace-period
 	 * machinery (tick-driven, HZ=1000). */
 	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE || cfg->scheme->speculative ||
-			cfg->scheme->lockless_fault;
+			cfg->scheme->lockless_fault || cfg->tree_lock == TREE_LOCK_SPINLOCK;
 	if (need_rcu)
 		rcu_init(RCU_TICK, 1e6, m->nr_cpus);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :

@@ -89,6 +89,10 @@ enum stat_event {
 	/* ... and what the fallbacks cost */
 	EV_RCU_WASTED_NS,      /* ns of Tier-0 work thrown away by fallbacks (a sum, not a count) */
 	EV_PGALLOC_NOWAIT_FAIL, /* GFP_NOWAIT page allocations that failed (zone->nowait_fail) */
+	/* the mmap_lock line at fault entry (knob prefetchw) */
+	EV_FAULT_PREFETCHW_RFO, /* #PF entry prefetchw that had to fetch the mmap_lock line */
+	EV_MMAP_LOCK_TRYLOCK_RFO, /* mmap_read_lock whose trylock atomic found the line not
+				   * exclusive in its core (an RFO on the atomic's path) */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

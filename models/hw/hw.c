@@ -205,6 +205,23 @@ void hw_prefetchw(struct sim_task *t, const void *addr)
 	hw_access(t, (uint64_t)(uintptr_t)addr, 1, HW_PREFETCHW);
 }
 
+bool hw_prefetchw_overlap(struct sim_task *t, const void *addr, sim_time_t overlap)
+{
+	struct hw_model *hw = t->hw;
+	uint64_t line = hw_line_of(hw, (uint64_t)(uintptr_t)addr);
+	bool owned = hw_core_owns(hw, hw->cpu[t->cpu].core, line);
+	sim_time_t rfo = hw_line_access(hw, t->cpu, line, HW_PREFETCHW_RFO, t->now, &t->stats);
+	sim_time_t exposed = rfo > overlap ? rfo - overlap : 0;
+	cpu_charge(t, exposed > hw->l1 ? exposed : hw->l1);
+	return !owned;
+}
+
+bool hw_owns(struct sim_task *t, const void *addr)
+{
+	struct hw_model *hw = t->hw;
+	return hw_core_owns(hw, hw->cpu[t->cpu].core, hw_line_of(hw, (uint64_t)(uintptr_t)addr));
+}
+
 void hw_load_paddr(struct sim_task *t, uint64_t paddr)
 {
 	hw_access(t, paddr, 1, HW_LOAD);

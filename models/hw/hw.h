@@ -39,6 +39,15 @@ void hw_load(struct sim_task *t, const void *addr, unsigned size);
 void hw_store(struct sim_task *t, const void *addr, unsigned size);
 void hw_rmw(struct sim_task *t, const void *addr, unsigned size);
 void hw_prefetchw(struct sim_task *t, const void *addr);
+/*
+ * prefetchw issued ahead of `overlap` ps of independent work (the #PF entry path before
+ * do_user_addr_fault's first atomic): the line is taken exclusive and only the part of
+ * the RFO the work does not hide is charged, at least the L1D issue cost.  Returns true if
+ * the line had to be fetched (this core did not hold it exclusive).
+ */
+bool hw_prefetchw_overlap(struct sim_task *t, const void *addr, sim_time_t overlap);
+/* Does t's core hold the line of addr exclusive (M or E)?  No cost, no state change. */
+bool hw_owns(struct sim_task *t, const void *addr);
 /* The same on a pseudo-physical address (user data). */
 void hw_load_paddr(struct sim_task *t, uint64_t paddr);
 void hw_store_paddr(struct sim_task *t, uint64_t paddr);

@@ -189,6 +189,7 @@ char *dir_check(struct hw_model *hw);
 int hw_home_node(const struct hw_model *hw, uint64_t line);
 enum hw_kind {
 	HW_LOAD, HW_STORE, HW_RMW, HW_PREFETCHW,
+	HW_PREFETCHW_RFO, /* prefetchw whose caller accounts the overlap: costs the full RFO */
 	HW_BULK_STORE,  /* a store of clear/copy_page: state as a store, cost charged apart */
 };
 /*

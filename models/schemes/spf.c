@@ -54,7 +54,7 @@ struct spf_fault {
  */
 static bool mmap_seq_changed(struct sim_task *t, struct spf_fault *f)
 {
-	hw_load(t, &f->mm->mmap_seq, sizeof(f->mm->mmap_seq)); /* after smp_rmb */
+	hw_load(t, mm_seq_line(f->mm, &f->mm->mmap_seq), sizeof(f->mm->mmap_seq)); /* after smp_rmb */
 	return f->mm->mmap_seq != f->seq;
 }
 
@@ -224,7 +224,7 @@ static vm_fault_t spf_fault(struct sim_task *t, struct mm_struct *mm, unsigned l
 	enum stat_event ret;
 
 	/* mmap_seq_read_start: an odd count means a writer holds mmap_lock. */
-	hw_load(t, &mm->mmap_seq, sizeof(mm->mmap_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mmap_seq), sizeof(mm->mmap_seq));
 	f.seq = mm->mmap_seq;
 	if (f.seq & 1) {
 		ret = EV_SPF_ABORT_ODD;
