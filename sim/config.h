@@ -52,6 +52,12 @@ struct run_config {
 	int tree_lock;       /* enum mm_tree_lock: mm_mt writers' lock */
 	bool prefetchw;      /* #PF entry prefetchw of the mmap_lock line */
 	bool seq_shares_lock_line; /* mm sequence count on the mmap_lock's line */
+	/* secondary_mmu = {...}: a KVM-like secondary MMU (models/mm/mmu_notifier.h);
+	 * smmu_cpus == 0: none.  Its vCPUs run on the CPUs after the scenario's. */
+	int smmu_cpus;
+	double smmu_rate_per_ms;
+	double smmu_callback_ns;
+	bool smmu_sleeps;
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;

@@ -196,9 +196,12 @@ enum mm_inject {
 	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
 	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
 	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
+	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
+	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
 };
 
 struct mm_checker;
+struct mmu_notifier_subscriptions;
 
 /*
  * Who serialises the writers of mm->mm_mt (scenario field `tree_lock`): mmap_lock held for
@@ -254,6 +257,9 @@ struct mm_struct {
 	/* The cost model reads and writes mm_lock_seq and mmap_seq on the mmap_lock line
 	 * (mm_seq_line): the layout where the sequence count shares the rwsem's line. */
 	bool seq_shares_lock_line;
+	/* MMU notifier subscribers (mmu_notifier.h); NULL: none, the calls cost nothing.
+	 * Set under mmap_lock (W), read by every invalidation. */
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
 	/* tree_lock = spinlock: the maple tree's writers' lock (ma_lock), on a line of its
 	 * own (the tree's header shares line MM.SEQ in this layout). */
 	struct spinlock mm_mt_lock __attribute__((aligned(64)));

@@ -13,6 +13,7 @@
 #include "hw/hw.h"
 #include "schemes/scheme.h"
 #include "die.h"
+#include "mmu_notifier.h"
 
 /* Is pfn still what addr of mm may legally reach through an old translation? */
 static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -78,6 +79,7 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		}
 		cpu_work(t, t->machine->path.exception);
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
+		mmu_notifier_assert_balanced(t, mm, "page fault");
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
 		if (t->now <= t->deadline)
 			count_event(&t->stats, EV_FAULT_IN_WINDOW);

@@ -167,6 +167,11 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	} else if (write && (s.orig & _PAGE_PRESENT) && !(s.orig & _PAGE_RW) &&
 		   (s.orig & _PAGE_SPECIAL)) {
 		done_ev = EV_FAULT_WP; /* copy-on-write of the zero page */
+		if (mm->notifier_subscriptions) {
+			/* Blocking MMU notifiers around the COW: not under RCU (E). */
+			why = EV_RCU_FB_NOTIFIER;
+			goto out;
+		}
 	} else if ((s.orig & _PAGE_PRESENT) && (!write || (s.orig & _PAGE_RW))) {
 		*ret = 0; /* another CPU fixed it meanwhile: spurious */
 		why = RCU_TIER0_DONE;

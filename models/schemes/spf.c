@@ -188,6 +188,11 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 			return 0; /* spurious: another CPU fixed it (the kernel's pte_spinlock
 				   * path only updates accessed/dirty bits) */
 		sim_bug_on(!(expect & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
+		/* wp_page_copy calls the MMU notifiers, whose callbacks may sleep: not from a
+		 * speculative fault (the 2022 series read-trylocks a per-mm notifier lock
+		 * instead; the model takes the mmap_lock path). */
+		if (mm->notifier_subscriptions)
+			return EV_SPF_ABORT_NOTIFIER;
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}
