@@ -25,6 +25,7 @@
 #include "hw/hw.h"
 #include "sync/mutex.h"
 #include "sync/rcu.h"
+#include "sync/sched.h"
 #include "schemes/scheme.h"
 #include "die.h"
 
@@ -161,10 +162,8 @@ static int smmu_invalidate_range_start(struct sim_task *t, struct mmu_notifier *
 	/* The callback's own work (memslot walk, remote TLB flush of the vCPUs): busy with
 	 * the spinlock held, or asleep under the mutex. */
 	if (s->p.sleeps) {
-		rcu_idle_enter(t);
-		cpu_idle(t, ns_to_ps(s->p.callback_ns));
-		rcu_idle_exit(t);
-		sim_sync(t);
+		/* Off the CPU: mmu_lock's optimistic spinners stop spinning on us. */
+		sched_sleep(t, ns_to_ps(s->p.callback_ns));
 	} else {
 		cpu_work(t, s->p.callback_ns);
 	}
