@@ -86,6 +86,10 @@ struct hw_cpu {
 	unsigned loaded_asid;    /* address space whose translations are live (switch_mm) */
 	/* call_single_queue: per-CPU llist head that IPI senders llist_add to (own line) */
 	uint64_t *csq;
+	/* An outstanding prefetchw (hw_prefetchw_async): its line (0: none) and when its RFO
+	 * completes (ps).  The CPU's next access to that line waits for the rest. */
+	uint64_t pf_line;
+	sim_time_t pf_done;
 };
 
 #define HW_LCACHE 1024

@@ -69,12 +69,11 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		if (mm->fault_prefetchw) {
 			/* exc_page_fault's prefetchw(&mm->mmap_lock) (arch/x86/mm/fault.c, A.1):
 			 * the RFO runs under the entry path, so the trylock's atomic finds the
-			 * line exclusive; only what the entry does not hide is charged.  Whether
-			 * the line is still ours at the trylock depends on other CPUs' accesses
-			 * in between: apply it in simulated-time order. */
+			 * line exclusive and waits only for what the entry did not hide.
+			 * Whether the line is still ours at the trylock depends on other CPUs'
+			 * accesses in between: apply it in simulated-time order. */
 			sim_sync(t);
-			if (hw_prefetchw_overlap(t, &mm->mmap_lock,
-						 ns_to_ps(t->machine->path.exception)))
+			if (hw_prefetchw_async(t, &mm->mmap_lock))
 				count_event(&t->stats, EV_FAULT_PREFETCHW_RFO);
 		}
 		cpu_work(t, t->machine->path.exception);
