@@ -250,6 +250,7 @@ static void smmu_fault(struct sim_task *t, struct secondary_mmu *s, unsigned lon
 			 * the guest loads). */
 			count_event(&t->stats, EV_SMMU_GUP_SLOW);
 			vm_fault_t r = mm->scheme->fault(t, mm, hva, 0);
+			mmu_notifier_assert_balanced(t, mm, "get_user_pages (fault)");
 			rcu_user_return(t);
 			if (r & VM_FAULT_ERROR)
 				return; /* unmapped meanwhile: KVM reports -EFAULT to the VMM */
