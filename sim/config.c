@@ -27,13 +27,14 @@ struct load_state {
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
-	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tasks", NULL,
+	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
+	"seq_shares_lock_line", "secondary_mmu", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
 	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock",
-	"anon_vma_lock", NULL,
+	"anon_vma_lock", "tree_lock", "prefetchw", "seq_shares_lock_line", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -41,9 +42,11 @@ const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
 const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
 const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
 const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
+const char *const config_tree_lock_names[] = { "mmap_lock", "spinlock", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
-	"file-cow-no-flush", "cow-no-copy", NULL,
+	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
+	NULL,
 };
 const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
@@ -505,7 +508,8 @@ static int read_scenario(lua_State *L)
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
 					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, "
-					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock)", key,
+					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock, tree_lock, "
+					"prefetchw, seq_shares_lock_line)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -518,9 +522,11 @@ static int read_scenario(lua_State *L)
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
 			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
 			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk") ||
-			    !strcmp(key, "i_mmap_lock") || !strcmp(key, "anon_vma_lock"))
+			    !strcmp(key, "i_mmap_lock") || !strcmp(key, "anon_vma_lock") ||
+			    !strcmp(key, "tree_lock"))
 				lua_pushstring(L, "");
-			else if (!strcmp(key, "check"))
+			else if (!strcmp(key, "check") || !strcmp(key, "prefetchw") ||
+				 !strcmp(key, "seq_shares_lock_line"))
 				lua_pushboolean(L, 0);
 			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
 				 !strcmp(key, "gfp_nowait_fail"))
@@ -647,6 +653,18 @@ static int read_scenario(lua_State *L)
 		return luaL_error(L, "scenario: %s", why);
 	/* anon_vma_lock: the root anon_vma's rwsem (since 2012) unless the scenario says else. */
 	cfg->anon_vma_lock = read_enum_field(L, sc, "anon_vma_lock", config_anon_vma_lock_names, 0);
+	/* Knobs of the fault schemes (docs/scenarios.md); defaults are today's kernel. */
+	cfg->tree_lock = read_enum_field(L, sc, "tree_lock", config_tree_lock_names, 0);
+	static const char *const bool_knobs[] = { "prefetchw", "seq_shares_lock_line" };
+	bool *bool_dst[] = { &cfg->prefetchw, &cfg->seq_shares_lock_line };
+	for (int i = 0; i < 2; i++) {
+		lua_getfield(L, sc, bool_knobs[i]);
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "scenario: '%s' must be a boolean, got %s",
+					  bool_knobs[i], luaL_typename(L, -1));
+		*bool_dst[i] = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -664,6 +682,55 @@ static int read_scenario(lua_State *L)
 
 	cfg->i_mmap_lock = read_enum_field(L, sc, "i_mmap_lock", config_i_mmap_lock_names, 0);
 	config_read_files(L, sc, cfg);
+	/* secondary_mmu = { cpus, rate_per_ms, callback_ns, sleeps } (docs/scenarios.md). */
+	lua_getfield(L, sc, "secondary_mmu");
+	if (!lua_isnil(L, -1)) {
+		static const char *const smmu_keys[] = { "cpus", "rate_per_ms", "callback_ns",
+							 "sleeps", NULL };
+		int sm = lua_gettop(L);
+		if (!lua_istable(L, sm))
+			return luaL_error(L, "scenario: 'secondary_mmu' must be a table "
+					  "{ cpus, rate_per_ms, callback_ns, sleeps }, got %s",
+					  luaL_typename(L, sm));
+		check_keys(L, sm, smmu_keys, "secondary_mmu");
+		cfg->smmu_cpus = (int)check_integer_field(L, sm, "cpus", "secondary_mmu", 1,
+							  max_cpus, &present);
+		if (!present)
+			cfg->smmu_cpus = 1;
+		/* rate_per_ms in (0, 1e6], callback_ns in [0, 1e9] */
+		static const struct { const char *key; double max, def; bool zero_ok;
+				      const char *range; } nums[] = {
+			{ "rate_per_ms", 1e6, 100, false, "(0, 1000000]" },
+			{ "callback_ns", 1e9, 1000, true, "[0, 1000000000]" },
+		};
+		double *ndst[] = { &cfg->smmu_rate_per_ms, &cfg->smmu_callback_ns };
+		for (int i = 0; i < 2; i++) {
+			lua_getfield(L, sm, nums[i].key);
+			*ndst[i] = nums[i].def;
+			if (!lua_isnil(L, -1)) {
+				int ok;
+				double d = lua_tonumberx(L, -1, &ok);
+				if (!ok)
+					return luaL_error(L, "secondary_mmu: '%s' must be a number, "
+							  "got %s", nums[i].key, luaL_typename(L, -1));
+				if (!(d > 0 || (nums[i].zero_ok && d == 0)) || d > nums[i].max)
+					return luaL_error(L, "secondary_mmu: '%s' = %f must be in %s",
+							  nums[i].key, d, nums[i].range);
+				*ndst[i] = d;
+			}
+			lua_pop(L, 1);
+		}
+		lua_getfield(L, sm, "sleeps");
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "secondary_mmu: 'sleeps' must be a boolean, got %s",
+					  luaL_typename(L, -1));
+		cfg->smmu_sleeps = lua_isnil(L, -1) ? true : lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (!(cfg->duration_ms > 0))
+			return luaL_error(L, "secondary_mmu: needs 'duration_ms' (its vCPUs run "
+					  "until the scenario's duration ends)");
+	}
+	lua_pop(L, 1);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -710,6 +777,11 @@ static int read_scenario(lua_State *L)
 	}
 	lua_pop(L, 1);
 	place_tasks(L, cfg);
+	int smmu_base = cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus;
+	if (cfg->smmu_cpus && smmu_base + cfg->smmu_cpus > max_cpus)
+		return luaL_error(L, "secondary_mmu: %d vCPUs after CPU %d do not fit in the "
+				  "%d CPUs of %s", cfg->smmu_cpus, smmu_base - 1, max_cpus,
+				  cfg->machine_name);
 	return 0;
 }
 
@@ -852,6 +924,18 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_string(b, "anon_vma_lock", config_anon_vma_lock_names[cfg->anon_vma_lock]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
 	config_files_json(b, cfg);
+	json_add_string(b, "tree_lock", config_tree_lock_names[cfg->tree_lock]);
+	json_add_bool(b, "prefetchw", cfg->prefetchw);
+	json_add_bool(b, "seq_shares_lock_line", cfg->seq_shares_lock_line);
+	if (cfg->smmu_cpus) {
+		json_builder_set_member_name(b, "secondary_mmu");
+		json_builder_begin_object(b);
+		json_add_int(b, "cpus", cfg->smmu_cpus);
+		json_add_double(b, "rate_per_ms", cfg->smmu_rate_per_ms);
+		json_add_double(b, "callback_ns", cfg->smmu_callback_ns);
+		json_add_bool(b, "sleeps", cfg->smmu_sleeps);
+		json_builder_end_object(b);
+	}
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

@@ -63,6 +63,15 @@ struct run_config {
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
 	int i_mmap_lock;     /* enum i_mmap_lock_kind: "rwsem" or "spinlock" (pre-2.6.38) */
 	GPtrArray *files;    /* struct file_config *, sorted by name */
+	int tree_lock;       /* enum mm_tree_lock: mm_mt writers' lock */
+	bool prefetchw;      /* #PF entry prefetchw of the mmap_lock line */
+	bool seq_shares_lock_line; /* mm sequence count on the mmap_lock's line */
+	/* secondary_mmu = {...}: a KVM-like secondary MMU (models/mm/mmu_notifier.h);
+	 * smmu_cpus == 0: none.  Its vCPUs run on the CPUs after the scenario's. */
+	int smmu_cpus;
+	double smmu_rate_per_ms;
+	double smmu_callback_ns;
+	bool smmu_sleeps;
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -85,6 +94,7 @@ extern const char *const config_i_mmap_lock_names[];
  * write them and i_mmap_lock into the resolved config. */
 void config_read_files(lua_State *L, int sc, struct run_config *cfg);
 void config_files_json(JsonBuilder *b, const struct run_config *cfg);
+extern const char *const config_tree_lock_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

@@ -107,6 +107,20 @@ enum stat_event {
 	EV_FAULT_COW_REUSE,    /* do_wp_page reused an exclusive anonymous page */
 	EV_FORK,               /* fork(): dup_mmap */
 	EV_EXIT_MMAP,          /* exit_mmap of a child */
+	/* the mmap_lock line at fault entry (knob prefetchw) */
+	EV_FAULT_PREFETCHW_RFO, /* #PF entry prefetchw that had to fetch the mmap_lock line */
+	EV_MMAP_LOCK_TRYLOCK_RFO, /* mmap_read_lock whose trylock atomic found the line not
+				   * exclusive in its core (an RFO on the atomic's path) */
+	/* MMU notifiers and the secondary MMU (models/mm/mmu_notifier.c, secondary_mmu.c) */
+	EV_MN_INVALIDATE,      /* invalidate_range_start calls on an mm with subscribers */
+	EV_SPF_ABORT_NOTIFIER, /* SPF: a COW with MMU notifiers (callbacks may sleep) */
+	EV_RCU_FB_NOTIFIER,    /* rcu Tier 0: a COW with MMU notifiers (not under RCU) */
+	EV_SMMU_ACCESS,        /* guest accesses served by the shadow table */
+	EV_SMMU_FAULT,         /* guest accesses that faulted into the secondary MMU */
+	EV_SMMU_GUP_SLOW,      /* ... whose page was not present: faulted in by the scheme */
+	EV_SMMU_FAULT_RETRY,   /* installs refused by mmu_invalidate_seq/in_progress: retried */
+	EV_SMMU_INVALIDATE,    /* invalidate_range_start callbacks run by the secondary MMU */
+	EV_SMMU_SPTE_ZAP,      /* shadow entries cleared by them */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

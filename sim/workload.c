@@ -14,6 +14,7 @@
 #include "mm/mm.h"
 #include "mm/rmap.h"
 #include "mm/lru.h"
+#include "mm/mmu_notifier.h"
 #include "sync/waitq.h"
 #include "schemes/scheme.h"
 #include "sync/rcu.h"
@@ -73,6 +74,7 @@ static int l_mmap(lua_State *L)
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MMAP);
 	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);
+	mmu_notifier_assert_balanced(t, t->mm, "mmap");
 	if (!addr)
 		return luaL_error(L, "mmap: no free range of %I bytes (ENOMEM)", (lua_Integer)len);
 	if (t->mm->checker) /* nobody knows the address before the call returns */
@@ -100,6 +102,7 @@ static int l_munmap(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MUNMAP, addr, addr + len, 0)
 				: -1;
 	t->mm->scheme->munmap(t, t->mm, addr, len);
+	mmu_notifier_assert_balanced(t, t->mm, "munmap");
 	if (op >= 0)
 		mm_check_op_end(t, t->mm, op, true);
 	rcu_user_return(t);
@@ -144,6 +147,7 @@ static int l_mprotect(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MPROTECT, addr, addr + len,
 						    flags) : -1;
 	int ret = t->mm->scheme->mprotect(t, t->mm, addr, len, flags);
+	mmu_notifier_assert_balanced(t, t->mm, "mprotect");
 	if (op >= 0)
 		mm_check_op_end(t, t->mm, op, ret == 0);
 	rcu_user_return(t);
@@ -161,6 +165,7 @@ static int l_madvise_dontneed(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_DONTNEED, addr, addr + len, 0)
 				: -1;
 	int ret = t->mm->scheme->madvise_dontneed(t, t->mm, addr, len);
+	mmu_notifier_assert_balanced(t, t->mm, "madvise_dontneed");
 	if (op >= 0) /* the mapped parts are dropped even if the range has holes */
 		mm_check_op_end(t, t->mm, op, true);
 	rcu_user_return(t);

@@ -17,6 +17,7 @@
 #include "hw/machine.h"
 #include "hw/hw.h"
 #include "mm/mm.h"
+#include "mm/lru.h"
 #include "schemes/scheme.h"
 
 static struct sim_task task;

@@ -18,6 +18,7 @@
 #include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "mmu_notifier.h"
 
 struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait)
 {
@@ -169,8 +170,15 @@ static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma
 	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
-	/* present -> present: set_pte_locked flushes the old translation everywhere. */
-	if (!set_pte_locked(t, vma, addr, pt, orig, p)) {
+	/* wp_page_copy: secondary MMUs drop the zero page before the PTE changes.
+	 * present -> present: set_pte_locked flushes the old translation everywhere. */
+	struct mmu_notifier_range range;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr & PAGE_MASK,
+				(addr & PAGE_MASK) + PAGE_SIZE, "do_wp_page (wp_page_copy)");
+	mmu_notifier_invalidate_range_start(t, &range);
+	bool done = set_pte_locked(t, vma, addr, pt, orig, p);
+	mmu_notifier_invalidate_range_end(t, &range);
+	if (!done) {
 		drop_unmapped_page(t, mm, p);
 		return 0;
 	}

@@ -106,6 +106,9 @@ struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm)
 	mm->pt_free_rcu = oldmm->pt_free_rcu;
 	mm->vma_free = oldmm->vma_free;
 	mm->spf_walk_irqs_off = oldmm->spf_walk_irqs_off;
+	mm_set_tree_lock(mm, oldmm->tree_lock);
+	mm->fault_prefetchw = oldmm->fault_prefetchw;
+	mm->seq_shares_lock_line = oldmm->seq_shares_lock_line;
 	mmap_write_lock(t, oldmm);
 	mmap_write_lock(t, mm); /* mmap_write_lock_nested: nobody else can know mm yet */
 	for (struct vm_area_struct *vma = find_vma(t, oldmm, 0); vma;

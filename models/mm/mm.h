@@ -279,6 +279,8 @@ enum mm_inject {
 	INJECT_FILE_COW_NO_FLUSH,  /* the COW of a page cache page in a private mapping does
 				    * not flush the old read-only translation */
 	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
+	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
+	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
 };
 
 /* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
@@ -286,6 +288,16 @@ enum mm_inject {
 enum anon_vma_lock_kind { ANON_VMA_LOCK_RWSEM = 0, ANON_VMA_LOCK_SPINLOCK };
 
 struct mm_checker;
+struct mmu_notifier_subscriptions;
+
+/*
+ * Who serialises the writers of mm->mm_mt (scenario field `tree_lock`): mmap_lock held for
+ * write (the kernel since 6.1: MT_FLAGS_LOCK_EXTERN), or the tree's own spinlock, taken
+ * around every store (the long-term goal of the maple-tree work).  With the spinlock a
+ * reader that does not hold it is lockless as far as the tree knows, so the tree is in RCU
+ * mode and its retired nodes are freed after a grace period, whatever the scheme.
+ */
+enum mm_tree_lock { TREE_LOCK_MMAP = 0, TREE_LOCK_SPINLOCK };
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
@@ -330,7 +342,30 @@ struct mm_struct {
 	enum anon_vma_lock_kind anon_vma_lock; /* set before the first fault */
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 	bool exited;                    /* exit_mmap done; kept until the end of the run */
+	/* Knobs (scenario fields), fixed before the first task runs; appended so that they
+	 * move no line of the layout above. */
+	enum mm_tree_lock tree_lock;    /* mm_set_tree_lock */
+	bool fault_prefetchw;           /* #PF entry prefetchw(&mm->mmap_lock) (mmu.c) */
+	/* The cost model reads and writes mm_lock_seq and mmap_seq on the mmap_lock line
+	 * (mm_seq_line): the layout where the sequence count shares the rwsem's line. */
+	bool seq_shares_lock_line;
+	/* MMU notifier subscribers (mmu_notifier.h); NULL: none, the calls cost nothing.
+	 * Set under mmap_lock (W), read by every invalidation. */
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	/* tree_lock = spinlock: the maple tree's writers' lock (ma_lock), on a line of its
+	 * own (the tree's header shares line MM.SEQ in this layout). */
+	struct spinlock mm_mt_lock __attribute__((aligned(64)));
 };
+
+/*
+ * The address the cost model charges for an access to the mm sequence count `seq`
+ * (&mm->mm_lock_seq or &mm->mmap_seq): the count's own line (MM.SEQ), or the mmap_lock
+ * count word's line when the scenario lays the count out beside the rwsem.
+ */
+static inline const void *mm_seq_line(const struct mm_struct *mm, const void *seq)
+{
+	return mm->seq_shares_lock_line ? (const void *)&mm->mmap_lock : seq;
+}
 
 /*
  * pte_lockptr / pmd_lockptr: the lock that serialises the entries of a PTE table (pt) or
@@ -445,6 +480,8 @@ void switch_mm(struct sim_task *t, struct mm_struct *mm);
 struct page *zone_alloc_boot(struct zone *z);
 
 /* vma.c */
+/* Before the first VMA: switch mm_mt's writers' lock to the tree spinlock (or back). */
+void mm_set_tree_lock(struct mm_struct *mm, enum mm_tree_lock kind);
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				 unsigned long end, unsigned long flags);
 void vma_free(struct sim_task *t, struct vm_area_struct *vma);

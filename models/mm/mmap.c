@@ -11,6 +11,7 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "schemes/scheme.h"
+#include "mmu_notifier.h"
 
 struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme)
 {
@@ -78,6 +79,7 @@ void mm_destroy(struct mm_struct *mm)
 		g_aligned_free(v);
 	}
 	mtree_destroy(&mm->mm_mt);
+	mmu_notifier_subscriptions_destroy(mm);
 	g_aligned_free(mm->cpumask);
 	free(mm);
 }
@@ -117,19 +119,25 @@ void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detach
 	if (!detached->len)
 		return;
 	/* unmap_region: zap, unlink tables, flush, and only then free (see tlb.c). */
+	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
+	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
+	struct mmu_notifier_range range;
 	tlb_gather_mmu(&tlb, mm);
+	/* unmap_vmas: one notifier range around the zap of every detached VMA. */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, mm, first->vm_start, last->vm_end,
+				"munmap (unmap_vmas)");
+	mmu_notifier_invalidate_range_start(t, &range);
 	for (unsigned i = 0; i < detached->len; i++) {
 		struct vm_area_struct *v = g_ptr_array_index(detached, i);
 		pt_zap_range(t, &tlb, v->vm_start, v->vm_end);
 	}
+	mmu_notifier_invalidate_range_end(t, &range);
 	/* free_pgtables: the VMAs leave the rmap (anon_vma chains and i_mmap) before their
 	 * tables go, so no rmap walker can reach a table being freed. */
 	for (unsigned i = 0; i < detached->len; i++) {
 		unlink_anon_vmas(t, g_ptr_array_index(detached, i));
 		unlink_file_vma(t, g_ptr_array_index(detached, i));
 	}
-	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
-	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
 	pt_free_range(t, &tlb, first->vm_start, last->vm_end, floor, ceiling);
 	tlb_finish_mmu(t, &tlb);
 	for (unsigned i = 0; i < detached->len; i++)

@@ -14,6 +14,7 @@
 #include "hw/hw.h"
 #include "schemes/scheme.h"
 #include "die.h"
+#include "mmu_notifier.h"
 
 /* Is pfn still what addr of mm may legally reach through an old translation? */
 static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -80,8 +81,19 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 			return 0;
 		}
 		sim_time_t t0 = t->now;
+		if (mm->fault_prefetchw) {
+			/* exc_page_fault's prefetchw(&mm->mmap_lock) (arch/x86/mm/fault.c, A.1):
+			 * the RFO runs under the entry path, so the trylock's atomic finds the
+			 * line exclusive and waits only for what the entry did not hide.
+			 * Whether the line is still ours at the trylock depends on other CPUs'
+			 * accesses in between: apply it in simulated-time order. */
+			sim_sync(t);
+			if (hw_prefetchw_async(t, &mm->mmap_lock))
+				count_event(&t->stats, EV_FAULT_PREFETCHW_RFO);
+		}
 		cpu_work(t, t->machine->path.exception);
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
+		mmu_notifier_assert_balanced(t, mm, "page fault");
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
 		if (t->now <= t->deadline)
 			count_event(&t->stats, EV_FAULT_IN_WINDOW);

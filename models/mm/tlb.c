@@ -17,6 +17,7 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
+#include "mmu_notifier.h"
 
 void switch_mm(struct sim_task *t, struct mm_struct *mm)
 {
@@ -36,6 +37,8 @@ sim_time_t flush_tlb_mm_range(struct sim_task *t, struct mm_struct *mm, unsigned
 	switch_mm(t, mm);
 	/* The initiator reads the cpumask to pick its targets. */
 	hw_load(t, mm->cpumask, sizeof(uint64_t));
+	/* x86 flush_tlb_mm_range: secondary TLBs that share these page tables (6.6+). */
+	mmu_notifier_arch_invalidate_secondary_tlbs(t, mm, start, end);
 	return hw_tlb_flush_range(t, mm->cpumask, mm->zone->nr_cpus, mm->asid, start, end,
 				  freed_tables);
 }

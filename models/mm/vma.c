@@ -4,8 +4,10 @@
  * kernel since 6.1 (mm/vma.c, mm/mmap.c: vma_iter_store, find_vma, vm_unmapped_area).
  * find_vma is a tree walk; get_unmapped_area is the top-down gap search
  * mas_empty_area_rev; every change preallocates its nodes, then stores.
- * Every function here needs mmap_lock: read to look up, write to change (the tree's
- * writers' lock is mmap_lock, asserted by every store).
+ * Every function here needs mmap_lock: read to look up, write to change.  The tree's
+ * writers' lock is mmap_lock, asserted by every store, unless the scenario's tree_lock
+ * makes it the tree's own spinlock: then every store takes that spinlock (mmap_lock (W)
+ * still orders the VMA changes around the store), and the tree asserts it instead.
  */
 #include "mmsim-config.h"
 #include "mm.h"
@@ -92,16 +94,48 @@ void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 	}
 }
 
-/* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store). */
+/*
+ * tree_lock = spinlock.  What it requires of readers: a walker that does not hold the
+ * tree's spinlock is, to the tree, a lockless reader, whatever else it holds; the tree
+ * must be in RCU mode (stores publish new nodes, never edit visible ones in a way a
+ * reader could see half done) and a replaced node must outlive every walk that may be
+ * inside it (freed after a grace period).  Even classic, whose find_vma runs under
+ * mmap_lock (R), pays that: RCU-mode walks and RCU-deferred node frees.
+ */
+void mm_set_tree_lock(struct mm_struct *mm, enum mm_tree_lock kind)
+{
+	sim_bug_on(mm->mm_mt.ma_root || mm->map_count);
+	if (kind == mm->tree_lock)
+		return;
+	mm->tree_lock = kind;
+	if (kind == TREE_LOCK_MMAP) {
+		mm_mt_init(mm);
+		return;
+	}
+	spin_lock_init(&mm->mm_mt_lock, "&mm->mm_mt.ma_lock");
+	/* Stores happen inside mmap_write_lock sections (the VMA changes still need it). */
+	lockdep_declare_order("&mm->mmap_lock", "&mm->mm_mt.ma_lock");
+	mt_set_lock(&mm->mm_mt, &mm->mm_mt_lock);
+	mt_set_free(&mm->mm_mt, mm_mt_free_rcu, NULL);
+	mt_set_in_rcu(&mm->mm_mt);
+}
+
+/* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store).  With
+ * the tree spinlock, preallocation plans against the tree, so both happen under it (as
+ * mtree_store_range: nodes from the slab's per-CPU cache, no sleeping). */
 static void vma_store(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		      unsigned long end, struct vm_area_struct *vma)
 {
 	MA_STATE(mas, &mm->mm_mt, t, start, end - 1);
 	if (vma)
 		vma_assert_write_locked(t, vma);
+	if (mm->tree_lock == TREE_LOCK_SPINLOCK)
+		mtree_lock(t, &mm->mm_mt);
 	mas_preallocate(&mas, vma);
 	mas_store_prealloc(&mas, vma);
 	mas_destroy(&mas);
+	if (mm->tree_lock == TREE_LOCK_SPINLOCK)
+		mtree_unlock(t, &mm->mm_mt);
 #if MMSIM_DEBUG
 	/* -Dsim_debug=true: the whole tree after every store (validate_mm). */
 	char *err = mt_validate(&mm->mm_mt);

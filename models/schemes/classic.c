@@ -8,8 +8,8 @@
  * that line bounces between faulting CPUs even with no writer.
  * mmap_lock is taken through models/mm/mmap_lock.c, shared with the per-VMA schemes, whose
  * mmap and munmap are these (the VMA write locks are taken by the VMA code underneath).
- * Not yet modelled: the entry prefetchw of mmap_lock, VM_FAULT_RETRY (no fault here
- * sleeps for I/O), stack expansion.
+ * The entry prefetchw of mmap_lock is the scenario knob `prefetchw` (models/mm/mmu.c).
+ * Not yet modelled: VM_FAULT_RETRY (no fault here sleeps for I/O), stack expansion.
  */
 #include "scheme.h"
 #include "hw/hw.h"

@@ -33,7 +33,7 @@ static enum vma_read vma_start_read(struct sim_task *t, struct mm_struct *mm,
 				    struct vm_area_struct *vma)
 {
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	if (vma->vm_lock_seq == mm->mm_lock_seq)
 		return VMA_READ_FAIL;
 	if (!refcount_inc_not_zero_limited(t, &vma->vm_refcnt, VMA_REF_LIMIT))
@@ -45,7 +45,7 @@ static enum vma_read vma_start_read(struct sim_task *t, struct mm_struct *mm,
 		return VMA_READ_FAIL;
 	}
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq)); /* raw_read_seqcount */
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq)); /* raw_read_seqcount */
 	if (vma->vm_lock_seq == mm->mm_lock_seq) {
 		vma_refcount_put(t, vma);
 		return VMA_READ_FAIL;

@@ -36,13 +36,13 @@
 static bool vma_start_read(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	if (vma->vm_lock_seq == mm->mm_lock_seq)
 		return false;
 	hw_load(t, &vma->vm_lock, sizeof(vma->vm_lock));
 	if (!down_read_trylock(t, &vma->vm_lock->lock))
 		return false;
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq)); /* smp_load_acquire */
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq)); /* smp_load_acquire */
 	if (vma->vm_lock_seq == mm->mm_lock_seq) {
 		up_read(t, &vma->vm_lock->lock);
 		return false;

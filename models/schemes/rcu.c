@@ -75,7 +75,7 @@ static pteval_t *rcu_pmd_lookup(struct sim_task *t, struct mm_struct *mm, unsign
 /* The two sequences, as of the caller's last synchronisation. */
 static bool rcu_seq_unchanged(struct sim_task *t, struct mm_struct *mm, const struct rcu_sample *s)
 {
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	hw_load(t, &s->vma->vm_lock_seq, sizeof(s->vma->vm_lock_seq));
 	return mm->mm_lock_seq == s->mm_seq && s->vma->vm_lock_seq == s->vma_seq;
 }
@@ -131,7 +131,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	 * (type-safe cache): everything here is provisional until the commit.
 	 */
 	s.vma = vma;
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	hw_load(t, vma, 64); /* VMA.HOT: range, vm_mm, flags, prot, vm_lock_seq */
 	s.mm_seq = mm->mm_lock_seq;
 	s.vma_seq = vma->vm_lock_seq;
@@ -175,6 +175,11 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	} else if (write && (s.orig & _PAGE_PRESENT) && !(s.orig & _PAGE_RW) &&
 		   (s.orig & _PAGE_SPECIAL)) {
 		done_ev = EV_FAULT_WP; /* copy-on-write of the zero page */
+		if (mm->notifier_subscriptions) {
+			/* Blocking MMU notifiers around the COW: not under RCU (E). */
+			why = EV_RCU_FB_NOTIFIER;
+			goto out;
+		}
 	} else if ((s.orig & _PAGE_PRESENT) && (!write || (s.orig & _PAGE_RW))) {
 		*ret = 0; /* another CPU fixed it meanwhile: spurious */
 		why = RCU_TIER0_DONE;

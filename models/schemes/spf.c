@@ -77,7 +77,7 @@ struct spf_fault {
  */
 static bool mmap_seq_changed(struct sim_task *t, struct spf_fault *f)
 {
-	hw_load(t, &f->mm->mmap_seq, sizeof(f->mm->mmap_seq)); /* after smp_rmb */
+	hw_load(t, mm_seq_line(f->mm, &f->mm->mmap_seq), sizeof(f->mm->mmap_seq)); /* after smp_rmb */
 	return f->mm->mmap_seq != f->seq;
 }
 
@@ -214,6 +214,11 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 		 * is left to the locked path. */
 		if (!(expect & _PAGE_SPECIAL))
 			return EV_SPF_ABORT_ANON;
+		/* wp_page_copy calls the MMU notifiers, whose callbacks may sleep: not from a
+		 * speculative fault (the 2022 series read-trylocks a per-mm notifier lock
+		 * instead; the model takes the mmap_lock path). */
+		if (mm->notifier_subscriptions)
+			return EV_SPF_ABORT_NOTIFIER;
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}
@@ -253,7 +258,7 @@ static vm_fault_t spf_fault(struct sim_task *t, struct mm_struct *mm, unsigned l
 	enum stat_event ret;
 
 	/* mmap_seq_read_start: an odd count means a writer holds mmap_lock. */
-	hw_load(t, &mm->mmap_seq, sizeof(mm->mmap_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mmap_seq), sizeof(mm->mmap_seq));
 	f.seq = mm->mmap_seq;
 	if (f.seq & 1) {
 		ret = EV_SPF_ABORT_ODD;
