@@ -4,7 +4,8 @@
 -- bracketed by MMU notifier invalidations; the secondary MMU's callbacks take its
 -- mmu_lock and cost callback_ns, asleep if sleeps.  The checker verifies that start and
 -- end balance on every path and that the secondary MMU never keeps a translation to a
--- page the process no longer maps there.
+-- page the process no longer maps there.  With fork, the parent's private pages are
+-- write-protected (notifiers) and its next writes copy them (notifiers again).
 local threads = param("threads", 4, "faulting threads")
 local pages = param("pages", 64, "pages per region")
 local vcpus = param("vcpus", 2, "vCPUs of the secondary MMU")
@@ -12,6 +13,7 @@ local rate = param("rate_per_ms", 2000, "guest accesses per ms per vCPU")
 local callback_ns = param("callback_ns", 2000, "cost of each invalidate_range_start callback, ns")
 local sleeps = param("sleeps", true, "the callbacks sleep (mmu_lock is a mutex)")
 local duration = param("duration_ms", 0.5, "simulated time, ms")
+local forks = param("fork", false, "fork a child that writes, then rewrite in the parent (COW)")
 
 return scenario {
   name = "secondary-mmu",
@@ -38,6 +40,12 @@ return scenario {
           touch(a, len // 2, PAGE_SIZE, "w")         -- COW of the zero page: notifiers
           madvise_dontneed(a, len // 4)              -- zap: notifiers
           touch(a, len // 4, PAGE_SIZE, "w")
+          if forks then                              -- fork write-protects: notifiers
+            local child = fork()
+            child:touch(a, len // 4, PAGE_SIZE, "w")
+            touch(a, len // 4, PAGE_SIZE, "w")       -- COW of a real page: notifiers
+            child:exit()
+          end
           mprotect(a + len // 2, len // 4, "r")      -- change_protection: notifiers
           -- a range with a hole: -ENOMEM (start/end must still balance)
           mprotect(a + len - PAGE_SIZE, 2 * PAGE_SIZE, "r")

@@ -256,11 +256,17 @@ static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, uns
 	new->content_gen++;
 	if (mm->checker)
 		mm_check_copy_page(mm, old->pfn, new->pfn);
+	/* wp_page_copy: secondary MMUs drop the old page before the PTE changes. */
+	struct mmu_notifier_range range;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, page_addr, page_addr + PAGE_SIZE,
+				"do_wp_page (wp_page_copy)");
+	mmu_notifier_invalidate_range_start(t, &range);
 	spin_lock(t, ptl);
 	hw_load(t, pte, sizeof(*pte));
 	if (*pte != orig) {
 		/* Changed while we copied (another thread's COW, a zap): drop ours. */
 		spin_unlock(t, ptl);
+		mmu_notifier_invalidate_range_end(t, &range);
 		count_event(&t->stats, EV_FAULT_RACE);
 		folio_put(t, mm->zone, new);
 		folio_put(t, mm->zone, old);
@@ -282,6 +288,7 @@ static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, uns
 	if (mm->checker)
 		mm_check_event(t, mm, addr, MEV_COW, new->pfn);
 	spin_unlock(t, ptl);
+	mmu_notifier_invalidate_range_end(t, &range);
 	/* The old mapping's reference and our pin (it may be the last: freed now, after the
 	 * flush). */
 	hw_rmw(t, &old->refcount, sizeof(old->refcount));

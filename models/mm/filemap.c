@@ -39,6 +39,7 @@
 #include "fs.h"
 #include "mm/rmap.h"
 #include "mm/lru.h"
+#include "mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -527,6 +528,13 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 				return VM_FAULT_OOM;
 		}
 	}
+	/* wp_page_copy: secondary MMUs drop the cache page before the copy replaces it. */
+	struct mmu_notifier_range range;
+	unsigned long page_addr = addr & PAGE_MASK;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, page_addr, page_addr + PAGE_SIZE,
+				"do_wp_file (wp_page_copy)");
+	if (np)
+		mmu_notifier_invalidate_range_start(t, &range);
 	spin_lock(t, ptl);
 	hw_load(t, pte, sizeof(*pte));
 	bool same = *pte == orig;
@@ -557,6 +565,8 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 		count_event(&t->stats, EV_FAULT_RACE);
 	}
 	spin_unlock(t, ptl);
+	if (np)
+		mmu_notifier_invalidate_range_end(t, &range);
 	if ((p->flags & PG_file) && (vma->vm_flags & VM_SHARED)) {
 		folio_unlock(t, vma->vm_file, p);
 		page_ref_add(t, p, -1);

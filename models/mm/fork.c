@@ -22,6 +22,7 @@
 #include "mm/anon_vma.h"
 #include "mm/rmap.h"
 #include "fs.h"
+#include "mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -89,10 +90,16 @@ static void copy_page_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	struct page *pt;
-
+	/* A private mapping's PTEs become read-only in the parent: its secondary MMUs must
+	 * drop their writable translations first (is_cow_mapping). */
+	struct mmu_notifier_range range;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_PAGE, src_mm, src_vma->vm_start,
+				src_vma->vm_end, "fork (copy_page_range)");
+	mmu_notifier_invalidate_range_start(t, &range);
 	for (unsigned long addr = src_vma->vm_start, next;
 	     (pt = pt_next_pte_table(t, src_mm, &addr, src_vma->vm_end, &next)); addr = next)
 		copy_pte_range(t, dst_vma, src_vma, pt, addr, next);
+	mmu_notifier_invalidate_range_end(t, &range);
 }
 
 struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm)

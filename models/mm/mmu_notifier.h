@@ -36,6 +36,7 @@ enum mmu_notifier_event {
 	MMU_NOTIFY_UNMAP,          /* munmap: the VMA goes away */
 	MMU_NOTIFY_CLEAR,          /* pages unmapped, VMA stays (MADV_DONTNEED, COW, collapse) */
 	MMU_NOTIFY_PROTECTION_VMA, /* mprotect: permissions change */
+	MMU_NOTIFY_PROTECTION_PAGE, /* fork: the parent's private pages made read-only */
 };
 
 struct mmu_notifier_range {

@@ -57,6 +57,16 @@ done
 check "secondary-mmu-no-retry: the checker catches a stale translation ($caught runs)" [ $caught -gt 0 ]
 check "secondary-mmu-no-retry: every run ends in 0 or 3" [ $bad -eq 0 ]
 # Deterministic, and independent of where the host heap puts the shadow tables.
+# fork: the parent's pages write-protected, then copied on write, with a secondary MMU
+# mapping them: every change bracketed by notifiers, no stale secondary translation.
+for s in $("$MMSIM" list schemes | awk '{print $1}'); do
+  d="$TMP/fork-$s"
+  "$MMSIM" run "$sc" --set scheme=$s --set fork=true --out "$d" 2>"$d.err"
+  check "fork + COW under $s with a secondary MMU: exit 0, consistent" \
+    grep -q '"verdict" : "consistent"' "$d/results.json"
+  check "fork + COW under $s: real pages were copied on write" \
+    [ "$(grep -m1 '"fault_cow_copy" :' "$d/results.json" | sed 's/.*: \([0-9]*\).*/\1/')" -gt 0 ]
+done
 mkdir -p "$TMP/a-longer-directory-name-that-shifts-the-host-heap"
 cp "$sc" "$TMP/a-longer-directory-name-that-shifts-the-host-heap/secondary-mmu.lua"
 for s in classic pervma; do
