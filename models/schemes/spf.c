@@ -26,10 +26,12 @@
  * architectures without RCU table freeing), so a table is freed only after the flush IPI
  * that this CPU acknowledges when it enables interrupts again (models/sync/irq.c): the
  * zapper's flush waits for the walker instead.  VMAs are freed through call_rcu in both.
- * Not modelled: the mm_users > 1 gate (every task of a run shares its mm); anon_vma
- * (the model has none yet, so the ANON_VMA abort never fires); the wp_page_copy
- * mmu_notifier_trylock (no notifiers); swap and uffd.  File VMAs (VM_FILEMAP) abort to
- * mmap_lock: the series speculated on anonymous VMAs only.
+ * A write to a VMA without anon_vma (anon_vma_prepare needs mmap_lock) and the COW of a
+ * page shared since fork abort (spf_abort_anon); so does a COW on an mm with MMU
+ * notifier subscribers (the series' mmu_notifier_trylock is not modelled: the locked
+ * path runs the notifiers).  Not modelled: the mm_users > 1 gate (every task of a run
+ * shares its mm); swap and uffd.  File VMAs (VM_FILEMAP) abort to mmap_lock: the series
+ * speculated on anonymous VMAs only.
  */
 #include <stddef.h>
 #include "scheme.h"
