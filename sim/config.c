@@ -42,7 +42,7 @@ const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NU
 const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
-	"file-cow-no-flush", NULL,
+	"file-cow-no-flush", "mmap-fixed-no-zap", NULL,
 };
 
 static bool in_list(const char *const *list, const char *s)

@@ -40,7 +40,7 @@ static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		return;
 	case HOOK_REPLACE:
 		scheme->munmap(&writer, mm, region, region_len);
-		remapped = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+		remapped = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 		break;
 	case HOOK_UNMAP:
 		scheme->munmap(&writer, mm, region, region_len);
@@ -80,7 +80,7 @@ static void run_scheme(const struct machine *m)
 	region_len = 16 * PAGE_SIZE;
 
 	/* Replaced between walk and lock. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 	struct vm_area_struct *old = find_vma(NULL, mm, region);
 	hook_action = HOOK_REPLACE;
 	reset_stats();
@@ -118,7 +118,7 @@ static void run_scheme(const struct machine *m)
 	check_mm(mm, "after the unmapped race");
 
 	/* Shrunk by a split between walk and lock. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 	hook_action = HOOK_SHRINK;
 	reset_stats();
 	err = mmu_access(&reader, mm, region + 9 * PAGE_SIZE, true);
@@ -152,7 +152,8 @@ static void check_unlocked_change_dies(const struct machine *m)
 		struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
 		struct mm_struct *mm = mm_create(zone, scheme);
 		writer.mm = mm;
-		unsigned long a = scheme->mmap(&writer, mm, 4 * PAGE_SIZE, VM_READ | VM_WRITE);
+		unsigned long a = scheme_mmap_anon(scheme, &writer, mm, 4 * PAGE_SIZE,
+						   VM_READ | VM_WRITE);
 		struct vm_area_struct *vma = find_vma(NULL, mm, a);
 		mmap_write_lock(&writer, mm);
 		vma_assert_write_locked(&writer, vma); /* new section: not locked yet */
