@@ -172,6 +172,7 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	}
 	if (nr != mm->map_count)
 		fail(&c, g_strdup_printf("map_count %d but %d VMAs in the tree", mm->map_count, nr));
+	r->map_count = nr;
 	r->pages_in_use = zone_pages_in_use(mm->zone);
 	/* Tables unlinked by an unmap whose grace period is still running are in use; page
 	 * cache pages are in use whether mapped or not. */
