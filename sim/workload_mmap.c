@@ -60,7 +60,8 @@ static void mmap_file_option(lua_State *L, struct mmap_args *a)
 		int ok;
 		offset = lua_tointegerx(L, -1, &ok);
 		if (!ok || offset < 0)
-			luaL_error(L, "mmap: 'offset' must be a non-negative integer number of bytes");
+			luaL_error(L, "mmap: 'offset' must be a non-negative integer number "
+				   "of bytes");
 		if (offset & (lua_Integer)~PAGE_MASK)
 			luaL_error(L, "mmap: offset %I is not page aligned (EINVAL)", offset);
 	}
@@ -87,8 +88,8 @@ static void mmap_addr_options(lua_State *L, struct mmap_args *a)
 		if (addr & (lua_Integer)~PAGE_MASK)
 			luaL_error(L, "mmap: addr %p is not page aligned (EINVAL)", (void *)addr);
 		if ((unsigned long)addr > TASK_SIZE || a->len > TASK_SIZE - (unsigned long)addr)
-			luaL_error(L, "mmap: addr %p + length %I ends beyond the user address space "
-				   "at %p (ENOMEM)", (void *)addr, (lua_Integer)a->len,
+			luaL_error(L, "mmap: addr %p + length %I ends beyond the user address "
+				   "space at %p (ENOMEM)", (void *)addr, (lua_Integer)a->len,
 				   (void *)TASK_SIZE);
 		a->addr = (unsigned long)addr;
 	}
@@ -128,8 +129,8 @@ static void mmap_options(lua_State *L, struct mmap_args *a, bool *shared)
 		for (int i = 0; k && keys[i]; i++)
 			known |= !strcmp(keys[i], k);
 		if (!known)
-			luaL_error(L, "mmap: unknown option '%s' (known: file, offset, shared, prot, "
-				   "addr, fixed)", k ? k : "?");
+			luaL_error(L, "mmap: unknown option '%s' (known: file, offset, shared, "
+				   "prot, addr, fixed)", k ? k : "?");
 		lua_pop(L, 1);
 	}
 	lua_getfield(L, 2, "file");
@@ -159,8 +160,8 @@ static void mmap_options(lua_State *L, struct mmap_args *a, bool *shared)
 			unsigned long f = *c == 'r' ? VM_READ : *c == 'w' ? VM_WRITE :
 					  *c == 'x' ? VM_EXEC : 0;
 			if (!f || (flags & f))
-				luaL_error(L, "mmap: prot must be \"none\" or letters of \"rwx\", got "
-					   "\"%s\"", prot);
+				luaL_error(L, "mmap: prot must be \"none\" or letters of "
+					   "\"rwx\", got \"%s\"", prot);
 			flags |= f;
 		}
 		if (!flags)

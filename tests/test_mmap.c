@@ -128,7 +128,8 @@ static void merges(struct mm_struct *mm, struct address_space *f)
 	tap_ok(d == X + 7 * P && mm->map_count == 2, "%s: a VMA one page above: two VMAs (%d)", s,
 	       mm->map_count);
 	anon(mm, X + 6 * P, P, rw, MMAP_FIXED);
-	tap_ok(mm->map_count == 1 && one_vma(mm, X - 3 * P, X + 9 * P) && ev(EV_VMA_MERGE_BOTH) == 1,
+	tap_ok(mm->map_count == 1 && one_vma(mm, X - 3 * P, X + 9 * P) &&
+		       ev(EV_VMA_MERGE_BOTH) == 1,
 	       "%s: filling the gap joins all three into one VMA (%d)", s, mm->map_count);
 	touch(mm, X - 3 * P, 12 * P, true);
 	check_mm(mm, "after the three merges");

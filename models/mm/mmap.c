@@ -119,7 +119,8 @@ unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm,
 			if (a->fixed == MMAP_FIXED_NOREPLACE)
 				return MMAP_EEXIST;
 			detached = g_ptr_array_new();
-			munmap_detach_locked(t, mm, addr, addr + a->len, detached, &floor, &ceiling);
+			munmap_detach_locked(t, mm, addr, addr + a->len, detached, &floor,
+					     &ceiling);
 		}
 	}
 
