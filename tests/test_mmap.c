@@ -11,7 +11,9 @@
  *    gone (loads read zeros or the file), the pages and tables are freed; a replaced
  *    range alike its neighbours merges back into one VMA;
  *  - MAP_FIXED_NOREPLACE over a mapping fails with EEXIST and changes nothing; a hint
- *    is taken when free and ignored when not.
+ *    is taken when free and ignored when not;
+ *  - MAP_FIXED between a lockless fault's walk and its lock or commit (scheme_walk_hook,
+ *    for every scheme that has such a window): the fault never uses the replaced VMA.
  */
 #include <string.h>
 #include "tap.h"
@@ -235,6 +237,57 @@ static void fixed(struct mm_struct *mm, struct address_space *f)
 	       last_violation ? ": " : "", last_violation ? last_violation : "");
 }
 
+/*
+ * MAP_FIXED inside a fault's window: a write fault's lockless walk has just found the
+ * read-write VMA when the writer replaces it by a read-only mapping (scheme_walk_hook,
+ * between the walk and the VMA lock or the commit).  The fault must not go on with the
+ * old VMA: it sees the new one and fails (SIGSEGV), and no writable PTE is left.
+ */
+static unsigned long race_region;
+static bool race_armed, race_fired;
+
+static void fixed_hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		       struct vm_area_struct *vma)
+{
+	(void)t;
+	(void)addr;
+	(void)vma;
+	if (!race_armed)
+		return;
+	race_armed = false;
+	race_fired = true;
+	anon(mm, race_region, 4 * P, VM_READ, MMAP_FIXED);
+}
+
+static void fixed_in_fault_window(struct mm_struct *mm)
+{
+	const char *s = scheme->name;
+	race_region = MMAP_BASE - 256 * P;
+	anon(mm, race_region, 4 * P, VM_READ | VM_WRITE, MMAP_FIXED);
+	touch(mm, race_region, P, true); /* page 0 mapped: the PTE table exists */
+	race_armed = true;
+	race_fired = false;
+	scheme_walk_hook = fixed_hook;
+	int err = mmu_access(&reader, mm, race_region + P, true);
+	scheme_walk_hook = NULL;
+	race_armed = false;
+	pteval_t *pte = pt_lookup_pte(&writer, mm, race_region + P, NULL);
+	if (!race_fired) {
+		tap_ok(!err, "%s: no lockless walk before the fault's lock: no window to race in",
+		       s);
+	} else {
+		struct vm_area_struct *v = find_vma(NULL, mm, race_region);
+		tap_ok(err == -14 && (!pte || !(*pte & _PAGE_RW)) && mm->map_count == 1 &&
+			       v && v->vm_flags == VM_READ,
+		       "%s: MAP_FIXED read-only between a write fault's walk and its lock: the "
+		       "fault sees the new VMA and fails, no writable PTE (err %d)", s, err);
+	}
+	tap_ok(violations == 0, "%s: the checker saw no violation (%d)%s%s", s, violations,
+	       last_violation ? ": " : "", last_violation ? last_violation : "");
+	check_mm(mm, "after MAP_FIXED in a fault's window");
+	sys_munmap(mm, race_region, 4 * P);
+}
+
 int main(void)
 {
 	if (!race_setup())
@@ -249,6 +302,7 @@ int main(void)
 		struct address_space *f = filemap_create(zone, "data", 64, true, 0, I_MMAP_RWSEM);
 		merges(mm, f);
 		fixed(mm, f);
+		fixed_in_fault_window(mm);
 		/* Grace periods end and their callbacks run before the zone goes: a callback
 		 * queued during one may need the next. */
 		for (int i = 0; i < 3; i++) {
