@@ -42,7 +42,7 @@ int main(void)
 	struct mm_checker *checker = mm_checker_create();
 	task.mm = mm;
 	unsigned long len = 2UL << 20;
-	unsigned long a = classic_scheme.mmap(&task, mm, len, VM_READ | VM_WRITE);
+	unsigned long a = scheme_mmap_anon(&classic_scheme, &task, mm, len, VM_READ | VM_WRITE);
 	mm->checker = checker;
 	pass_ns(mm, a, len, true); /* fault everything in, shadow every line */
 

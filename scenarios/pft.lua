@@ -22,7 +22,8 @@ return scenario {
       count = threads,
       program = function(t)
         local len = region_mb * MiB
-        local a = mmap(len)
+        -- Its own VMA: regions a gap apart (hints), so that neighbours do not merge.
+        local a = mmap(len, { addr = 0x7e0000000000 - t.index * (len + PAGE_SIZE) })
         local barrier = shared("barrier")
         shm_add(barrier, 0, 1)
         shm_wait(barrier, 0, threads)

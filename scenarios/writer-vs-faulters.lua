@@ -21,8 +21,10 @@ return scenario {
       count = faulters,
       program = function(t)
         local len = 1 * MiB
+        -- Its own VMA: regions a gap apart (a hint), so that neighbours do not merge.
+        local hint = 0x7e0000000000 - t.index * (len + PAGE_SIZE)
         while alive() do
-          local a = mmap(len)
+          local a = mmap(len, { addr = hint })
           touch(a, len, PAGE_SIZE, "w")
           munmap(a, len)
         end

@@ -227,6 +227,7 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 		json_add_int(b, "mapped_pages", (gint64)r->check.mapped_pages);
 		json_add_int(b, "zero_page_ptes", (gint64)r->check.zero_ptes);
 		json_add_int(b, "page_table_pages", (gint64)r->check.table_pages);
+		json_add_int(b, "map_count", r->check.map_count);
 		json_add_int(b, "pages_in_use", (gint64)r->check.pages_in_use);
 		json_add_int(b, "loads_verified", (gint64)r->check.loads_verified);
 		json_add_int(b, "stores_verified", (gint64)r->check.stores_verified);

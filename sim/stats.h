@@ -43,6 +43,11 @@ enum stat_event {
 	EV_MUNMAP,
 	EV_MPROTECT,
 	EV_MADV_DONTNEED,      /* madvise(MADV_DONTNEED) calls */
+	/* VMA merges (models/mm/vma.c): a mapped range joined its neighbours */
+	EV_VMA_MERGE_PREV,     /* the VMA before the range grew over it */
+	EV_VMA_MERGE_NEXT,     /* the VMA after it grew down over it (mprotect: absorbed it) */
+	EV_VMA_MERGE_BOTH,     /* the VMA before grew over the range and the VMA after it */
+	EV_MMAP_FIXED_REPLACED, /* pages of old mappings a MAP_FIXED mmap replaced */
 	EV_USER_ACCESS,        /* user loads/stores issued */
 	EV_PAGE_WALK,          /* hardware page walks */
 	EV_PGALLOC,            /* data pages allocated */

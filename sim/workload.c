@@ -61,28 +61,14 @@ static unsigned long check_addr(lua_State *L, int arg, const char *op)
 	return (unsigned long)a;
 }
 
-/* mmap(len): anonymous private read-write mapping; returns its address.
- * mmap(len, {file = name, offset = 0, shared = false, prot = "rw"}): a file mapping
- * (sim/workload_file.c). */
+/* mmap(len [, {file, offset, shared, prot, addr, fixed}]): returns the address
+ * (sim/workload_mmap.c). */
 static int l_mmap(lua_State *L)
 {
 	struct sim_task *t = current(L, "mmap");
 	unsigned long len = check_len(L, 1, "mmap");
 	len = (len + PAGE_SIZE - 1) & PAGE_MASK;
-	if (!lua_isnoneornil(L, 2))
-		return workload_mmap_file(L, t, len);
-	cpu_work(t, t->machine->path.syscall);
-	count_event(&t->stats, EV_MMAP);
-	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);
-	mmu_notifier_assert_balanced(t, t->mm, "mmap");
-	if (!addr)
-		return luaL_error(L, "mmap: no free range of %I bytes (ENOMEM)", (lua_Integer)len);
-	if (t->mm->checker) /* nobody knows the address before the call returns */
-		mm_check_op_end(t, t->mm, mm_check_op_begin(t, t->mm, MOP_MMAP, addr, addr + len,
-							     VM_READ | VM_WRITE), true);
-	rcu_user_return(t);
-	lua_pushinteger(L, (lua_Integer)addr);
-	return 1;
+	return workload_mmap(L, t, len);
 }
 
 /* munmap(addr, len) */

@@ -183,8 +183,11 @@ static unsigned long sys_mmap_file(struct mm_struct *mm, unsigned long len, stru
 				   unsigned long pgoff, bool shared, unsigned long prot)
 {
 	unsigned long flags = prot | (shared ? VM_SHARED : 0);
-	unsigned long a = classic_scheme.mmap_file(&task, mm, len, flags, m, pgoff);
-	if (a && mm->checker)
+	struct mmap_args args = { .len = len, .vm_flags = flags, .file = m, .pgoff = pgoff };
+	unsigned long a = classic_scheme.mmap(&task, mm, &args);
+	if (MMAP_IS_ERR(a))
+		return 0;
+	if (mm->checker)
 		mm_check_mmap_file(&task, mm, a, a + len, flags, m->id, pgoff, shared);
 	return a;
 }

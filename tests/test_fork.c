@@ -141,7 +141,7 @@ static void test_tree(void)
 
 static unsigned long sys_mmap(struct mm_struct *mm, unsigned long len)
 {
-	unsigned long a = scheme->mmap(&reader, mm, len, VM_READ | VM_WRITE);
+	unsigned long a = scheme_mmap_anon(scheme, &reader, mm, len, VM_READ | VM_WRITE);
 	mm_check_op_end(&reader, mm, mm_check_op_begin(&reader, mm, MOP_MMAP, a, a + len,
 						       VM_READ | VM_WRITE), true);
 	return a;

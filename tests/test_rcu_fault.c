@@ -45,7 +45,7 @@ static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 	case HOOK_REPLACE:
 		scheme->munmap(&writer, mm, region, region_len);
 		pending_in_window = mm->nr_pt_rcu_pending;
-		remapped = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+		remapped = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 		break;
 	case HOOK_UNMAP:
 		scheme->munmap(&writer, mm, region, region_len);
@@ -103,7 +103,7 @@ static void run_scheme(const struct machine *m)
 	region_len = 16 * PAGE_SIZE;
 
 	/* Uncontended. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 	reset_stats();
 	int err = mmu_access(&reader, mm, region, true);
 	tap_ok(!err && ev(EV_RCU_FB_PGTABLE) == 1 && ev(EV_RCU_TIER_PERVMA) == 1 &&
@@ -167,7 +167,7 @@ static void run_scheme(const struct machine *m)
 	check_mm(mm, "after the unmapped race");
 
 	/* GFP_NOWAIT always failing. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = scheme_mmap_anon(scheme, &writer, mm, region_len, VM_READ | VM_WRITE);
 	err = mmu_access(&reader, mm, region, true); /* the PTE table */
 	zone->nowait_fail = 1.0;
 	reset_stats();

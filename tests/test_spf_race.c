@@ -133,8 +133,9 @@ static void run_scheme(void)
 	unsigned long len = 16 * PAGE_SIZE, region_len = 2 * PMD_SIZE;
 	unsigned long others[3];
 	for (int i = 0; i < 3; i++)
-		others[i] = scheme->mmap(&writer, mm, len, VM_READ | VM_WRITE);
-	unsigned long vma_start = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+		others[i] = scheme_mmap_anon(scheme, &writer, mm, len, VM_READ | VM_WRITE);
+	unsigned long vma_start = scheme_mmap_anon(scheme, &writer, mm, region_len,
+						   VM_READ | VM_WRITE);
 	unsigned long region = (vma_start + PMD_SIZE - 1) & ~(PMD_SIZE - 1);
 	for (int i = 0; i < 3; i++) /* each other VMA touched: it has pages and tables */
 		tap_ok(!mmu_access(&writer, mm, others[i], true), "%s: fault in VMA %d",

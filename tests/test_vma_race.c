@@ -38,7 +38,7 @@ static unsigned long region, region_len, remapped;
  */
 static unsigned long mmap_prepared(struct mm_struct *mm, unsigned long len)
 {
-	unsigned long a = scheme->mmap(&writer, mm, len, VM_READ | VM_WRITE);
+	unsigned long a = scheme_mmap_anon(scheme, &writer, mm, len, VM_READ | VM_WRITE);
 	anon_vma_prepare(&writer, find_vma(NULL, mm, a));
 	return a;
 }
@@ -165,7 +165,8 @@ static void check_unlocked_change_dies(const struct machine *m)
 		struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
 		struct mm_struct *mm = mm_create(zone, scheme);
 		writer.mm = mm;
-		unsigned long a = scheme->mmap(&writer, mm, 4 * PAGE_SIZE, VM_READ | VM_WRITE);
+		unsigned long a = scheme_mmap_anon(scheme, &writer, mm, 4 * PAGE_SIZE,
+						   VM_READ | VM_WRITE);
 		struct vm_area_struct *vma = find_vma(NULL, mm, a);
 		mmap_write_lock(&writer, mm);
 		vma_assert_write_locked(&writer, vma); /* new section: not locked yet */

@@ -42,7 +42,7 @@ static void reader_body(struct sim_task *t, void *arg)
 
 static void writer_body(struct sim_task *t, void *arg)
 {
-	unsigned long a = scheme->mmap(t, mm, 4 * PAGE_SIZE, VM_READ | VM_WRITE);
+	unsigned long a = scheme_mmap_anon(scheme, t, mm, 4 * PAGE_SIZE, VM_READ | VM_WRITE);
 	vma = find_vma(NULL, mm, a);
 	cpu_idle(t, 10 * PS_PER_US - t->now);
 	mmap_write_lock(t, mm);

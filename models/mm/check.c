@@ -232,6 +232,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		check_mm_state(&c, mms[i]);
 		pt_pending += mms[i]->nr_pt_rcu_pending;
 	}
+	r->map_count = mms[0]->map_count; /* checked against its tree above */
 	/* Every mapped page: one mapcount per PTE over all mms, one reference per PTE and
 	 * per LRU batch slot holding it. */
 	uint64_t distinct = g_hash_table_size(c.seen), batch_only = 0;

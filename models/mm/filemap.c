@@ -648,27 +648,6 @@ int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_f
 	return c.found;
 }
 
-/* ---- mmap ---- */
-
-unsigned long mmap_region_file_locked(struct sim_task *t, struct mm_struct *mm,
-				      unsigned long len, unsigned long vm_flags,
-				      struct address_space *m, unsigned long pgoff)
-{
-	rwsem_assert_held_write(t, &mm->mmap_lock);
-	unsigned long addr = get_unmapped_area(t, mm, len);
-	if (!addr)
-		return 0;
-	vm_flags |= VM_FILEMAP;
-	struct vm_area_struct *vma = vma_alloc(t, mm, addr, addr + len, vm_flags);
-	hw_store(t, &vma->vm_file, 2 * sizeof(unsigned long));
-	vma->vm_file = m;
-	vma->vm_pgoff = pgoff;
-	vma_insert(t, mm, vma);
-	/* __mmap_region: the new VMA joins i_mmap under i_mmap lock (W). */
-	vma_link_file(t, vma);
-	return addr;
-}
-
 /* ---- end-of-run checks (check.c) ---- */
 
 char *filemap_check_pte(const struct vm_area_struct *vma, unsigned long va, pteval_t pte,

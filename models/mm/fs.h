@@ -161,10 +161,6 @@ void vma_file_prepare(struct sim_task *t, struct vm_area_struct *vma, struct vm_
 void vma_file_complete(struct sim_task *t, struct vm_area_struct *vma, struct vm_area_struct *new);
 /* Can vma absorb next (same file, contiguous pages)?  Anonymous VMAs: both anonymous. */
 bool vma_file_mergeable(const struct vm_area_struct *vma, const struct vm_area_struct *next);
-/* mmap of len bytes of m from page pgoff (mmap_lock W held): the address or 0. */
-unsigned long mmap_region_file_locked(struct sim_task *t, struct mm_struct *mm,
-				      unsigned long len, unsigned long vm_flags,
-				      struct address_space *m, unsigned long pgoff);
 
 /* The faults on a file VMA (called by handle_mm_fault): a missing PTE, and a write to a
  * present read-only PTE. */

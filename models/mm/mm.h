@@ -281,6 +281,7 @@ enum mm_inject {
 	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
 	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
 	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
+	INJECT_MMAP_FIXED_NO_ZAP,  /* MAP_FIXED frees the replaced VMAs but leaves their PTEs */
 };
 
 /* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
@@ -498,6 +499,13 @@ unsigned long get_unmapped_area(struct sim_task *t, struct mm_struct *mm, unsign
 void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr);
 /* Merge vma with the next VMA if they are adjacent and alike; true if merged. */
 bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma);
+/* vma_merge_new_range: the free range of `proposed` (a VMA not in any tree, describing
+ * the mapping to be made) joins a compatible prev and/or next; the VMA now covering it,
+ * or NULL if neither neighbour could take it. */
+struct vm_area_struct *vma_merge_new_range(struct sim_task *t, struct mm_struct *mm,
+					   const struct vm_area_struct *proposed);
+/* Whether a and b may share one anon_vma (the anon_vma rule of is_mergeable_anon_vma). */
+bool vma_anon_compatible(const struct vm_area_struct *a, const struct vm_area_struct *b);
 /* Remove VMAs inside [start, end) (after splitting) into `detached`. */
 void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		      unsigned long end, GPtrArray *detached);
@@ -507,9 +515,33 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 /* Release the host memory of every structure (end of run; not simulated work). */
 void mm_destroy(struct mm_struct *mm);
 
+/*
+ * mmap(2)'s arguments once the program's were checked (do_mmap): len page aligned,
+ * vm_flags the access flags and VM_SHARED, file NULL for MAP_ANONYMOUS.  addr: without
+ * MAP_FIXED a hint (0: none), taken when the range is free; with MAP_FIXED the range
+ * [addr, addr + len) itself, page aligned and inside [MMAP_MIN_ADDR, TASK_SIZE).
+ */
+enum mmap_fixed {
+	MMAP_HINT = 0,          /* no MAP_FIXED */
+	MMAP_FIXED,             /* MAP_FIXED: unmap whatever overlaps first */
+	MMAP_FIXED_NOREPLACE,   /* MAP_FIXED_NOREPLACE: -EEXIST if anything overlaps */
+};
+struct mmap_args {
+	unsigned long addr, len, vm_flags;
+	struct address_space *file;
+	unsigned long pgoff;    /* file page mapped at addr */
+	enum mmap_fixed fixed;
+};
+/* do_mmap's return: an address, or -errno in the top page (IS_ERR_VALUE). */
+#define MMAP_IS_ERR(x) ((unsigned long)(x) >= (unsigned long)-4095)
+#define MMAP_ENOMEM (-12UL)
+#define MMAP_EEXIST (-17UL)
+
 /* Scheme-independent bodies of the syscalls; the scheme takes the locks around them. */
-unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				 unsigned long vm_flags);
+/* mmap_region under mmap_lock (W), held throughout: a MAP_FIXED overlap is split off,
+ * detached, zapped and freed before the return, with no downgrade. */
+unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm,
+				 const struct mmap_args *a);
 /* Phase 1 under the write lock: split and detach [start, end).  Returns floor/ceiling. */
 void munmap_detach_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 			  unsigned long end, GPtrArray *detached, unsigned long *floor,
@@ -577,6 +609,7 @@ struct mm_check_report {
 	uint64_t pages_in_use;   /* per the allocator */
 	uint64_t loads_verified; /* user loads checked against the shadow during the run */
 	uint64_t stores_verified;
+	int map_count;           /* VMAs in the tree at the end */
 	char *error;             /* NULL if consistent */
 };
 void mm_check(struct mm_struct *mm, struct mm_check_report *r);

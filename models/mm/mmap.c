@@ -1,8 +1,9 @@
 /*
  * mm lifetime and the scheme-independent bodies of mmap(2) and munmap(2).  The locking
- * scheme wraps them: classic takes mmap_lock for write around mmap_region_locked and
- * munmap_detach_locked, then downgrades to read for munmap_teardown, as
- * do_vmi_align_munmap does (spec: kernel-algorithms.md B.3, B.4).
+ * scheme wraps them: classic takes mmap_lock for write around mmap_region_locked (all of
+ * it, MAP_FIXED's unmap included) and around munmap_detach_locked, then downgrades to
+ * read for munmap_teardown, as do_vmi_align_munmap does (spec: kernel-algorithms.md B.3,
+ * B.4; mm/vma.c __mmap_region, vma_merge_new_range, vms_complete_munmap_vmas).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,15 +85,96 @@ void mm_destroy(struct mm_struct *mm)
 	free(mm);
 }
 
-unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				 unsigned long vm_flags)
+/*
+ * The hint of an mmap without MAP_FIXED is taken if the whole range is free and inside
+ * the user address space (the first test of arch_get_unmapped_area_topdown; the model
+ * has no stack guard gap).
+ */
+static bool mmap_hint_free(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+			   unsigned long len)
+{
+	if (addr < MMAP_MIN_ADDR || len > TASK_SIZE || addr > TASK_SIZE - len)
+		return false;
+	struct vm_area_struct *next = find_vma(t, mm, addr);
+	return !next || next->vm_start >= addr + len;
+}
+
+/*
+ * mmap_region (6.12+ __mmap_region), with mmap_lock (W) held by the caller throughout:
+ *  1. the address: MAP_FIXED's own, else the hint if free, else get_unmapped_area;
+ *  2. MAP_FIXED over mappings (vms_gather_munmap_vmas): split at both ends, write-lock
+ *     and detach every VMA in the range, exactly as munmap; MAP_FIXED_NOREPLACE refuses;
+ *  3. vma_merge_new_range: a compatible neighbour grows over the range, else a new VMA is
+ *     stored and, for a file, linked into i_mmap;
+ *  4. vms_complete_munmap_vmas without unlock: the replaced VMAs' pages are zapped, their
+ *     page tables freed and the TLB flushed still under the write lock (no downgrade: the
+ *     new VMA must not be faulted on before the old PTEs are gone), then they are freed.
+ * Returns the address, or -ENOMEM / -EEXIST.
+ */
+unsigned long mmap_region_locked(struct sim_task *t, struct mm_struct *mm,
+				 const struct mmap_args *a)
 {
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
-	unsigned long addr = get_unmapped_area(t, mm, len);
-	if (!addr)
-		return 0;
-	struct vm_area_struct *vma = vma_alloc(t, mm, addr, addr + len, vm_flags);
-	vma_insert(t, mm, vma);
+	sim_bug_on(!a->len || (a->len & ~PAGE_MASK) || (a->addr & ~PAGE_MASK));
+	unsigned long addr = a->addr, floor = 0, ceiling = 0;
+	GPtrArray *detached = NULL;
+
+	if (a->fixed == MMAP_HINT) {
+		if (!addr || !mmap_hint_free(t, mm, addr, a->len))
+			addr = get_unmapped_area(t, mm, a->len);
+		if (!addr)
+			return MMAP_ENOMEM;
+	} else {
+		sim_bug_on(addr < MMAP_MIN_ADDR || addr + a->len > TASK_SIZE);
+		struct vm_area_struct *v = find_vma(t, mm, addr);
+		if (v && v->vm_start < addr + a->len) {
+			if (a->fixed == MMAP_FIXED_NOREPLACE)
+				return MMAP_EEXIST;
+			detached = g_ptr_array_new();
+			munmap_detach_locked(t, mm, addr, addr + a->len, detached, &floor,
+					     &ceiling);
+		}
+	}
+
+	unsigned long vm_flags = a->vm_flags | (a->file ? VM_FILEMAP : 0);
+	/* The mapping to be made, as the VMA it would be (vma_merge_struct). */
+	struct vm_area_struct proposed = {
+		.vm_start = addr, .vm_end = addr + a->len, .vm_mm = mm, .vm_flags = vm_flags,
+		.vm_page_prot = vm_get_page_prot(vm_flags), .vm_file = a->file,
+		/* anonymous: the offset of its own address (linear_page_index) */
+		.vm_pgoff = a->file ? a->pgoff : addr >> PAGE_SHIFT,
+	};
+	if (!vma_merge_new_range(t, mm, &proposed)) {
+		struct vm_area_struct *vma = vma_alloc(t, mm, addr, addr + a->len, vm_flags);
+		if (a->file) {
+			hw_store(t, &vma->vm_file, 2 * sizeof(unsigned long));
+			vma->vm_file = a->file;
+			vma->vm_pgoff = a->pgoff;
+		}
+		vma_insert(t, mm, vma);
+		/* __mmap_region: the new VMA joins i_mmap under i_mmap lock (W). */
+		if (a->file)
+			vma_link_file(t, vma);
+	}
+
+	if (detached) {
+		unsigned long pages = 0;
+		for (unsigned i = 0; i < detached->len; i++) {
+			struct vm_area_struct *v = g_ptr_array_index(detached, i);
+			pages += (v->vm_end - v->vm_start) >> PAGE_SHIFT;
+		}
+		t->stats.ev[EV_MMAP_FIXED_REPLACED] += pages;
+		if (mm->inject != INJECT_MMAP_FIXED_NO_ZAP) {
+			munmap_teardown(t, mm, detached, floor, ceiling);
+		} else {
+			/* The bug: the old VMAs go, their PTEs stay under the new mapping. */
+			for (unsigned i = 0; i < detached->len; i++) {
+				unlink_file_vma(t, g_ptr_array_index(detached, i));
+				vma_free(t, g_ptr_array_index(detached, i));
+			}
+		}
+		g_ptr_array_free(detached, TRUE);
+	}
 	return addr;
 }
 

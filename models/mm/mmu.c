@@ -17,6 +17,22 @@
 #include "mmu_notifier.h"
 
 /* Is pfn still what addr of mm may legally reach through an old translation? */
+/* Does a VMA of the page's anon_vma map its offset `index` at addr in mm? */
+struct rmap_here {
+	const struct mm_struct *mm;
+	unsigned long addr, index;
+	bool found;
+};
+
+static bool rmap_maps_here(struct anon_vma_chain *avc, void *arg)
+{
+	struct rmap_here *h = arg;
+	const struct vm_area_struct *v = avc->vma;
+	h->found = v->vm_mm == h->mm && v->vm_start <= h->addr && h->addr < v->vm_end &&
+		   linear_page_index(v, h->addr) == h->index;
+	return !h->found;
+}
+
 static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 				  uint64_t pfn)
 {
@@ -24,12 +40,17 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	if (p->flags & PG_zero)
 		return;
 	/* Anonymous page offsets are addresses (in every mm of a fork tree), except in a
-	 * private file VMA, where they are file offsets; a page cache page may be mapped
-	 * anywhere: it must only still be allocated. */
+	 * private file VMA, where they are file offsets: then one of the VMAs its rmap reaches
+	 * (detached ones included until they are unlinked) must map that offset here, unless
+	 * the page is unmapped and waits in an mmu_gather for the flush this TLB entry is
+	 * waiting for too.  A page cache page may be mapped anywhere: it must only still be
+	 * allocated. */
 	bool reused = !(p->flags & (PG_anon | PG_file));
-	if (!reused && (p->flags & PG_anon) && p->index != addr >> PAGE_SHIFT) {
-		struct vm_area_struct *v = find_vma(NULL, mm, addr);
-		reused = !v || !v->vm_file || p->index != linear_page_index(v, addr);
+	if (!reused && (p->flags & PG_anon) && p->index != addr >> PAGE_SHIFT && p->mapcount) {
+		struct rmap_here want = { .mm = mm, .addr = addr & PAGE_MASK, .index = p->index };
+		if (p->mapping)
+			avc_tree_foreach(NULL, p->mapping, p->index, p->index, rmap_maps_here, &want);
+		reused = !want.found;
 	}
 	if ((p->flags & PG_free) || reused)
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
@@ -58,9 +79,11 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 
 	count_event(&t->stats, EV_USER_ACCESS);
 	switch_mm(t, mm);
-	/* Whether a cached translation is still valid depends on other CPUs' flushes. */
-	sim_sync(t);
 	for (;;) {
+		/* Whether a cached translation is still valid depends on other CPUs' flushes,
+		 * and the access itself (after a fault too, which may have run ahead of other
+		 * CPUs since its last lock) must be applied in simulated-time order. */
+		sim_sync(t);
 		if (hw_tlb_lookup(t, mm->asid, addr, write, &pfn)) {
 			mmu_check_translation(t, mm, addr, pfn);
 			mmu_data_access(t, mm, pfn, addr, write);

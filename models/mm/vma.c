@@ -254,57 +254,146 @@ void vma_detach_range(struct sim_task *t, struct mm_struct *mm, unsigned long st
 }
 
 /*
- * vma_merge with the next VMA: if next starts where vma ends and has the same flags and
- * protections (anonymous private memory: nothing else tells them apart here), vma grows
- * over next, which is freed.  True if merged.
+ * The anon_vma rule of is_mergeable_anon_vma: two VMAs may become one only if their
+ * anonymous pages can share one anon_vma (neither has one yet, or one of them has none,
+ * or both have the same).  Every merge asks here, so the rule is applied in one place;
+ * until VMAs carry an anon_vma every pair qualifies.
+ */
+bool vma_anon_compatible(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+	/* is_mergeable_anon_vma: the same anon_vma, or one side has none yet and the other
+	 * is linked to its own only (a forked VMA's chains could not be shared). */
+	if (a->anon_vma && b->anon_vma)
+		return a->anon_vma == b->anon_vma;
+	const struct vm_area_struct *chained = a->anon_vma ? a : b->anon_vma ? b : NULL;
+	return !chained || !chained->anon_vma_chain->same_vma;
+}
+
+/*
+ * May a and b, with a ending where b starts, be one VMA (is_mergeable_vma)?  Same flags
+ * and protections, the same file at contiguous pages (or both anonymous), and a
+ * compatible anon_vma.  The model has no mempolicy, userfaultfd context or VMA name.
+ */
+static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+	/* Anonymous page offsets continue too (they are addresses, so adjacent anonymous
+	 * VMAs always pass; a fork child's VMAs keep their parent's). */
+	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+	       a->vm_page_prot == b->vm_page_prot && vma_file_mergeable(a, b) &&
+	       b->vm_pgoff == a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) &&
+	       vma_anon_compatible(a, b);
+}
+
+/*
+ * vma_expand: keep grows to [start, end), whose first page is file page pgoff, and
+ * absorbs `gone` (NULL, or the VMA after keep that [start, end) now covers, which is
+ * freed).  Every VMA whose range changes or that goes is write-locked first, so no fault
+ * under a VMA lock sees it half done; i_mmap is updated around the change under its lock
+ * (vma_prepare / vma_complete); one store of keep over [start, end) replaces whatever
+ * the tree held there (the old keep, the free range, gone).  If keep has no anon_vma and
+ * gone has one, keep takes it over (dup_anon_vma); an anon_vma's interval tree is keyed
+ * by the page offsets, so keep leaves and rejoins it under the anon_vma lock (W).
+ */
+static void vma_expand(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *keep,
+		       unsigned long start, unsigned long end, unsigned long pgoff,
+		       struct vm_area_struct *gone)
+{
+	vma_start_write(t, keep);
+	if (gone)
+		vma_start_write(t, gone);
+	vma_file_prepare(t, keep, NULL, gone); /* i_mmap (W): both leave the tree */
+	mm_assert_locked(t, mm, start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
+			 "vm_start and vm_end", "mmap_lock (W)");
+	if (gone && !keep->anon_vma && gone->anon_vma) {
+		keep->anon_vma = gone->anon_vma;
+		anon_vma_clone(t, keep, gone);
+	}
+	if (keep->anon_vma) {
+		anon_vma_lock_write(t, keep->anon_vma);
+		anon_vma_interval_tree_pre_update_vma(t, keep);
+	}
+	hw_store(t, keep, 16);
+	keep->vm_start = start;
+	keep->vm_end = end;
+	if (keep->vm_pgoff != pgoff) {
+		hw_store(t, &keep->vm_pgoff, sizeof(keep->vm_pgoff));
+		keep->vm_pgoff = pgoff;
+	}
+	if (keep->anon_vma) {
+		anon_vma_interval_tree_post_update_vma(t, keep);
+		anon_vma_unlock_write(t, keep->anon_vma);
+	}
+	vma_store(t, mm, start, end, keep);
+	if (gone)
+		vma_mark_detached(t, gone);
+	vma_file_complete(t, keep, NULL);
+	if (gone) {
+		mm->map_count--;
+		vma_free(t, gone);
+	}
+}
+
+/*
+ * vma_merge with the next VMA (mprotect's vma_merge_existing_range, the case where the
+ * changed VMA and its successor become alike): vma grows over next, which is freed.
+ * True if merged.
  */
 bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
 	struct vm_area_struct *next = vma_next(t, mm, vma);
-	if (!next || next->vm_start != vma->vm_end || next->vm_flags != vma->vm_flags ||
-	    next->vm_page_prot != vma->vm_page_prot || !vma_file_mergeable(vma, next))
-		return false;
-	/* is_mergeable_anon_vma: the same anon_vma, or one side has none yet and the other
-	 * is linked to its own only; and the page offsets continue (a fork child's VMAs
-	 * always do: anonymous offsets are addresses). */
-	if (next->vm_pgoff != vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT))
-		return false;
-	if (vma->anon_vma && next->anon_vma && vma->anon_vma != next->anon_vma)
-		return false;
-	struct vm_area_struct *chained = vma->anon_vma ? vma : next;
-	if (!(vma->anon_vma && next->anon_vma) && chained->anon_vma &&
-	    chained->anon_vma_chain->same_vma)
+	if (!next || !vma_mergeable(vma, next))
 		return false;
 	hw_load(t, next, 32);
-	unsigned long end = next->vm_end;
-	/* vma_expand: both VMAs change, next goes; faults under a VMA lock must see
-	 * neither half-done. */
-	vma_start_write(t, vma);
-	vma_start_write(t, next);
-	vma_file_prepare(t, vma, NULL, next); /* i_mmap (W): both leave the tree */
-	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
-			 "vm_end", "mmap_lock (W)");
-	/* dup_anon_vma: vma takes over next's pages, so it needs next's anon_vma. */
-	if (!vma->anon_vma && next->anon_vma) {
-		vma->anon_vma = next->anon_vma;
-		anon_vma_clone(t, vma, next);
-	}
-	if (vma->anon_vma) {
-		anon_vma_lock_write(t, vma->anon_vma);
-		anon_vma_interval_tree_pre_update_vma(t, vma);
-	}
-	hw_store(t, vma, 16);
-	vma->vm_end = end;
-	if (vma->anon_vma) {
-		anon_vma_interval_tree_post_update_vma(t, vma);
-		anon_vma_unlock_write(t, vma->anon_vma);
-	}
-	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
-	vma_store(t, mm, vma->vm_start, end, vma);
-	vma_mark_detached(t, next);
-	vma_file_complete(t, vma, NULL);
-	mm->map_count--;
-	vma_free(t, next);
+	vma_expand(t, mm, vma, vma->vm_start, next->vm_end, vma->vm_pgoff, next);
+	count_event(&t->stats, EV_VMA_MERGE_NEXT);
 	return true;
+}
+
+/*
+ * vma_merge_new_range (mm/vma.c, 6.12+): the range of `proposed` is free; if the VMA
+ * before it ends at its start and is alike, that VMA grows over it (and over the VMA
+ * after it too, if that one starts at its end, is alike, and shares an anon_vma with the
+ * one before); else if only the VMA after it is alike, that one grows down over it.
+ * Returns the VMA now covering the range, or NULL (the caller makes a new VMA).
+ */
+struct vm_area_struct *vma_merge_new_range(struct sim_task *t, struct mm_struct *mm,
+					   const struct vm_area_struct *proposed)
+{
+	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
+	unsigned long start = proposed->vm_start, end = proposed->vm_end;
+	struct vm_area_struct *prev = find_vma_prev(t, mm, start);
+	struct vm_area_struct *next = find_vma(t, mm, start);
+	sim_bug_on(next && next->vm_start < end); /* the range must be free */
+	/* The neighbours' flags and protections (VMA.HOT), and file and pgoff (VMA.REST). */
+	if (prev && prev->vm_end == start) {
+		hw_load(t, prev, 40);
+		if (proposed->vm_file)
+			hw_load(t, &prev->vm_file, 2 * sizeof(unsigned long));
+	}
+	if (next && next->vm_start == end) {
+		hw_load(t, next, 40);
+		if (proposed->vm_file)
+			hw_load(t, &next->vm_file, 2 * sizeof(unsigned long));
+	}
+	bool left = prev && vma_mergeable(prev, proposed);
+	bool right = next && vma_mergeable(proposed, next) &&
+		     (!left || vma_anon_compatible(prev, next));
+
+	if (left && right) {
+		vma_expand(t, mm, prev, prev->vm_start, next->vm_end, prev->vm_pgoff, next);
+		count_event(&t->stats, EV_VMA_MERGE_BOTH);
+		return prev;
+	}
+	if (left) {
+		vma_expand(t, mm, prev, prev->vm_start, end, prev->vm_pgoff, NULL);
+		count_event(&t->stats, EV_VMA_MERGE_PREV);
+		return prev;
+	}
+	if (right) {
+		vma_expand(t, mm, next, start, next->vm_end, proposed->vm_pgoff, NULL);
+		count_event(&t->stats, EV_VMA_MERGE_NEXT);
+		return next;
+	}
+	return NULL;
 }

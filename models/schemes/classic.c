@@ -37,20 +37,11 @@ out:
 	return ret;
 }
 
-unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				  unsigned long vm_flags)
+/* mmap_region with MAP_FIXED's unmap all under the write lock (no downgrade). */
+unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, const struct mmap_args *a)
 {
 	mmap_write_lock(t, mm);
-	unsigned long addr = mmap_region_locked(t, mm, len, vm_flags);
-	mmap_write_unlock(t, mm);
-	return addr;
-}
-
-unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				unsigned long vm_flags, struct address_space *m, unsigned long pgoff)
-{
-	mmap_write_lock(t, mm);
-	unsigned long addr = mmap_region_file_locked(t, mm, len, vm_flags, m, pgoff);
+	unsigned long addr = mmap_region_locked(t, mm, a);
 	mmap_write_unlock(t, mm);
 	return addr;
 }
@@ -97,7 +88,6 @@ const struct mm_scheme_ops classic_scheme = {
 	.vma_lock = VMA_LOCK_NONE,
 	.fault = classic_fault,
 	.mmap = classic_mmap,
-	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

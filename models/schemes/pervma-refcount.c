@@ -116,7 +116,6 @@ const struct mm_scheme_ops pervma_refcount_scheme = {
 	.vma_lock = VMA_LOCK_REFCNT,
 	.fault = pervma_refcount_fault,
 	.mmap = classic_mmap,
-	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -126,7 +126,6 @@ const struct mm_scheme_ops pervma_scheme = {
 	.fault = pervma_fault,
 	/* mmap/munmap are classic's: the VMA code write-locks every VMA it changes. */
 	.mmap = classic_mmap,
-	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -22,14 +22,10 @@ struct mm_scheme_ops {
 	/* The #PF handler from do_user_addr_fault on: returns VM_FAULT_* (0: retry access). */
 	vm_fault_t (*fault)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			    unsigned int flags);
-	/* mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS): address or 0. */
-	unsigned long (*mmap)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-			      unsigned long vm_flags);
-	/* mmap(NULL, len, prot, MAP_SHARED or MAP_PRIVATE, fd of m, pgoff << PAGE_SHIFT)
-	 * (vm_flags: access flags, and VM_SHARED): address or 0. */
-	unsigned long (*mmap_file)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				   unsigned long vm_flags, struct address_space *m,
-				   unsigned long pgoff);
+	/* mmap(2) (do_mmap): anonymous or of a file, at a hint, MAP_FIXED or
+	 * MAP_FIXED_NOREPLACE (struct mmap_args, models/mm/mm.h): the address, or -ENOMEM /
+	 * -EEXIST (MMAP_IS_ERR). */
+	unsigned long (*mmap)(struct sim_task *t, struct mm_struct *mm, const struct mmap_args *a);
 	void (*munmap)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		       unsigned long len);
 	/* mprotect(start, len, prot as VM_READ|VM_WRITE|VM_EXEC): 0 or -ENOMEM. */
@@ -71,10 +67,7 @@ vm_fault_t vma_locked_fault(struct sim_task *t, struct vm_area_struct *vma, unsi
 /* classic's operations, which the other schemes fall back to or share. */
 vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			 unsigned int flags);
-unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-			   unsigned long vm_flags);
-unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
-				unsigned long vm_flags, struct address_space *m, unsigned long pgoff);
+unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, const struct mmap_args *a);
 void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		    unsigned long len);
 int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,
@@ -98,6 +91,16 @@ vm_fault_t pervma_refcount_try(struct sim_task *t, struct mm_struct *mm, unsigne
  */
 extern void (*scheme_walk_hook)(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 				struct vm_area_struct *vma);
+
+/* mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS) through s: the address, or 0. */
+static inline unsigned long scheme_mmap_anon(const struct mm_scheme_ops *s, struct sim_task *t,
+					     struct mm_struct *mm, unsigned long len,
+					     unsigned long vm_flags)
+{
+	struct mmap_args a = { .len = len, .vm_flags = vm_flags };
+	unsigned long addr = s->mmap(t, mm, &a);
+	return MMAP_IS_ERR(addr) ? 0 : addr;
+}
 
 /* All schemes, NULL-terminated, in the order `mmsim list schemes` shows them. */
 extern const struct mm_scheme_ops *const mm_schemes[];

@@ -24,7 +24,7 @@ const struct mm_scheme_ops *scheme_find(const char *name)
 		if (strcmp(s->name, name))
 			continue;
 		/* Every scheme implements every operation (it may share classic's). */
-		if (!s->fault || !s->mmap || !s->mmap_file || !s->munmap || !s->mprotect || !s->madvise_dontneed)
+		if (!s->fault || !s->mmap || !s->munmap || !s->mprotect || !s->madvise_dontneed)
 			sim_die("scheme %s lacks an operation in its ops table", s->name);
 		return s;
 	}

@@ -293,7 +293,6 @@ const struct mm_scheme_ops spf_scheme = {
 	.fault = spf_fault,
 	/* mmap/munmap are classic's: mmap_write_lock/unlock/downgrade bump mmap_seq. */
 	.mmap = classic_mmap,
-	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

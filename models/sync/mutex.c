@@ -92,6 +92,15 @@ bool _mutex_lock(struct sim_task *t, struct mutex *m, const char *site)
 			return true;
 		}
 	}
+	/* The spin ended without the lock: the owner went off CPU or handed the lock to a
+	 * waiter, and it may have been released since, with no waiter queued to be woken.
+	 * __mutex_lock_common tries once more before it sleeps. */
+	if (!m->owner && !(m->owner_flags & MUTEX_FLAG_HANDOFF)) {
+		owner_rmw(t, m);
+		m->owner = t;
+		lock_acquired(t, &m->dep, LS_WRITE, site, spun, t->now - t0 - spun);
+		return true;
+	}
 	hw_rmw(t, &m->wait_lock, sizeof(m->wait_lock));
 	waitq_push(&m->wait_list, t, 0);
 	m->owner_flags |= MUTEX_FLAG_WAITERS;

@@ -14,13 +14,20 @@ return scenario {
   tasks = {
     task { name = "faulter", count = threads, program = function()
       local len = pages * PAGE_SIZE
+      -- A PROT_NONE reservation, each round's region mapped over a part of it with a
+      -- guard page between: no region merges into a neighbour that already has an
+      -- anon_vma, so each one's first write prepares its own.
+      local span = rounds * (len + PAGE_SIZE) + PAGE_SIZE
+      local base = mmap(span, { prot = "none" })
       for r = 1, rounds do
-        local a = mmap(len)
+        local a = mmap(len, { addr = base + PAGE_SIZE + (r - 1) * (len + PAGE_SIZE),
+                              fixed = true })
         touch(a, len, PAGE_SIZE, "r")
         touch(a, len, PAGE_SIZE, "w")
         touch(a, len, PAGE_SIZE, "r")
         munmap(a, len)
       end
+      munmap(base, span)
     end },
   },
 }

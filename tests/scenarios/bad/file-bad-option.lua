@@ -1,4 +1,4 @@
--- expect: mmap: unknown option 'fd' (known: file, offset, shared, prot)
+-- expect: mmap: unknown option 'fd' (known: file, offset, shared, prot, addr, fixed)
 -- when: run (the file loads; the program fails)
 return scenario {
   cpus = 1,

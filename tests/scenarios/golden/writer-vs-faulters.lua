@@ -8,8 +8,10 @@ return scenario {
   check = true,
   tasks = {
     task { name = "faulter", count = 4, program = function(t)
+      -- Its own VMA: regions a gap apart (a hint), so that neighbours do not merge.
+      local hint = 0x7e0000000000 - t.index * (256 * KiB + PAGE_SIZE)
       while alive() do
-        local a = mmap(256 * KiB)
+        local a = mmap(256 * KiB, { addr = hint })
         touch(a, 256 * KiB)
         munmap(a, 256 * KiB)
       end
