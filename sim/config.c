@@ -26,16 +26,25 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "thp", "collapse",
+	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none",
+	"tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", NULL,
+	"inject", "gfp_nowait_fail", "thp", "collapse", "khugepaged_pages_to_scan",
+	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
+const char *const config_thp_names[] = { "never", "always", "madvise", NULL };
+/* "none" (no khugepaged), then the collapse schemes of models/mm/collapse.c. */
+const char *const config_collapse_names[] = {
+	"none", "write-lock", "read-swapin", "pmd-seq", "pmd-lock", "pmd-none-unsafe",
+	"invalid-pte", NULL,
+};
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
 };
@@ -497,7 +506,9 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail)", key,
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, thp, collapse, "
+					"khugepaged_pages_to_scan, khugepaged_scan_sleep_ms, "
+					"khugepaged_max_ptes_none)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -508,12 +519,14 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject"))
+			    !strcmp(key, "inject") || !strcmp(key, "thp") ||
+			    !strcmp(key, "collapse"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check"))
 				lua_pushboolean(L, 0);
 			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
-				 !strcmp(key, "gfp_nowait_fail"))
+				 !strcmp(key, "gfp_nowait_fail") ||
+				 !strcmp(key, "khugepaged_scan_sleep_ms"))
 				lua_pushnumber(L, 0.5);
 			else
 				lua_pushinteger(L, 0);
@@ -632,6 +645,32 @@ static int read_scenario(lua_State *L)
 	}
 	lua_pop(L, 1);
 
+	/* THP and khugepaged (models/mm/huge_memory.c, khugepaged.c; docs/scenarios.md). */
+	cfg->thp = read_enum_field(L, sc, "thp", config_thp_names, 0);
+	cfg->collapse = read_enum_field(L, sc, "collapse", config_collapse_names, 0);
+	cfg->khugepaged_pages_to_scan = (int)check_integer_field(
+	    L, sc, "khugepaged_pages_to_scan", what, 1, 1 << 24, &present);
+	if (!present)
+		cfg->khugepaged_pages_to_scan = 4096; /* the kernel's default */
+	cfg->khugepaged_max_ptes_none = (int)check_integer_field(
+	    L, sc, "khugepaged_max_ptes_none", what, 0, 511, &present);
+	if (!present)
+		cfg->khugepaged_max_ptes_none = 511;
+	cfg->khugepaged_scan_sleep_ms = 10;
+	lua_getfield(L, sc, "khugepaged_scan_sleep_ms");
+	if (!lua_isnil(L, -1)) {
+		int ok;
+		double d = lua_tonumberx(L, -1, &ok);
+		if (!ok)
+			return luaL_error(L, "scenario: 'khugepaged_scan_sleep_ms' must be a number, "
+					  "got %s", luaL_typename(L, -1));
+		if (!(d > 0 && d <= 1e6))
+			return luaL_error(L, "scenario: 'khugepaged_scan_sleep_ms' = %f must be in "
+					  "(0, 1e6]", d);
+		cfg->khugepaged_scan_sleep_ms = d;
+	}
+	lua_pop(L, 1);
+
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
 		return luaL_error(L, "scenario: 'tasks' must be a list of task{...}, got %s",
@@ -677,6 +716,25 @@ static int read_scenario(lua_State *L)
 	}
 	lua_pop(L, 1);
 	place_tasks(L, cfg);
+	cfg->khugepaged_cpu = -1;
+	if (cfg->collapse) {
+		/* khugepaged runs on the first CPU of the scenario no task is placed on. */
+		bool *used = g_new0(bool, cfg->cpus);
+		for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
+			struct task_group *g = g_ptr_array_index(cfg->groups, gi);
+			for (int i = 0; i < g->count; i++)
+				if (g->cpus[i] < cfg->cpus)
+					used[g->cpus[i]] = true;
+		}
+		for (int c = 0; c < cfg->cpus && cfg->khugepaged_cpu < 0; c++)
+			if (!used[c])
+				cfg->khugepaged_cpu = c;
+		g_free(used);
+		if (cfg->khugepaged_cpu < 0)
+			return luaL_error(L, "scenario: collapse = \"%s\" runs khugepaged on a CPU of "
+					  "its own, but all %d CPUs have a task (raise cpus)",
+					  config_collapse_names[cfg->collapse], cfg->cpus);
+	}
 	return 0;
 }
 
@@ -811,6 +869,14 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
+	json_add_string(b, "thp", config_thp_names[cfg->thp]);
+	json_add_string(b, "collapse", config_collapse_names[cfg->collapse]);
+	if (cfg->collapse) {
+		json_add_int(b, "khugepaged_pages_to_scan", cfg->khugepaged_pages_to_scan);
+		json_add_double(b, "khugepaged_scan_sleep_ms", cfg->khugepaged_scan_sleep_ms);
+		json_add_int(b, "khugepaged_max_ptes_none", cfg->khugepaged_max_ptes_none);
+		json_add_int(b, "khugepaged_cpu", cfg->khugepaged_cpu);
+	}
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

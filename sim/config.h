@@ -49,6 +49,12 @@ struct run_config {
 	int ptl;             /* enum ptl_mode: page-table lock granularity */
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
+	int thp;             /* enum thp_mode */
+	int collapse;        /* index in config_collapse_names (0: no khugepaged) */
+	int khugepaged_pages_to_scan;
+	double khugepaged_scan_sleep_ms;
+	int khugepaged_max_ptes_none;
+	int khugepaged_cpu;  /* the CPU khugepaged runs on (-1: none) */
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -61,6 +67,8 @@ struct run_config {
 /* Names of the ptl and inject values, indexed by enum ptl_mode / enum mm_inject. */
 extern const char *const config_ptl_names[];
 extern const char *const config_inject_names[];
+extern const char *const config_thp_names[];
+extern const char *const config_collapse_names[];
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

@@ -16,6 +16,7 @@
 #include "hw/hw.h"
 #include "mmsim-config.h"
 #include "schemes/scheme.h"
+#include "mm/khugepaged.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
 static void run_violation(const char *report, void *arg)
@@ -39,6 +40,19 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
+	/* THP: huge PMDs can appear, so PTL takers recheck the PMD (models/mm/huge_memory.c). */
+	mm->thp = (enum thp_mode)cfg->thp;
+	mm->pmd_recheck = cfg->thp != THP_NEVER;
+	if (cfg->collapse) {
+		struct khugepaged_params kp = {
+			.ops = collapse_find(config_collapse_names[cfg->collapse]),
+			.pages_to_scan = (unsigned)cfg->khugepaged_pages_to_scan,
+			.scan_sleep_ms = cfg->khugepaged_scan_sleep_ms,
+			.max_ptes_none = (unsigned)cfg->khugepaged_max_ptes_none,
+			.cpu = cfg->khugepaged_cpu,
+		};
+		khugepaged_attach(mm, &kp);
+	}
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
@@ -70,6 +84,11 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 
 	if (need_rcu)
 		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
+	if (mm->khugepaged) {
+		struct sim_task *k = engine_spawn("khugepaged", cfg->khugepaged_cpu, true,
+						  khugepaged_main, mm);
+		k->mm = mm;
+	}
 
 	struct engine_outcome out;
 	engine_run((sim_time_t)llround(cfg->deadline_ms * 1e9), &out);
@@ -88,7 +107,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 
 	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
 				  .metrics = workload_metrics(),
-				  .window = duration == SIM_TIME_MAX ? 0 : duration };
+				  .window = duration == SIM_TIME_MAX ? 0 : duration, .mm = mm };
 	GPtrArray *tasks = engine_tasks();
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;
@@ -138,6 +157,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			faults ? (double)r.simcalls / (double)faults : 0.0);
 	}
 	mm_checker_destroy(mm->checker);
+	khugepaged_detach(mm);
 	mm_destroy(mm);
 	zone_destroy(zone);
 	return 0;

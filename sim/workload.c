@@ -161,6 +161,32 @@ static int l_madvise_dontneed(lua_State *L)
 	return 1;
 }
 
+/*
+ * madvise(addr, len, advice): "dontneed" as madvise_dontneed; "hugepage" is
+ * MADV_HUGEPAGE, which sets VM_HUGEPAGE under mmap_lock (W) (THP with thp = "madvise",
+ * and khugepaged's eligibility).  false if the range has a hole (ENOMEM).
+ */
+static int l_madvise(lua_State *L)
+{
+	const char *advice = luaL_checkstring(L, 3);
+	if (!strcmp(advice, "dontneed")) {
+		lua_settop(L, 2);
+		return l_madvise_dontneed(L);
+	}
+	if (strcmp(advice, "hugepage"))
+		return luaL_error(L, "madvise: advice must be \"dontneed\" or \"hugepage\", got "
+				  "\"%s\"", advice);
+	struct sim_task *t = current(L, "madvise");
+	unsigned long addr, len = check_range(L, "madvise", &addr);
+	cpu_work(t, t->machine->path.syscall);
+	mmap_write_lock(t, t->mm);
+	int ret = madvise_hugepage_locked(t, t->mm, addr, addr + len);
+	mmap_write_unlock(t, t->mm);
+	rcu_user_return(t);
+	lua_pushboolean(L, ret == 0);
+	return 1;
+}
+
 /* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
 static int l_touch(lua_State *L)
 {
@@ -557,6 +583,7 @@ static int l_shm_prefetchw(lua_State *L)
 static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
 	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
+	{ "madvise", l_madvise },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
 	{ "work", l_work }, { "stat", l_stat },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },

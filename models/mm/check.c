@@ -14,6 +14,7 @@ struct check_ctx {
 	struct mm_check_report *r;
 	GHashTable *seen;   /* pfn -> 1 */
 	long pte_tables;
+	long huge_pmds, deposits;
 };
 
 static void fail(struct check_ctx *c, char *msg)
@@ -30,6 +31,65 @@ static struct vm_area_struct *vma_at(struct mm_struct *mm, unsigned long addr)
 	return v && v->vm_start <= addr ? v : NULL;
 }
 
+/* The PTE tables deposited with a PMD table's huge entries: live, empty, counted. */
+static void check_deposits(struct check_ctx *c, struct page *pmd_table)
+{
+	struct mm_struct *mm = c->mm;
+	for (uint32_t pfn = pmd_table->pt_deposit; pfn;) {
+		struct page *pt = pfn_to_page(mm->zone, pfn);
+		c->r->table_pages++;
+		c->pte_tables++;
+		c->deposits++;
+		if (!(pt->flags & PG_table) || (pt->flags & PG_free) || pt->mm != mm)
+			fail(c, g_strdup_printf("deposited table pfn %u is not a live table", pfn));
+		for (unsigned j = 0; j < PTRS_PER_TABLE && pt->table; j++)
+			if (pt->table[j]) {
+				fail(c, g_strdup_printf("deposited table pfn %u has entry %u set", pfn, j));
+				break;
+			}
+		pfn = pt->pt_deposit;
+	}
+}
+
+/* A huge PMD maps 512 consecutive frames of one live compound page, allowed by its VMAs. */
+static void check_huge(struct check_ctx *c, pteval_t e, unsigned long va)
+{
+	struct mm_struct *mm = c->mm;
+	uint64_t pfn = pte_pfn(e);
+	struct page *head = pfn_to_page(mm->zone, pfn);
+
+	c->huge_pmds++;
+	if (pfn % HPAGE_PMD_NR || !(head->flags & PG_head) || (head->flags & PG_free) ||
+	    head->mapcount != 1 || head->refcount != 1)
+		fail(c, g_strdup_printf("huge PMD at 0x%lx maps pfn %llu: flags 0x%lx mapcount %d "
+					"refcount %d, want a live compound head mapped once", va,
+					(unsigned long long)pfn, head->flags, head->mapcount,
+					head->refcount));
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
+		unsigned long a = va + i * PAGE_SIZE;
+		struct page *p = head + i;
+		struct vm_area_struct *v = vma_at(mm, a);
+		if (!v)
+			fail(c, g_strdup_printf("huge PMD at 0x%lx maps 0x%lx outside every VMA", va, a));
+		else if ((e & _PAGE_RW) && !(v->vm_flags & VM_WRITE))
+			fail(c, g_strdup_printf("huge PMD at 0x%lx is writable in a VMA without "
+						"VM_WRITE", va));
+		if ((p->flags & PG_free) || !(p->flags & PG_anon) ||
+		    (i && (!(p->flags & PG_tail) || p->mapcount || p->refcount)) || p->mm != mm ||
+		    p->index != a >> PAGE_SHIFT) {
+			fail(c, g_strdup_printf("huge PMD at 0x%lx: page %u (pfn %llu) is not a tail "
+						"of it mapping 0x%lx", va, i,
+						(unsigned long long)p->pfn, a));
+			break;
+		}
+		if (g_hash_table_contains(c->seen, GSIZE_TO_POINTER(p->pfn)))
+			fail(c, g_strdup_printf("pfn %llu mapped twice (again by the huge PMD at 0x%lx)",
+						(unsigned long long)p->pfn, va));
+		g_hash_table_add(c->seen, GSIZE_TO_POINTER(p->pfn));
+		c->r->mapped_pages++;
+	}
+}
+
 static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
 {
 	struct mm_struct *mm = c->mm;
@@ -44,11 +104,17 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 					(unsigned long long)tp->pfn));
 	if (level == PT_PTE)
 		c->pte_tables++;
+	if (level == PT_PMD)
+		check_deposits(c, tp);
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
 		pteval_t e = tp->table[i];
 		unsigned long va = base + i * size;
 		if (!e)
 			continue;
+		if (level == PT_PMD && pmd_trans_huge(e)) {
+			check_huge(c, e, va);
+			continue;
+		}
 		if (level > PT_PTE) {
 			check_table(c, pt_page(mm, e), level - 1, va);
 			continue;
@@ -105,6 +171,10 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r)
 	if ((uint64_t)mm->rss_anon != r->mapped_pages)
 		fail(&c, g_strdup_printf("rss_anon %ld but %llu pages mapped", mm->rss_anon,
 					 (unsigned long long)r->mapped_pages));
+	/* Every huge PMD keeps exactly one deposited table for its split. */
+	if (c.huge_pmds != c.deposits)
+		fail(&c, g_strdup_printf("%ld huge PMDs but %ld deposited PTE tables", c.huge_pmds,
+					 c.deposits));
 	if (mm->nr_ptes != c.pte_tables)
 		fail(&c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
 					 c.pte_tables));
@@ -192,6 +262,7 @@ struct shadow_page {
 	uint64_t vpn;
 	uint64_t zap_begin, zap_end;    /* sequence window of the last completed zap */
 	bool unmapped, no_write, no_read;
+	uint8_t zap_kind;               /* enum mm_op_kind of the last completed zap */
 	uint8_t ring_next, ring_len;
 	struct mm_event ring[EVENT_RING];
 };
@@ -227,6 +298,10 @@ struct mm_checker {
 	GArray *pages;                  /* struct shadow_page, indexed by page_map */
 	GArray *ops;                    /* struct mm_op; inactive slots are reused */
 	unsigned nr_active;
+	/* pfn -> GArray of uint16_t byte offsets with a phys record, in first-store order:
+	 * what a page copy (khugepaged) carries to the new frame.  Looked up, never walked
+	 * for output. */
+	GHashTable *pfn_offsets;
 };
 
 static void smap_init(struct smap *m, int bits)
@@ -293,6 +368,7 @@ struct mm_checker *mm_checker_create(void)
 	smap_init(&c->phys_map, 12);
 	c->pages = g_array_new(FALSE, TRUE, sizeof(struct shadow_page));
 	c->ops = g_array_new(FALSE, TRUE, sizeof(struct mm_op));
+	c->pfn_offsets = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_array_unref);
 	return c;
 }
 
@@ -305,6 +381,7 @@ void mm_checker_destroy(struct mm_checker *c)
 		g_free(maps[i]->slot);
 	g_array_free(c->pages, TRUE);
 	g_array_free(c->ops, TRUE);
+	g_hash_table_destroy(c->pfn_offsets);
 	g_free(c);
 }
 
@@ -380,6 +457,7 @@ static const char *const event_path[] = {
 	[MEV_MUNMAP] = "munmap",
 	[MEV_DONTNEED] = "madvise(MADV_DONTNEED)",
 	[MEV_MPROTECT] = "mprotect",
+	[MEV_COLLAPSE] = "khugepaged collapse_huge_page",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -410,6 +488,10 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 	case MEV_MUNMAP:
 	case MEV_DONTNEED:
 		g_string_append_printf(s, "%s returned", event_path[e->kind]);
+		break;
+	case MEV_COLLAPSE:
+		g_string_append_printf(s, "collapse maps it through the huge PMD (pfn %llu)",
+				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:
 		g_string_append_printf(s, "mprotect to %s%s%s returned",
@@ -508,6 +590,7 @@ static void op_apply(struct mm_checker *c, const struct mm_op *op, struct shadow
 		/* its data is gone as after a zap */
 		__attribute__((fallthrough));
 	case MOP_DONTNEED:
+		p->zap_kind = (uint8_t)op->kind;
 		p->zap_begin = op->begin_seq;
 		p->zap_end = c->seq;
 		break;
@@ -568,6 +651,39 @@ static bool op_in_flight(const struct mm_checker *c, unsigned kinds, unsigned lo
 	return false;
 }
 
+static void phys_offset_add(struct mm_checker *c, uint64_t pfn, unsigned long off)
+{
+	GArray *a = g_hash_table_lookup(c->pfn_offsets, GSIZE_TO_POINTER(pfn));
+	if (!a) {
+		a = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+		g_hash_table_insert(c->pfn_offsets, GSIZE_TO_POINTER(pfn), a);
+	}
+	uint16_t o = (uint16_t)off;
+	g_array_append_val(a, o);
+}
+
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn)
+{
+	struct mm_checker *c = mm->checker;
+	const struct page *src = pfn_to_page(mm->zone, src_pfn);
+	const struct page *dst = pfn_to_page(mm->zone, dst_pfn);
+	GArray *a = g_hash_table_lookup(c->pfn_offsets, GSIZE_TO_POINTER(src_pfn));
+
+	for (unsigned i = 0; a && i < a->len; i++) {
+		uint16_t off = g_array_index(a, uint16_t, i);
+		const uint64_t *ph = smap_find(&c->phys_map, (src_pfn << PAGE_SHIFT) | off);
+		if (!ph || ph[PHYS_GEN] != src->content_gen)
+			continue; /* an older life of the source frame: it reads as zero */
+		uint64_t value = ph[PHYS_VALUE];
+		uint32_t n0 = c->phys_map.n;
+		uint64_t *d = smap_insert(&c->phys_map, (dst_pfn << PAGE_SHIFT) | off);
+		if (c->phys_map.n != n0)
+			phys_offset_add(c, dst_pfn, off);
+		d[PHYS_VALUE] = value;
+		d[PHYS_GEN] = dst->content_gen;
+	}
+}
+
 #define ZAPS ((1u << MOP_MUNMAP) | (1u << MOP_DONTNEED))
 #define PROT_CHANGES ((1u << MOP_MPROTECT) | (1u << MOP_MUNMAP))
 
@@ -598,7 +714,10 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 				     (unsigned long long)pfn,
 				     (pg->flags & PG_zero) ? "the zero page" : "free");
 		uint64_t value = ((uint64_t)(t->id + 1) << 40) | c->stores;
+		uint32_t n0 = c->phys_map.n;
 		uint64_t *ph = smap_insert(&c->phys_map, paddr);
+		if (c->phys_map.n != n0)
+			phys_offset_add(c, pfn, addr & ~PAGE_MASK);
 		ph[PHYS_VALUE] = value;
 		ph[PHYS_GEN] = pg->content_gen;
 		uint64_t *sb = smap_insert(&c->byte_map, addr);
@@ -632,10 +751,17 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 			zero_ok = true; /* stored while a zap ran, or one runs now */
 	}
 	ring_push(p, t, MEV_LOAD, addr & ~PAGE_MASK, got);
-	if (got != want && !(zero_ok && got == 0))
+	if (got != want && !(zero_ok && got == 0)) {
+		/* Name the zap that made zero the only legal value. */
+		bool zapped = sb && sb[BYTE_SEQ] < p->zap_begin;
 		mm_violation(t, mm, addr, "load-returns-last-store", path,
 			     "load of 0x%lx through pfn %llu read 0x%llx, but the last store "
-			     "there left 0x%llx%s", addr, (unsigned long long)pfn,
+			     "there left 0x%llx%s%s", addr, (unsigned long long)pfn,
 			     (unsigned long long)got, (unsigned long long)want,
-			     zero_ok ? " (or zero: a zap raced with it)" : "");
+			     zero_ok ? " (or zero: a zap raced with it)" : "",
+			     !zapped ? "" : p->zap_kind == MOP_DONTNEED ?
+			     ": madvise(MADV_DONTNEED) returned after that store, so the page "
+			     "must read zero (old data came back)" :
+			     ": munmap returned after that store");
+	}
 }

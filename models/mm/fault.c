@@ -88,20 +88,22 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 		mm_check_event(t, mm, addr, MEV_FAULT_MAP, pte_pfn(*pte));
 }
 
-/* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it. */
+/* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it.  False
+ * also when the table is no longer what *pmd points at (a THP or a collapse came). */
 static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-			   struct page *pt, pteval_t expect, struct page *p)
+			   pteval_t *pmd, struct page *pt, pteval_t expect, struct page *p)
 {
-	struct spinlock *ptl = pte_lockptr(vma->vm_mm, pt);
-
-	spin_lock(t, ptl);
+	struct spinlock *ptl = pte_offset_map_lock(t, vma->vm_mm, pmd, pt);
+	if (!ptl)
+		return false;
 	bool done = set_pte_ptl_held(t, vma, addr, pt, expect, p);
 	spin_unlock(t, ptl);
 	return done;
 }
 
 static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *vma,
-				    unsigned long addr, unsigned int flags, struct page *pt)
+				    unsigned long addr, unsigned int flags, pteval_t *pmd,
+				    struct page *pt)
 {
 	struct mm_struct *mm = vma->vm_mm;
 
@@ -109,14 +111,14 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 		return VM_FAULT_SIGSEGV; /* shared anonymous memory is shmem: not modelled */
 	if (!(flags & FAULT_FLAG_WRITE)) {
 		/* Read fault: map the shared zero page, no allocation. */
-		if (set_pte_locked(t, vma, addr, pt, 0, NULL))
+		if (set_pte_locked(t, vma, addr, pmd, pt, 0, NULL))
 			count_event(&t->stats, EV_FAULT_ZERO);
 		return 0;
 	}
 	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
-	if (!set_pte_locked(t, vma, addr, pt, 0, p)) {
+	if (!set_pte_locked(t, vma, addr, pmd, pt, 0, p)) {
 		drop_unmapped_page(t, mm, p);
 		return 0;
 	}
@@ -126,14 +128,14 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 
 /* do_wp_page for the zero page: copy-on-write into a fresh zeroed page. */
 static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma,
-				  unsigned long addr, struct page *pt, pteval_t orig)
+				  unsigned long addr, pteval_t *pmd, struct page *pt, pteval_t orig)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
 	/* present -> present: set_pte_locked flushes the old translation everywhere. */
-	if (!set_pte_locked(t, vma, addr, pt, orig, p)) {
+	if (!set_pte_locked(t, vma, addr, pmd, pt, orig, p)) {
 		drop_unmapped_page(t, mm, p);
 		return 0;
 	}
@@ -150,22 +152,36 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 	count_event(&t->stats, EV_FAULT);
 	cpu_work(t, t->machine->path.fault_core);
 	pteval_t *pmd = pt_pmd_alloc(t, mm, addr, &pmd_table);
-	if (!pmd || !pt_pte_alloc(t, mm, pmd_table, pmd))
+	if (!pmd)
 		return VM_FAULT_OOM;
+	/* THP: create_huge_pmd and the huge-PMD paths (models/mm/huge_memory.c). */
+	vm_fault_t hret;
+	if (mm->pmd_recheck && huge_pmd_fault(t, vma, addr, flags, pmd_table, pmd, &hret))
+		return hret;
+	if (!pt_pte_alloc(t, mm, pmd_table, pmd))
+		return VM_FAULT_OOM;
+	if (mm->pmd_recheck && pmd_trans_huge(*pmd))
+		return 0; /* pmd_trans_unstable: a huge PMD appeared meanwhile; refault */
 	struct page *pt = pt_page(mm, *pmd);
 	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
 	hw_load(t, pte, sizeof(*pte));
 	pteval_t orig = *pte;
 
+	if (pte_is_collapse_marker(orig)) {
+		/* invalid-pte collapse in progress: wait for it as for a migration entry. */
+		count_event(&t->stats, EV_COLLAPSE_WAIT);
+		khugepaged_wait_collapse(t, mm);
+		return 0;
+	}
 	if (!pte_present(orig))
-		return do_anonymous_page(t, vma, addr, flags, pt);
+		return do_anonymous_page(t, vma, addr, flags, pmd, pt);
 	/* PROT_NONE entries are refused by access_error before we get here. */
 	sim_bug_on(!(orig & _PAGE_PRESENT));
 	if ((flags & FAULT_FLAG_WRITE) && !(orig & _PAGE_RW)) {
 		if (!(vma->vm_flags & VM_WRITE))
 			return VM_FAULT_SIGSEGV;
 		sim_bug_on(!(orig & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
-		return do_wp_zero_page(t, vma, addr, pt, orig);
+		return do_wp_zero_page(t, vma, addr, pmd, pt, orig);
 	}
 	/* Present and permitted: another CPU fixed it meanwhile (spurious fault). */
 	return 0;

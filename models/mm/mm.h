@@ -48,6 +48,16 @@ typedef uint64_t pteval_t;
  * the global bit, which user entries never carry). */
 #define _PAGE_PROTNONE 0x100ULL
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
+/* In a PMD entry: a 2 MiB leaf mapping a huge page, not a pointer to a PTE table. */
+#define _PAGE_PSE 0x080ULL
+/*
+ * The invalid-pte collapse scheme's marker (models/mm/collapse.c): a non-present, non-none
+ * PTE (software bit 10) that every walker recognises and waits on, as on a migration
+ * entry.  No other code path creates a non-present, non-none PTE (there is no swap).
+ */
+#define PTE_MARKER_COLLAPSE 0x400ULL
+#define HPAGE_PMD_ORDER 9
+#define HPAGE_PMD_NR (1 << HPAGE_PMD_ORDER)
 
 enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
 
@@ -67,11 +77,23 @@ static inline uint64_t pte_pfn(pteval_t e)
 	return (e & PTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
+/* pmd_trans_huge: the PMD entry maps 2 MiB itself. */
+static inline bool pmd_trans_huge(pteval_t pmd)
+{
+	return pmd & _PAGE_PSE;
+}
+
+static inline bool pte_is_collapse_marker(pteval_t e)
+{
+	return e == PTE_MARKER_COLLAPSE;
+}
+
 /* vm_flags */
 #define VM_READ 0x1UL
 #define VM_WRITE 0x2UL
 #define VM_EXEC 0x4UL
 #define VM_SHARED 0x8UL
+#define VM_HUGEPAGE 0x20000000UL  /* madvise(MADV_HUGEPAGE) */
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 
 /* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
@@ -101,6 +123,8 @@ typedef unsigned int vm_fault_t;
 #define PG_table 0x2UL
 #define PG_anon 0x4UL
 #define PG_zero 0x8UL
+#define PG_head 0x10UL   /* first page of a 512-page compound (THP) folio */
+#define PG_tail 0x20UL   /* other pages of it; the head is at pfn & ~511 */
 
 /*
  * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
@@ -111,11 +135,20 @@ struct page {
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
 	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
-	unsigned long index;    /* anon: virtual page number of the mapping */
+	union {
+		unsigned long index; /* anon: virtual page number of the mapping */
+		/* PMD table page, collapse = "pmd-seq": the PMD-level sequence count (odd
+		 * while a collapse works under one of its entries).  pmd lock. */
+		unsigned long pmd_seq;
+	};
 	pteval_t *table;        /* page-table page: its entries */
 	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
 	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
+	/* pgtable_trans_huge_deposit: in a PMD table page, the pfn of the first PTE table
+	 * deposited for its huge entries; in a deposited table, the next one.  0: none.
+	 * pmd lock. */
+	uint32_t pt_deposit;
 } __attribute__((aligned(64)));
 
 /* Per-CPU page lists (pcp), refilled and drained in batches under zone->lock. */
@@ -131,6 +164,7 @@ struct zone {
 	uint64_t max_pfn;       /* frames [1, max_pfn] exist */
 	uint64_t next_fresh;    /* frames never handed out start here */
 	GArray *free;           /* uint64_t pfns given back (LIFO) */
+	GArray *free_huge;      /* uint64_t head pfns of free 512-frame blocks (LIFO) */
 	uint64_t nr_free;       /* free frames in the zone (not counting pcp lists) */
 	struct page **chunk;    /* mem_map in chunks of PAGES_PER_CHUNK, allocated on demand */
 	unsigned nr_chunks;
@@ -199,6 +233,11 @@ enum mm_inject {
 };
 
 struct mm_checker;
+struct khugepaged_mm;
+
+/* Transparent huge pages for anonymous memory (scenario field `thp`), as
+ * /sys/kernel/mm/transparent_hugepage/enabled. */
+enum thp_mode { THP_NEVER = 0, THP_ALWAYS, THP_MADVISE };
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
@@ -238,6 +277,13 @@ struct mm_struct {
 	long nr_pt_rcu_pending;
 	enum mm_inject inject;
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
+	/* THP (models/mm/huge_memory.c): which VMAs may get huge PMDs; set before the first
+	 * fault.  pmd_recheck: huge PMDs or collapses can change a PMD under a walker, so
+	 * pte_offset_map_lock re-reads the PMD after taking the PTL (6.5+); off when neither
+	 * can happen, so runs without THP cost what they did. */
+	enum thp_mode thp;
+	bool pmd_recheck;
+	struct khugepaged_mm *khugepaged; /* khugepaged.c; NULL: no khugepaged */
 };
 
 /*
@@ -321,7 +367,8 @@ pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long a
 		       struct page **pmd_table);
 /* Make sure *pmd points at a PTE table (pte_alloc); false on OOM. */
 bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table, pteval_t *pmd);
-/* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
+/* Lockless walk (hardware walker or fault entry); NULL if a level is missing.  A huge
+ * PMD leaf is returned itself (pmd_trans_huge of the entry tells). */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
 /* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
@@ -420,10 +467,62 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      struct page *pt, pteval_t expect, struct page *p);
 
+/*
+ * huge_memory.c: THP for anonymous memory (kernel-algorithms.md A.6 step 4, G).  The
+ * order-9 allocator path is in page_alloc.c.
+ */
+struct page *alloc_pages_huge(struct sim_task *t, struct zone *z);   /* NULL: none free */
+void free_pages_huge(struct sim_task *t, struct zone *z, struct page *head);
+/* May addr's 2 MiB range get a huge PMD in vma (aligned, inside it, thp allows it)? */
+bool thp_vma_suitable(const struct vm_area_struct *vma, unsigned long addr);
+/*
+ * handle_mm_fault's PMD level (create_huge_pmd, the huge-PMD paths and the ≤6.4
+ * pmd_trans_unstable check): true if the fault is finished there with *ret; false: go on
+ * to the PTE level (the PMD now points at a PTE table).
+ */
+bool huge_pmd_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		    unsigned int flags, struct page *pmd_table, pteval_t *pmd, vm_fault_t *ret);
+/*
+ * pte_offset_map_lock after the table `pt` was found through *pmd: take its PTL, then
+ * (mm->pmd_recheck) re-read the PMD and, under collapse = "pmd-seq", recheck the PMD
+ * sequence.  NULL (nothing held; the caller refaults or rewalks) if the table is no
+ * longer there or a collapse is in progress (waited for first).
+ */
+struct spinlock *pte_offset_map_lock(struct sim_task *t, struct mm_struct *mm, pteval_t *pmd,
+				     struct page *pt);
+/* The PMD entry on addr's path, or NULL if an upper level is missing (no allocation). */
+pteval_t *pt_find_pmd(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		      struct page **pmd_table);
+/* zap_huge_pmd: unmap the whole 2 MiB at *pmd, gathering the folio and its deposit. */
+void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_table,
+		  pteval_t *pmd, unsigned long haddr);
+/* __split_huge_pmd: replace the huge PMD by its deposited PTE table, 512 PTEs. */
+void split_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table,
+		    pteval_t *pmd, unsigned long haddr);
+/* change_huge_pmd: the whole 2 MiB gets newprot. */
+void change_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_table,
+		     pteval_t *pmd, unsigned long haddr, pteval_t newprot);
+/* Deposit / withdraw the PTE table kept with a huge PMD (pmd lock held). */
+void pgtable_trans_huge_deposit(struct sim_task *t, struct mm_struct *mm,
+				struct page *pmd_table, struct page *pt);
+struct page *pgtable_trans_huge_withdraw(struct sim_task *t, struct mm_struct *mm,
+					 struct page *pmd_table);
+/* madvise(MADV_HUGEPAGE) body under mmap_lock (W): -ENOMEM if [start, end) has a hole. */
+int madvise_hugepage_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			    unsigned long end);
+/* khugepaged.c: a walker met a collapse in progress (a marker PTE, an odd PMD sequence)
+ * and sleeps until it ends, as migration_entry_wait does on the folio lock. */
+void khugepaged_wait_collapse(struct sim_task *t, struct mm_struct *mm);
+/* A user-visible fault that ran from t0 to t1 (ps), for the collapse-stall statistics. */
+void khugepaged_note_fault(struct mm_struct *mm, sim_time_t t0, sim_time_t t1);
+
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
 
 /* check.c: whole-state consistency (tests and `check = true` runs). */
+/* khugepaged copied a page: the shadow of src_pfn's contents now describes dst_pfn. */
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
+
 struct mm_check_report {
 	uint64_t mapped_pages;   /* present PTEs to real pages */
 	uint64_t zero_ptes;      /* present PTEs to the zero page */
@@ -443,7 +542,7 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r);
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_COLLAPSE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };

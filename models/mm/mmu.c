@@ -59,8 +59,10 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		count_event(&t->stats, EV_PAGE_WALK);
 		pteval_t *pte = pt_lookup_pte(t, mm, addr, NULL);
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
-			pfn = pte_pfn(*pte);
-			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
+			/* A huge PMD leaf ends the walk a level early: a 2 MiB translation. */
+			bool huge = pmd_trans_huge(*pte);
+			pfn = pte_pfn(*pte) + (huge ? (addr >> PAGE_SHIFT) % HPAGE_PMD_NR : 0);
+			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, huge);
 			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
 		}
@@ -68,6 +70,8 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		cpu_work(t, t->machine->path.exception);
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
+		if (mm->khugepaged)
+			khugepaged_note_fault(mm, t0, t->now);
 		if (t->now <= t->deadline)
 			count_event(&t->stats, EV_FAULT_IN_WINDOW);
 		if (ret & VM_FAULT_SIGSEGV) {

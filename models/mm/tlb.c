@@ -91,7 +91,10 @@ static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 		if (mm->checker)
 			mm_check_event(t, mm, p->index << PAGE_SHIFT, MEV_PAGE_FREE, p->pfn);
 		count_event(&t->stats, EV_PGFREE);
-		free_page(t, mm->zone, p);
+		if (p->flags & PG_head) /* a THP from zap_huge_pmd: back at order 9 */
+			free_pages_huge(t, mm->zone, p);
+		else
+			free_page(t, mm->zone, p);
 	}
 	if (mm->pt_free_rcu && tlb->tables->len)
 		pt_free_tables_rcu(t, tlb);

@@ -31,6 +31,7 @@
 #include "hw/hw.h"
 #include "sync/rcu.h"
 #include "die.h"
+#include "mm/khugepaged.h"
 
 /* What one speculative attempt carries from step to step (the kernel's vm_fault). */
 struct spf_fault {
@@ -42,6 +43,7 @@ struct spf_fault {
 	pteval_t *pmd;               /* PMD entry for addr, and its value seen by the walk */
 	pteval_t orig_pmd;
 	struct page *pt;             /* PTE table the walk found */
+	unsigned long pmd_seq;       /* its PMD sequence then (collapse = "pmd-seq") */
 	pteval_t orig_pte;
 };
 
@@ -113,9 +115,14 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 			goto out;
 		}
 		if (level == PT_PMD) {
+			if (pmd_trans_huge(*e)) {
+				ret = EV_SPF_ABORT_HUGE_PMD;
+				goto out;
+			}
 			f->pmd = e;
 			f->orig_pmd = *e;
 			f->pt = pt_page(mm, *e);
+			f->pmd_seq = f->pt->pmd_seq;
 		}
 		table = pt_entries(mm, *e);
 	}
@@ -159,6 +166,17 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 	if (mmap_seq_changed(t, f)) {
 		spin_unlock(t, ptl);
 		ret = EV_SPF_ABORT_SEQ2;
+	} else if (mm->pmd_recheck && (hw_load(t, f->pmd, sizeof(*f->pmd)),
+				       *f->pmd != f->orig_pmd)) {
+		/* A read-lock collapse does not move mmap_seq: the PMD is rechecked under
+		 * the PTL (huge PMDs and collapses only). */
+		spin_unlock(t, ptl);
+		ret = EV_SPF_ABORT_PMD;
+	} else if (mm->khugepaged && khugepaged_pmd_seq(mm) &&
+		   (hw_load(t, &f->pt->pmd_seq, sizeof(f->pt->pmd_seq)),
+		    (f->pt->pmd_seq & 1) || f->pt->pmd_seq != f->pmd_seq)) {
+		spin_unlock(t, ptl);
+		ret = EV_SPF_ABORT_COLLAPSE;
 	}
 out:
 	rcu_read_unlock(t);
@@ -188,6 +206,8 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 			return 0; /* spurious: another CPU fixed it (the kernel's pte_spinlock
 				   * path only updates accessed/dirty bits) */
 		sim_bug_on(!(expect & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
+	} else if (pte_is_collapse_marker(expect)) {
+		return EV_SPF_ABORT_COLLAPSE; /* the classic path waits for the collapse */
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}
