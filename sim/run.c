@@ -50,6 +50,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			.scan_sleep_ms = cfg->khugepaged_scan_sleep_ms,
 			.max_ptes_none = (unsigned)cfg->khugepaged_max_ptes_none,
 			.cpu = cfg->khugepaged_cpu,
+			.should_stop = engine_users_done,
 		};
 		khugepaged_attach(mm, &kp);
 	}
@@ -88,6 +89,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		struct sim_task *k = engine_spawn("khugepaged", cfg->khugepaged_cpu, true,
 						  khugepaged_main, mm);
 		k->mm = mm;
+		k->drain = true; /* a collapse under way finishes before the end-of-run check */
 	}
 
 	struct engine_outcome out;

@@ -458,6 +458,7 @@ static const char *const event_path[] = {
 	[MEV_DONTNEED] = "madvise(MADV_DONTNEED)",
 	[MEV_MPROTECT] = "mprotect",
 	[MEV_COLLAPSE] = "khugepaged collapse_huge_page",
+	[MEV_COLLAPSE_RELEASE] = "khugepaged __collapse_huge_page_copy",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -491,6 +492,10 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_COLLAPSE:
 		g_string_append_printf(s, "collapse maps it through the huge PMD (pfn %llu)",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_COLLAPSE_RELEASE:
+		g_string_append_printf(s, "collapse copied pfn %llu and unmaps it",
 				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:

@@ -461,7 +461,8 @@ void collapse_release_old(struct collapse_control *cc, bool ptl_held)
 			mm->rss_anon--;
 			cpu_work(t, t->machine->path.pte_op);
 			if (mm->checker)
-				mm_check_event(t, mm, cc->haddr + i * PAGE_SIZE, MEV_ZAP, p->pfn);
+				mm_check_event(t, mm, cc->haddr + i * PAGE_SIZE,
+					       MEV_COLLAPSE_RELEASE, p->pfn);
 			if (!p->refcount)
 				g_ptr_array_add(to_free, p);
 		}
@@ -689,7 +690,7 @@ void khugepaged_main(struct sim_task *t, void *arg)
 	struct khugepaged_mm *k = mm->khugepaged;
 	sim_time_t sleep = (sim_time_t)llround(k->p.scan_sleep_ms * 1e9);
 
-	for (;;) {
+	while (!k->p.should_stop()) {
 		khugepaged_do_scan(t, mm);
 		/* wait_event_freezable_timeout: asleep until the next scan. */
 		cpu_idle(t, sleep);

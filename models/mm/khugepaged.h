@@ -85,6 +85,9 @@ struct khugepaged_params {
 	double scan_sleep_ms;    /* between wake-ups (scan_sleep_millisecs) */
 	unsigned max_ptes_none;  /* empty or zero-page PTEs a range may have (default 511) */
 	int cpu;                 /* the CPU it runs on (one with no task) */
+	/* True once the run's user tasks have ended: the daemon stops at its next wake-up,
+	 * never inside a collapse. */
+	bool (*should_stop)(void);
 };
 
 void khugepaged_attach(struct mm_struct *mm, const struct khugepaged_params *p);

@@ -542,7 +542,7 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r);
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_COLLAPSE,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_COLLAPSE, MEV_COLLAPSE_RELEASE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
