@@ -15,6 +15,7 @@ local gap_ns = param("gap_ns", 1000, "user work between two MADV_DONTNEED calls 
 local HUGE = 2 * 1024 * 1024
 
 return scenario {
+  description = "MADV_DONTNEED against a khugepaged collapse: exit 3 under pmd-none-unsafe, 0 under the safe schemes",
   cpus = 2,
   thp = "madvise",
   collapse = "pmd-none-unsafe",

@@ -11,6 +11,7 @@ local rounds = param("rounds", 6, "2 MiB ranges each thread faults in and marks"
 local HUGE = 2 * 1024 * 1024
 
 return scenario {
+  description = "faulting threads and khugepaged: fault latency and lock hold times per collapse scheme",
   cpus = threads + 1,
   thp = "madvise",
   collapse = "read-swapin",

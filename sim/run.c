@@ -52,6 +52,9 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			.cpu = cfg->khugepaged_cpu,
 			.should_stop = engine_users_done,
 		};
+		if (!kp.ops)
+			sim_die("collapse scheme %s is not in collapse_schemes[]",
+				config_collapse_names[cfg->collapse]);
 		khugepaged_attach(mm, &kp);
 	}
 	mm_set_violation_handler(run_violation, cfg);
