@@ -12,13 +12,14 @@
 -- schemes (write-lock, read-swapin, pmd-seq, invalid-pte) the run ends with status 0.
 local drops = param("drops", 384, "pages dropped one by one (the last page is never dropped)")
 local gap_ns = param("gap_ns", 1000, "user work between two MADV_DONTNEED calls (ns)")
+local collapse = param("collapse", "pmd-none-unsafe", "khugepaged's collapse scheme (mmsim list collapse)")
 local HUGE = 2 * 1024 * 1024
 
 return scenario {
   description = "MADV_DONTNEED against a khugepaged collapse: exit 3 under pmd-none-unsafe, 0 under the safe schemes",
   cpus = 2,
   thp = "madvise",
-  collapse = "pmd-none-unsafe",
+  collapse = collapse,
   khugepaged_scan_sleep_ms = 0.05,
   check = true,
   tasks = {

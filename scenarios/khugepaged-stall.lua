@@ -5,16 +5,18 @@
 -- "khugepaged" member has each collapse's lock hold times and IPIs, and the latency of
 -- the faults that overlapped a collapse window against the others; lock_stat.txt ends
 -- with the same as a table.  Choose the scheme with --set collapse=<name> (mmsim list
--- or docs/schemes/collapse-*.md), the lock granularity with --set ptl=...
+-- collapse, docs/schemes/collapse-*.md), the fault scheme with --set scheme=..., the lock
+-- granularity with --set ptl=...
 local threads = param("threads", 7, "faulting threads (cpus = threads + 1)")
 local rounds = param("rounds", 6, "2 MiB ranges each thread faults in and marks")
+local collapse = param("collapse", "read-swapin", "khugepaged's collapse scheme (mmsim list collapse)")
 local HUGE = 2 * 1024 * 1024
 
 return scenario {
   description = "faulting threads and khugepaged: fault latency and lock hold times per collapse scheme",
   cpus = threads + 1,
   thp = "madvise",
-  collapse = "read-swapin",
+  collapse = collapse,
   khugepaged_scan_sleep_ms = 0.1,
   tasks = {
     task { name = "faulter", count = threads, program = function()

@@ -30,6 +30,14 @@ for c in $safe; do
   cnt=$(num collapses "$TMP/race-$c/results.json")
   check "race, $c: khugepaged collapsed ($cnt)" [ "${cnt:-0}" -gt 0 ]
   check "race, $c: consistent" grep -q '"verdict" : "consistent"' "$TMP/race-$c/results.json"
+  # The race window was hit, and the scheme's own mechanism held the madvise off: the
+  # write-lock schemes make it wait for mmap_lock, the others for the collapse.
+  case $c in
+    pmd-seq|invalid-pte) e=collapse_wait ;;
+    *) e=mmap_read_trylock_fail ;;
+  esac
+  w=$(sed -n "/\"results\"/,\$ s/.*\"$e\" : \([0-9]*\).*/\1/p" "$TMP/race-$c/results.json" | head -1)
+  check "race, $c: MADV_DONTNEED met the collapse and waited ($e = $w)" [ "${w:-0}" -gt 0 ]
 done
 
 for c in $safe; do
