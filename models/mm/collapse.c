@@ -2,7 +2,8 @@
  * The collapse schemes: how khugepaged's collapse_huge_page excludes the walkers of the
  * 2 MiB it rebuilds (faults, MADV_DONTNEED's zap, the MMU) while it isolates, copies and
  * replaces 512 small pages by one huge PMD.  Each is a const ops table built from the
- * steps in khugepaged.c.  Steps, locks, costs and verdicts: docs/schemes/collapse-*.md.
+ * steps in collapse_steps.c and khugepaged.c.  Steps, locks, costs and verdicts:
+ * docs/schemes/collapse-*.md.
  * Spec: ../shared/reference/kernel-algorithms.md G.2 (the kernel's order), G.4 (the 2024
  * read-lock proposals and why they race).
  *

@@ -49,6 +49,7 @@ struct collapse_control {
 	struct khugepaged_mm *k;
 	unsigned long haddr;
 	unsigned nr_swap;               /* swap entries the scan saw (none without swap) */
+	unsigned max_ptes_none;         /* the tunable, for the isolate step */
 	struct vm_area_struct *vma;     /* valid while mmap_lock is held */
 	struct page *hpage;             /* the new folio */
 	struct page *pmd_table;
@@ -126,7 +127,8 @@ bool khugepaged_summary(const struct mm_struct *mm, struct khugepaged_summary *s
 /* The lock_stat.txt section; nothing if the mm has no khugepaged. */
 void khugepaged_report_text(const struct mm_struct *mm, GString *s);
 
-/* ---- the common steps the schemes are built from (khugepaged.c) ---- */
+/* ---- the common steps the schemes are built from (khugepaged.c: locks and window;
+ * collapse_steps.c: the rest) ---- */
 void collapse_mmap_read_lock(struct collapse_control *cc);
 void collapse_mmap_read_unlock(struct collapse_control *cc);
 void collapse_mmap_write_lock(struct collapse_control *cc);
@@ -161,6 +163,8 @@ void collapse_copy(struct collapse_control *cc);
 /* ...copy_succeeded: clear the old PTEs (taking the PTL per entry unless held), drop the
  * old pages' rmap and free them. */
 void collapse_release_old(struct collapse_control *cc, bool ptl_held);
+/* The old pages' free, once every lock is dropped (collapse_huge_page calls it). */
+void collapse_free_old(struct collapse_control *cc);
 /* The huge PMD goes in (PMD lock held); the old table is deposited. */
 void collapse_install(struct collapse_control *cc);
 void collapse_free_hpage(struct collapse_control *cc);
