@@ -28,6 +28,11 @@ for seed in 2 3; do
       grep -q '"verdict" : "consistent"' "$TMP/s$seed-$w/results.json"
   done
 done
+# Same seed, same run: byte-identical results with huge PMDs too.
+"$MMSIM" run "$storm" --set workers=3 --set readers=2 --out "$TMP/again1" 2>/dev/null
+"$MMSIM" run "$storm" --set workers=3 --set readers=2 --out "$TMP/again2" 2>/dev/null
+check "a second run gives byte-identical results" \
+  cmp -s "$TMP/again1/results.json" "$TMP/again2/results.json"
 # thp = "never" (the default): the same program maps no huge PMD.
 "$MMSIM" run "$storm" --set thp=never --out "$TMP/never" 2>/dev/null
 check "thp=never: exit 0, consistent" grep -q '"verdict" : "consistent"' "$TMP/never/results.json"
