@@ -74,6 +74,8 @@ struct khugepaged_mm {
 	uint64_t held_count[NR_CL];
 	sim_time_t window_total, window_max;
 	uint64_t ipis;
+	uint64_t walker_waits;          /* walkers that slept on collapse_wait */
+	sim_time_t walker_wait_total;   /* ps they slept, all together */
 	GArray *records;                /* struct collapse_record, every collapse attempt */
 	GArray *windows;                /* struct span, in order (one collapse at a time) */
 	GArray *faults;                 /* struct span of every user-visible fault */
@@ -116,8 +118,11 @@ void khugepaged_wait_collapse(struct sim_task *t, struct mm_struct *mm)
 {
 	struct khugepaged_mm *k = mm->khugepaged;
 	sim_bug_on(!k);
+	sim_time_t t0 = t->now;
 	mutex_lock(t, &k->collapse_wait);
 	mutex_unlock(t, &k->collapse_wait);
+	k->walker_waits++;
+	k->walker_wait_total += t->now - t0;
 }
 
 void khugepaged_note_fault(struct mm_struct *mm, sim_time_t t0, sim_time_t t1)
@@ -456,6 +461,7 @@ bool khugepaged_summary(const struct mm_struct *mm, struct khugepaged_summary *s
 		.trylock_failed = k->trylock_failed, .ranges_scanned = k->ranges_scanned,
 		.collapses = k->collapses, .failed = k->failed, .ipis = k->ipis,
 		.window_total = k->window_total, .window_max = k->window_max,
+		.walker_waits = k->walker_waits, .walker_wait_total = k->walker_wait_total,
 		.nr_records = k->records->len,
 		.records = (const struct collapse_record *)(void *)k->records->data,
 	};
@@ -495,4 +501,8 @@ void khugepaged_report_text(const struct mm_struct *mm, GString *s)
 			       (unsigned long long)hist_quantile(&during, 0.99),
 			       (unsigned long long)during.max_ns, (unsigned long long)outside.count,
 			       (unsigned long long)hist_quantile(&outside, 0.99));
+	if (k->walker_waits)
+		g_string_append_printf(s, "walkers that waited for a collapse: %llu, %.3f us in "
+				       "all\n", (unsigned long long)k->walker_waits,
+				       ps_to_ns(k->walker_wait_total) / 1e3);
 }

@@ -115,6 +115,9 @@ struct khugepaged_summary {
 	uint64_t held_count[NR_CL];
 	sim_time_t held_total[NR_CL], held_max[NR_CL]; /* ps */
 	sim_time_t window_total, window_max;           /* ps */
+	/* walkers (faults, zaps) that slept until a collapse ended, and how long in all */
+	uint64_t walker_waits;
+	sim_time_t walker_wait_total;                  /* ps */
 	/* user-visible faults that overlapped a collapse window, and the others */
 	struct latency_hist during, outside;
 	unsigned nr_records;

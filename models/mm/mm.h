@@ -137,8 +137,9 @@ struct page {
 	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
 	union {
 		unsigned long index; /* anon: virtual page number of the mapping */
-		/* PMD table page, collapse = "pmd-seq": the PMD-level sequence count (odd
-		 * while a collapse works under one of its entries).  pmd lock. */
+		/* PTE table page, collapse = "pmd-seq": the sequence count of the PMD entry
+		 * pointing at it (odd while a collapse works on the table), on the line of
+		 * the split PTL.  Changed under the PMD lock. */
 		unsigned long pmd_seq;
 	};
 	pteval_t *table;        /* page-table page: its entries */
