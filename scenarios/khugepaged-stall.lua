@@ -1,14 +1,17 @@
 -- Faulting threads and khugepaged on one mm: how long does a collapse stall faults?
--- Each thread maps a fresh 4 MiB region per round, writes the aligned 2 MiB in it with
--- 4 KiB faults, and marks it MADV_HUGEPAGE; khugepaged (on a CPU of its own) collapses
--- the marked ranges while the threads go on faulting in new ones.  results.json's
--- "khugepaged" member has each collapse's lock hold times and IPIs, and the latency of
--- the faults that overlapped a collapse window against the others; lock_stat.txt ends
--- with the same as a table.  Choose the scheme with --set collapse=<name> (mmsim list
--- collapse, docs/schemes/collapse-*.md), the fault scheme with --set scheme=..., the lock
--- granularity with --set ptl=...
+-- Each thread first faults in `ranges` aligned 2 MiB ranges with 4 KiB pages and marks
+-- them MADV_HUGEPAGE; then, with no more mmap_lock writers of its own, it write-faults a
+-- separate region page by page (4 KiB faults: that region is not marked) and now and then
+-- reads one of its marked ranges.  khugepaged (on a CPU of its own) collapses the marked
+-- ranges meanwhile, so every fault of the second phase competes only with the collapses.
+-- results.json's "khugepaged" member has each collapse's lock hold times and IPIs, and
+-- the latency of the faults that overlapped a collapse window against the others;
+-- lock_stat.txt ends with the same as a table.  Choose the collapse scheme with
+-- --set collapse=<name> (mmsim list collapse, docs/schemes/collapse-*.md), the fault
+-- scheme with --set scheme=..., the lock granularity with --set ptl=...
 local threads = param("threads", 7, "faulting threads (cpus = threads + 1)")
-local rounds = param("rounds", 6, "2 MiB ranges each thread faults in and marks")
+local ranges = param("ranges", 4, "2 MiB ranges each thread faults in small and marks")
+local fault_mb = param("fault_mb", 8, "MiB each thread then write-faults page by page")
 local collapse = param("collapse", "read-swapin", "khugepaged's collapse scheme (mmsim list collapse)")
 local HUGE = 2 * 1024 * 1024
 
@@ -20,15 +23,17 @@ return scenario {
   khugepaged_scan_sleep_ms = 0.1,
   tasks = {
     task { name = "faulter", count = threads, program = function()
-      local old = {}
-      for r = 1, rounds do
-        local base = mmap(2 * HUGE)
-        local h = (base + HUGE - 1) & ~(HUGE - 1)
-        touch(h, HUGE, PAGE_SIZE, "w")
-        assert(madvise(h, HUGE, "hugepage"))
-        -- read back an earlier range: by now perhaps through a huge PMD
-        if #old > 0 then touch(old[rand(1, #old)], HUGE, 16 * PAGE_SIZE, "r") end
-        old[#old + 1] = h
+      local base = mmap((ranges + 1) * HUGE)
+      local h = (base + HUGE - 1) & ~(HUGE - 1)
+      local region = mmap(fault_mb * MiB)
+      touch(h, ranges * HUGE, PAGE_SIZE, "w")
+      assert(madvise(h, ranges * HUGE, "hugepage"))
+      local pages = fault_mb * MiB // PAGE_SIZE
+      for p = 0, pages - 1 do
+        touch(region + p * PAGE_SIZE, 8, PAGE_SIZE, "w")
+        if p % 256 == 255 then
+          touch(h + rand(0, ranges - 1) * HUGE, HUGE, 32 * PAGE_SIZE, "r")
+        end
       end
     end },
   },

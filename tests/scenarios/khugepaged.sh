@@ -70,7 +70,7 @@ done
 check "storm, pmd-none-unsafe: the checker stops it (status 3)" [ $? -eq 3 ]
 
 for c in write-lock pmd-seq; do
-  "$MMSIM" run "$stall" --set collapse=$c --set threads=3 --set rounds=3 \
+  "$MMSIM" run "$stall" --set collapse=$c --set threads=3 --set ranges=2 --set fault_mb=2 \
     --out "$TMP/stall-$c" 2>/dev/null
   check "stall, $c: exit 0" [ $? -eq 0 ]
   check "stall, $c: results.json has the khugepaged report" \
@@ -87,7 +87,7 @@ check "stall, write-lock: collapses held mmap_lock (W) ($w)" [ "${w:-0}" -gt 0 ]
 w=$(sed -n '/"mmap_write"/,/}/ s/.*"collapses" : \([0-9]*\).*/\1/p' "$TMP/stall-pmd-seq/results.json")
 check "stall, pmd-seq: no collapse held mmap_lock (W) ($w)" [ "${w:-1}" -eq 0 ]
 # Same seed, same run, khugepaged included.
-"$MMSIM" run "$stall" --set collapse=pmd-seq --set threads=3 --set rounds=3 \
+"$MMSIM" run "$stall" --set collapse=pmd-seq --set threads=3 --set ranges=2 --set fault_mb=2 \
   --out "$TMP/stall-again" 2>/dev/null
 check "stall, pmd-seq: a second run gives byte-identical results" \
   cmp -s "$TMP/stall-pmd-seq/results.json" "$TMP/stall-again/results.json"
