@@ -3,8 +3,9 @@
  * write-protect fault on the zero page.  The scheme has found the VMA and made it stable
  * (mmap_lock held for read in classic).  Spec: kernel-algorithms.md A.6, A.7.
  *
- * Not yet modelled here: anon_vma_prepare (anon_vma comes with rmap), THP, file faults,
- * COW of a real page (fork), userfaultfd.
+ * THP's PMD-level paths are in huge_memory.c (huge_pmd_fault).  Not yet modelled here:
+ * anon_vma_prepare (anon_vma comes with rmap), file faults, COW of a real page (fork),
+ * userfaultfd.
  */
 #include "mm.h"
 #include "hw/hw.h"

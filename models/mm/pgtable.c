@@ -4,6 +4,8 @@
  * table.  Installing a table follows __pte_alloc/__pud_alloc: allocate outside the lock,
  * take the lock of the level (mm->page_table_lock above the PMD, the split PMD lock for a
  * PTE table), recheck the entry is still empty, populate, and free our table if we lost.
+ * Zap and change_protection meet huge PMD leaves on their way (zap_huge_pmd,
+ * change_huge_pmd, split_huge_pmd in huge_memory.c).
  * Spec: ../shared/reference/kernel-algorithms.md A.6, A.7 step 2, B.4 step 5.
  */
 #include <stdlib.h>
