@@ -4,8 +4,9 @@
  * and munmap split it, whole ones zap or change it in place; an order-9 allocation that
  * finds no block falls back to 4 KiB pages; pte_offset_map_lock backs off when the PMD
  * changed, when the PMD sequence is odd (pmd-seq) and a fault waits on a marker PTE
- * (invalid-pte); and one khugepaged pass collapses a range of small pages under every
- * collapse scheme, keeping every byte the program stored.
+ * (invalid-pte); khugepaged leaves a range alone when it has more empty PTEs than
+ * max_ptes_none or no order-9 block is free; and one khugepaged pass collapses a range of
+ * small pages under every collapse scheme, keeping every byte the program stored.
  */
 #include <string.h>
 #include "tap.h"
@@ -204,13 +205,66 @@ static bool stop_after_one_pass(void)
 	return stop_calls++ > 0;
 }
 
-static void attach(struct mm_struct *mm, const char *scheme)
+static void attach_none(struct mm_struct *mm, const char *scheme, unsigned max_ptes_none)
 {
 	struct khugepaged_params p = {
 		.ops = collapse_find(scheme), .pages_to_scan = 4096, .scan_sleep_ms = 0.01,
-		.max_ptes_none = 511, .cpu = 1, .should_stop = stop_after_one_pass,
+		.max_ptes_none = max_ptes_none, .cpu = 1, .should_stop = stop_after_one_pass,
 	};
 	khugepaged_attach(mm, &p);
+}
+
+static void attach(struct mm_struct *mm, const char *scheme)
+{
+	attach_none(mm, scheme, 511);
+}
+
+static void one_pass(struct mm_struct *mm, struct khugepaged_summary *s)
+{
+	stop_calls = 0;
+	kthread.now = task.now;
+	khugepaged_main(&kthread, mm);
+	task.now = kthread.now;
+	khugepaged_summary(mm, s);
+}
+
+/* A range khugepaged must leave alone: too many holes, or no huge block to copy into. */
+static void test_no_collapse(const struct machine *m)
+{
+	struct zone *zone = zone_create(1ULL << 30, m->nr_cpus);
+	struct mm_struct *mm = new_mm(zone, THP_MADVISE);
+	attach_none(mm, "read-swapin", 0);
+	unsigned long base = sys_mmap(mm, 2 * HUGE);
+	unsigned long h = (base + HUGE - 1) & ~(HUGE - 1);
+	touch(mm, h, HUGE - PAGE_SIZE, PAGE_SIZE, true);
+	sys_madvise_hugepage(mm, h, HUGE);
+	struct khugepaged_summary s;
+	one_pass(mm, &s);
+	tap_ok(s.collapses == 0 && s.scan_fail[SCAN_EXCEED_NONE_PTE] == 1 &&
+	       !pmd_trans_huge(entry_of(mm, h)),
+	       "max_ptes_none = 0: a range with one empty PTE is not collapsed");
+	check(mm, "after the refused scan", HPAGE_PMD_NR - 1);
+	sys_munmap(mm, base, 2 * HUGE);
+	free_mm(mm);
+	zone_destroy(zone);
+
+	/* 4 MiB: the small pages and tables use the only aligned block there was */
+	zone = zone_create(4ULL << 20, m->nr_cpus);
+	mm = new_mm(zone, THP_MADVISE);
+	attach(mm, "write-lock");
+	base = sys_mmap(mm, 2 * HUGE);
+	h = (base + HUGE - 1) & ~(HUGE - 1);
+	touch(mm, h, HUGE, PAGE_SIZE, true);
+	sys_madvise_hugepage(mm, h, HUGE);
+	one_pass(mm, &s);
+	tap_ok(s.collapses == 0 && s.collapse_fail[SCAN_ALLOC_HUGE_PAGE_FAIL] == 1 &&
+	       !pmd_trans_huge(entry_of(mm, h)),
+	       "no order-9 block: the collapse fails at the allocation and changes nothing");
+	touch(mm, h, HUGE, PAGE_SIZE, false);
+	check(mm, "after the failed allocation", HPAGE_PMD_NR);
+	sys_munmap(mm, base, 2 * HUGE);
+	free_mm(mm);
+	zone_destroy(zone);
 }
 
 static void test_backoff(void)
@@ -269,12 +323,8 @@ static void test_collapse(const char *scheme)
 	sys_madvise_hugepage(mm, h, HUGE);
 	tap_ok(!pmd_trans_huge(entry_of(mm, h)), "%s: 511 small pages before khugepaged", scheme);
 
-	stop_calls = 0;
-	kthread.now = task.now;
-	khugepaged_main(&kthread, mm);
-	task.now = kthread.now;
 	struct khugepaged_summary s;
-	khugepaged_summary(mm, &s);
+	one_pass(mm, &s);
 	pteval_t e = entry_of(mm, h);
 	tap_ok(s.collapses == 1 && pmd_trans_huge(e),
 	       "%s: one pass collapses the range into a huge PMD (%llu collapses, %llu failed)",
@@ -312,6 +362,7 @@ int main(void)
 	test_huge_faults();
 	test_fallback(machine);
 	test_backoff();
+	test_no_collapse(machine);
 	for (int i = 0; collapse_schemes[i]; i++)
 		test_collapse(collapse_schemes[i]->name);
 
