@@ -227,12 +227,23 @@ struct spinlock *pte_offset_map_lock(struct sim_task *t, struct mm_struct *mm, p
 	return ptl;
 }
 
-/* The deposited table goes back (zap_deposited_table: pte_free + mm_dec_nr_ptes). */
-static void zap_deposited_table(struct sim_task *t, struct mm_struct *mm, struct page *pt)
+/*
+ * The deposited table goes back (zap_deposited_table: pte_free + mm_dec_nr_ptes).  In an
+ * mm whose faults walk page tables under RCU alone (mm->pt_free_rcu) a walker may still
+ * hold it from before the collapse that deposited it, so it goes through the gather and
+ * waits for a grace period like every other unlinked table.
+ */
+static void zap_deposited_table(struct sim_task *t, struct mmu_gather *tlb, struct page *pt)
 {
+	struct mm_struct *mm = tlb->mm;
 	hw_rmw(t, &mm->nr_ptes, sizeof(mm->nr_ptes));
 	mm->nr_ptes--;
-	pt_free_table(t, mm, pt);
+	if (mm->pt_free_rcu) {
+		g_ptr_array_add(tlb->tables, pt);
+		tlb->freed_tables = true;
+	} else {
+		pt_free_table(t, mm, pt);
+	}
 }
 
 void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_table,
@@ -273,7 +284,7 @@ void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_t
 			mm_check_event(t, mm, haddr + i * PAGE_SIZE, MEV_ZAP, head->pfn + i);
 	spin_unlock(t, pl);
 	count_event(&t->stats, EV_THP_ZAP_PMD);
-	zap_deposited_table(t, mm, pt);
+	zap_deposited_table(t, tlb, pt);
 }
 
 void split_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table,
