@@ -26,19 +26,25 @@ struct load_state {
 
 static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
-	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "thp", "collapse",
-	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none",
-	"tasks", NULL,
+	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
+	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
+	"seq_shares_lock_line", "secondary_mmu", "thp", "collapse", "khugepaged_pages_to_scan",
+	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
-	"inject", "gfp_nowait_fail", "thp", "collapse", "khugepaged_pages_to_scan",
-	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", NULL,
+	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock",
+	"anon_vma_lock", "tree_lock", "prefetchw", "seq_shares_lock_line", "thp", "collapse",
+	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
 const char *const config_ptl_names[] = { "split-pmd", "split-pte", "mm", NULL };
+const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
+const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
+const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
+const char *const config_tree_lock_names[] = { "mmap_lock", "spinlock", NULL };
 const char *const config_thp_names[] = { "never", "always", "madvise", NULL };
 /* "none" (no khugepaged), then the collapse schemes of models/mm/collapse.c. */
 const char *const config_collapse_names[] = {
@@ -46,8 +52,11 @@ const char *const config_collapse_names[] = {
 	"invalid-pte", NULL,
 };
 const char *const config_inject_names[] = {
-	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush", NULL,
+	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
+	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
+	NULL,
 };
+const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -506,7 +515,9 @@ static int read_scenario(lua_State *L)
 					((struct scenario_param *)g_ptr_array_index(cfg->params, j))->name);
 			lua_pushfstring(L, "--set %s: no such parameter (this scenario's parameters: %s; "
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
-					"deadline_ms, check, ptl, inject, gfp_nowait_fail, thp, collapse, "
+					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, "
+					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock, tree_lock, "
+					"prefetchw, seq_shares_lock_line, thp, collapse, "
 					"khugepaged_pages_to_scan, khugepaged_scan_sleep_ms, "
 					"khugepaged_max_ptes_none)", key,
 					known->len ? known->str : "none");
@@ -519,10 +530,14 @@ static int read_scenario(lua_State *L)
 			lua_pop(L, 1);
 			if (!strcmp(key, "name") || !strcmp(key, "machine") ||
 			    !strcmp(key, "scheme") || !strcmp(key, "ptl") ||
-			    !strcmp(key, "inject") || !strcmp(key, "thp") ||
+			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
+			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk") ||
+			    !strcmp(key, "i_mmap_lock") || !strcmp(key, "anon_vma_lock") ||
+			    !strcmp(key, "tree_lock") || !strcmp(key, "thp") ||
 			    !strcmp(key, "collapse"))
 				lua_pushstring(L, "");
-			else if (!strcmp(key, "check"))
+			else if (!strcmp(key, "check") || !strcmp(key, "prefetchw") ||
+				 !strcmp(key, "seq_shares_lock_line"))
 				lua_pushboolean(L, 0);
 			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
 				 !strcmp(key, "gfp_nowait_fail") ||
@@ -630,6 +645,38 @@ static int read_scenario(lua_State *L)
 	/* ptl: the x86-64 kernel's split PTE and PMD locks unless the scenario says else. */
 	cfg->ptl = read_enum_field(L, sc, "ptl", config_ptl_names, 0);
 	cfg->inject = read_enum_field(L, sc, "inject", config_inject_names, 0);
+	/* How unlinked page tables and removed VMAs are freed: the scheme's need unless the
+	 * scenario asks for more (a scheme without lockless readers may pay for RCU). */
+	/* spf's page walk: under RCU, or with interrupts disabled (then the flush IPI, not
+	 * a grace period, keeps tables alive: they may be freed at once). */
+	cfg->spf_walk_irqs_off = read_enum_field(L, sc, "spf_walk", config_spf_walk_names, 0);
+	if (cfg->spf_walk_irqs_off && !cfg->scheme->speculative)
+		return luaL_error(L, "scenario: spf_walk applies to scheme spf only (scheme is "
+				  "'%s')", cfg->scheme_name);
+	cfg->pt_free = read_enum_field(L, sc, "pt_free", config_pt_free_names,
+				       cfg->spf_walk_irqs_off ? PT_FREE_IMMEDIATE :
+								scheme_pt_free(cfg->scheme));
+	cfg->vma_free = read_enum_field(L, sc, "vma_free", config_vma_free_names,
+					scheme_vma_free(cfg->scheme));
+	const char *why = scheme_free_unsafe(cfg->scheme, (enum pt_free_kind)cfg->pt_free,
+					     (enum vma_free_kind)cfg->vma_free,
+					     cfg->spf_walk_irqs_off);
+	if (why)
+		return luaL_error(L, "scenario: %s", why);
+	/* anon_vma_lock: the root anon_vma's rwsem (since 2012) unless the scenario says else. */
+	cfg->anon_vma_lock = read_enum_field(L, sc, "anon_vma_lock", config_anon_vma_lock_names, 0);
+	/* Knobs of the fault schemes (docs/scenarios.md); defaults are today's kernel. */
+	cfg->tree_lock = read_enum_field(L, sc, "tree_lock", config_tree_lock_names, 0);
+	static const char *const bool_knobs[] = { "prefetchw", "seq_shares_lock_line" };
+	bool *bool_dst[] = { &cfg->prefetchw, &cfg->seq_shares_lock_line };
+	for (int i = 0; i < 2; i++) {
+		lua_getfield(L, sc, bool_knobs[i]);
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "scenario: '%s' must be a boolean, got %s",
+					  bool_knobs[i], luaL_typename(L, -1));
+		*bool_dst[i] = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
 	/* The chance that a GFP_NOWAIT page allocation fails (models/mm/page_alloc.c). */
 	lua_getfield(L, sc, "gfp_nowait_fail");
 	if (!lua_isnil(L, -1)) {
@@ -645,6 +692,57 @@ static int read_scenario(lua_State *L)
 	}
 	lua_pop(L, 1);
 
+	cfg->i_mmap_lock = read_enum_field(L, sc, "i_mmap_lock", config_i_mmap_lock_names, 0);
+	config_read_files(L, sc, cfg);
+	/* secondary_mmu = { cpus, rate_per_ms, callback_ns, sleeps } (docs/scenarios.md). */
+	lua_getfield(L, sc, "secondary_mmu");
+	if (!lua_isnil(L, -1)) {
+		static const char *const smmu_keys[] = { "cpus", "rate_per_ms", "callback_ns",
+							 "sleeps", NULL };
+		int sm = lua_gettop(L);
+		if (!lua_istable(L, sm))
+			return luaL_error(L, "scenario: 'secondary_mmu' must be a table "
+					  "{ cpus, rate_per_ms, callback_ns, sleeps }, got %s",
+					  luaL_typename(L, sm));
+		check_keys(L, sm, smmu_keys, "secondary_mmu");
+		cfg->smmu_cpus = (int)check_integer_field(L, sm, "cpus", "secondary_mmu", 1,
+							  max_cpus, &present);
+		if (!present)
+			cfg->smmu_cpus = 1;
+		/* rate_per_ms in (0, 1e6], callback_ns in [0, 1e9] */
+		static const struct { const char *key; double max, def; bool zero_ok;
+				      const char *range; } nums[] = {
+			{ "rate_per_ms", 1e6, 100, false, "(0, 1000000]" },
+			{ "callback_ns", 1e9, 1000, true, "[0, 1000000000]" },
+		};
+		double *ndst[] = { &cfg->smmu_rate_per_ms, &cfg->smmu_callback_ns };
+		for (int i = 0; i < 2; i++) {
+			lua_getfield(L, sm, nums[i].key);
+			*ndst[i] = nums[i].def;
+			if (!lua_isnil(L, -1)) {
+				int ok;
+				double d = lua_tonumberx(L, -1, &ok);
+				if (!ok)
+					return luaL_error(L, "secondary_mmu: '%s' must be a number, "
+							  "got %s", nums[i].key, luaL_typename(L, -1));
+				if (!(d > 0 || (nums[i].zero_ok && d == 0)) || d > nums[i].max)
+					return luaL_error(L, "secondary_mmu: '%s' = %f must be in %s",
+							  nums[i].key, d, nums[i].range);
+				*ndst[i] = d;
+			}
+			lua_pop(L, 1);
+		}
+		lua_getfield(L, sm, "sleeps");
+		if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+			return luaL_error(L, "secondary_mmu: 'sleeps' must be a boolean, got %s",
+					  luaL_typename(L, -1));
+		cfg->smmu_sleeps = lua_isnil(L, -1) ? true : lua_toboolean(L, -1);
+		lua_pop(L, 1);
+		if (!(cfg->duration_ms > 0))
+			return luaL_error(L, "secondary_mmu: needs 'duration_ms' (its vCPUs run "
+					  "until the scenario's duration ends)");
+	}
+	lua_pop(L, 1);
 	/* THP and khugepaged (models/mm/huge_memory.c, khugepaged.c; docs/scenarios.md). */
 	cfg->thp = read_enum_field(L, sc, "thp", config_thp_names, 0);
 	cfg->collapse = read_enum_field(L, sc, "collapse", config_collapse_names, 0);
@@ -716,6 +814,11 @@ static int read_scenario(lua_State *L)
 	}
 	lua_pop(L, 1);
 	place_tasks(L, cfg);
+	int smmu_base = cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus;
+	if (cfg->smmu_cpus && smmu_base + cfg->smmu_cpus > max_cpus)
+		return luaL_error(L, "secondary_mmu: %d vCPUs after CPU %d do not fit in the "
+				  "%d CPUs of %s", cfg->smmu_cpus, smmu_base - 1, max_cpus,
+				  cfg->machine_name);
 	cfg->khugepaged_cpu = -1;
 	if (cfg->collapse) {
 		/* khugepaged runs on the first CPU of the scenario no task is placed on. */
@@ -842,6 +945,8 @@ void config_free(struct run_config *cfg)
 	machine_free((struct machine *)cfg->machine);
 	g_ptr_array_free(cfg->groups, TRUE);
 	g_ptr_array_free(cfg->params, TRUE);
+	if (cfg->files)
+		g_ptr_array_free(cfg->files, TRUE);
 	g_free(cfg->file);
 	g_free(cfg->where);
 	g_free(cfg->name);
@@ -867,8 +972,26 @@ JsonNode *config_to_json(const struct run_config *cfg)
 	json_add_double(b, "deadline_ms", cfg->deadline_ms);
 	json_add_bool(b, "check", cfg->check);
 	json_add_string(b, "ptl", config_ptl_names[cfg->ptl]);
+	json_add_string(b, "pt_free", config_pt_free_names[cfg->pt_free]);
+	json_add_string(b, "vma_free", config_vma_free_names[cfg->vma_free]);
+	if (cfg->scheme->speculative)
+		json_add_string(b, "spf_walk", config_spf_walk_names[cfg->spf_walk_irqs_off]);
 	json_add_string(b, "inject", config_inject_names[cfg->inject]);
+	json_add_string(b, "anon_vma_lock", config_anon_vma_lock_names[cfg->anon_vma_lock]);
 	json_add_double(b, "gfp_nowait_fail", cfg->gfp_nowait_fail);
+	config_files_json(b, cfg);
+	json_add_string(b, "tree_lock", config_tree_lock_names[cfg->tree_lock]);
+	json_add_bool(b, "prefetchw", cfg->prefetchw);
+	json_add_bool(b, "seq_shares_lock_line", cfg->seq_shares_lock_line);
+	if (cfg->smmu_cpus) {
+		json_builder_set_member_name(b, "secondary_mmu");
+		json_builder_begin_object(b);
+		json_add_int(b, "cpus", cfg->smmu_cpus);
+		json_add_double(b, "rate_per_ms", cfg->smmu_rate_per_ms);
+		json_add_double(b, "callback_ns", cfg->smmu_callback_ns);
+		json_add_bool(b, "sleeps", cfg->smmu_sleeps);
+		json_builder_end_object(b);
+	}
 	json_add_string(b, "thp", config_thp_names[cfg->thp]);
 	json_add_string(b, "collapse", config_collapse_names[cfg->collapse]);
 	if (cfg->collapse) {

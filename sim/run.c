@@ -17,6 +17,7 @@
 #include "mmsim-config.h"
 #include "schemes/scheme.h"
 #include "mm/khugepaged.h"
+#include "mm/mmu_notifier.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
 static void run_violation(const char *report, void *arg)
@@ -33,12 +34,18 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	gint64 wall0 = g_get_monotonic_time();
 
 	engine_init();
-	engine_platform(m, cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus);
+	/* The secondary MMU's vCPUs, if any, run on the CPUs after the scenario's. */
+	int smmu_base = cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus;
+	engine_platform(m, smmu_base + cfg->smmu_cpus);
 	/* Per-CPU state for every CPU of the machine: tasks may be placed anywhere. */
 	struct zone *zone = zone_create(m->mem_bytes, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
 	mm->ptl_mode = (enum ptl_mode)cfg->ptl;
 	mm->inject = (enum mm_inject)cfg->inject;
+	mm->pt_free_rcu = cfg->pt_free == PT_FREE_RCU;
+	mm->vma_free = (enum vma_free_kind)cfg->vma_free;
+	mm->spf_walk_irqs_off = cfg->spf_walk_irqs_off;
+	mm->anon_vma_lock = (enum anon_vma_lock_kind)cfg->anon_vma_lock;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
 	/* THP: huge PMDs can appear, so PTL takers recheck the PMD (models/mm/huge_memory.c). */
 	mm->thp = (enum thp_mode)cfg->thp;
@@ -57,15 +64,25 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 				config_collapse_names[cfg->collapse]);
 		khugepaged_attach(mm, &kp);
 	}
+	mm_set_tree_lock(mm, (enum mm_tree_lock)cfg->tree_lock);
+	mm->fault_prefetchw = cfg->prefetchw;
+	mm->seq_shares_lock_line = cfg->seq_shares_lock_line;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
+	/* The scenario's files, in name order (ids 1, 2, ...: the checker's keys). */
+	for (unsigned i = 0; i < cfg->files->len; i++) {
+		const struct file_config *f = g_ptr_array_index(cfg->files, i);
+		filemap_create(zone, f->name, f->pages, f->cached, f->read_ns,
+			       (enum i_mmap_lock_kind)cfg->i_mmap_lock);
+	}
 	/* Schemes whose faults walk the VMA tree without mmap_lock free tree nodes and VMAs
 	 * through RCU, and those whose faults may walk page tables under RCU alone
 	 * (speculative, lockless) free page tables through it too: run the grace-period
 	 * machinery (tick-driven, HZ=1000). */
 	bool need_rcu = cfg->scheme->vma_lock != VMA_LOCK_NONE || cfg->scheme->speculative ||
-			cfg->scheme->lockless_fault;
+			cfg->scheme->lockless_fault || mm->pt_free_rcu ||
+			mm->vma_free == VMA_FREE_RCU || cfg->tree_lock == TREE_LOCK_SPINLOCK;
 	if (need_rcu)
 		rcu_init(RCU_TICK, 1e6, m->nr_cpus);
 	sim_time_t duration = cfg->duration_ms > 0 ? (sim_time_t)llround(cfg->duration_ms * 1e9) :
@@ -86,6 +103,24 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		}
 	}
 
+	struct secondary_mmu *smmu = NULL;
+	if (cfg->smmu_cpus) {
+		struct secondary_mmu_params sp = { cfg->smmu_cpus, cfg->smmu_rate_per_ms,
+						   cfg->smmu_callback_ns, cfg->smmu_sleeps };
+		smmu = secondary_mmu_create(mm, &sp);
+		/* vCPU threads (in KVM_RUN): they run until the scenario's duration ends and
+		 * their work counts with everyone's. */
+		for (int i = 0; i < cfg->smmu_cpus; i++) {
+			char *name = g_strdup_printf("vcpu/%d", i + 1);
+			struct sim_task *t = engine_spawn(name, smmu_base + i, false,
+							  secondary_mmu_vcpu_main, smmu);
+			t->mm = mm;
+			t->deadline = duration;
+			rng_seed(&t->rng, cfg->seed, (uint64_t)t->id);
+			if (need_rcu)
+				rcu_register(t);
+		}
+	}
 	if (need_rcu)
 		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
 	if (mm->khugepaged) {
@@ -130,6 +165,11 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		fprintf(stderr, "mmsim: %s: RCU violation: %s\n", cfg->file, rcu->violation);
 		return EXIT_VIOLATION;
 	}
+	char *mn_err = mmu_notifier_check_quiescent(mm);
+	if (mn_err) {
+		fprintf(stderr, "mmsim: %s: %s\n", cfg->file, mn_err);
+		return EXIT_VIOLATION;
+	}
 	if (lockdep_report()) {
 		fprintf(stderr, "mmsim: %s: lock order violation:\n%s", cfg->file, lockdep_report());
 		return EXIT_VIOLATION;
@@ -164,6 +204,10 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm_checker_destroy(mm->checker);
 	khugepaged_detach(mm);
 	mm_destroy(mm);
+	secondary_mmu_destroy(smmu);
+	while (filemap_all()->len)
+		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
+	mm_reap_exited(zone);
 	zone_destroy(zone);
 	return 0;
 }

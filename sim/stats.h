@@ -97,6 +97,38 @@ enum stat_event {
 	EV_THP_SPLIT_PMD,      /* huge PMDs split into PTE tables */
 	EV_THP_ZAP_PMD,        /* huge PMDs zapped whole */
 	EV_COLLAPSE_WAIT,      /* walkers that met a collapse in progress and waited */
+	/* file mappings (models/mm/filemap.c) */
+	EV_FAULT_FILE_READ,    /* do_read_fault mapped a page cache page */
+	EV_FAULT_FILE_COW,     /* private write: a copy of the cache page mapped (fault or wp) */
+	EV_FAULT_FILE_SHARED,  /* do_shared_fault mapped the cache page writable */
+	EV_FAULT_FILE_WP,      /* write to a read-only PTE made it writable (shared or reuse) */
+	EV_FAULT_MAJOR,        /* file faults that had to read the page from the device */
+	EV_PGCACHE_HIT,        /* filemap_fault found the page in the page cache */
+	EV_PGCACHE_READ,       /* pages read into the page cache */
+	/* anonymous rmap, fork and copy-on-write (models/mm/anon_vma.c, fork.c) */
+	EV_VMA_LOCK_NO_ANON_VMA, /* 6.4 lock_vma_under_rcu: VMA without anon_vma (an ABORT) */
+	EV_SPF_ABORT_ANON,     /* SPF: write fault needing anon_vma_prepare or a COW copy */
+	EV_RCU_FB_ANON_VMA,    /* rcu Tier 0: write fault on a VMA without anon_vma */
+	EV_ANON_VMA_PREPARE,   /* anon_vma_prepare that gave a VMA its anon_vma */
+	EV_ANON_VMA_PREPARE_LOST, /* ... that found one published meanwhile and freed its own */
+	EV_FAULT_COW,          /* do_wp_page copied a shared anonymous page */
+	EV_FAULT_COW_REUSE,    /* do_wp_page reused an exclusive anonymous page */
+	EV_FORK,               /* fork(): dup_mmap */
+	EV_EXIT_MMAP,          /* exit_mmap of a child */
+	/* the mmap_lock line at fault entry (knob prefetchw) */
+	EV_FAULT_PREFETCHW_RFO, /* #PF entry prefetchw that had to fetch the mmap_lock line */
+	EV_MMAP_LOCK_TRYLOCK_RFO, /* mmap_read_lock whose trylock atomic found the line not
+				   * exclusive in its core (an RFO on the atomic's path) */
+	/* MMU notifiers and the secondary MMU (models/mm/mmu_notifier.c, secondary_mmu.c) */
+	EV_MN_INVALIDATE,      /* invalidate_range_start calls on an mm with subscribers */
+	EV_SPF_ABORT_NOTIFIER, /* SPF: a COW with MMU notifiers (callbacks may sleep) */
+	EV_RCU_FB_NOTIFIER,    /* rcu Tier 0: a COW with MMU notifiers (not under RCU) */
+	EV_SMMU_ACCESS,        /* guest accesses served by the shadow table */
+	EV_SMMU_FAULT,         /* guest accesses that faulted into the secondary MMU */
+	EV_SMMU_GUP_SLOW,      /* ... whose page was not present: faulted in by the scheme */
+	EV_SMMU_FAULT_RETRY,   /* installs refused by mmu_invalidate_seq/in_progress: retried */
+	EV_SMMU_INVALIDATE,    /* invalidate_range_start callbacks run by the secondary MMU */
+	EV_SMMU_SPTE_ZAP,      /* shadow entries cleared by them */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */
@@ -108,6 +140,7 @@ enum stat_event {
 	EV_STLB_HIT,           /* ... from the STLB */
 	EV_TLB_FLUSH,          /* flush_tlb_mm_range calls */
 	EV_TLB_SHOOTDOWN_IPI,  /* flush IPIs sent */
+	EV_TLB_IPI_IRQS_OFF,   /* of those, handled late: the target had interrupts disabled */
 	EV_TLB_LAZY_SKIP,      /* cpumask CPUs skipped in lazy TLB mode */
 	EV_IPI_RECEIVED,       /* flush IPIs handled */
 	NR_STAT_EVENTS

@@ -43,6 +43,12 @@ struct sim_task {
 	 * in its own timeline: charged at its next sim_sync (see models/hw/tlb.c). */
 	sim_time_t irq_debt;
 	sim_time_t idle_from, idle_to; /* ps, its last explicit sleep (lazy TLB mode) */
+	/* models/sync/irq.c: interrupts disabled now, and the current or last disabled
+	 * section [irqs_off_from, irqs_on_at) (ps; equal when there was none); senders of
+	 * IPIs blocked until local_irq_enable (struct irq_waiter *). */
+	bool irqs_off;
+	sim_time_t irqs_off_from, irqs_on_at;
+	void *irq_waiters;
 
 	struct sim_task *wait_next; /* FIFO link while queued on a modelled lock */
 	unsigned wait_flags;        /* lock-private (e.g. reader or writer) */

@@ -12,6 +12,9 @@
 #include "hw/machine.h"
 #include "hw/hw.h"
 #include "mm/mm.h"
+#include "mm/rmap.h"
+#include "mm/lru.h"
+#include "mm/mmu_notifier.h"
 #include "sync/waitq.h"
 #include "schemes/scheme.h"
 #include "sync/rcu.h"
@@ -21,6 +24,7 @@
 struct program {
 	lua_State *co;
 	int group_ref;
+	GArray *children;         /* int registry refs of the fork() children */
 	sim_time_t clock_at_hook; /* the task's clock at the last instruction-count hook */
 };
 
@@ -57,15 +61,20 @@ static unsigned long check_addr(lua_State *L, int arg, const char *op)
 	return (unsigned long)a;
 }
 
-/* mmap(len): anonymous private read-write mapping; returns its address. */
+/* mmap(len): anonymous private read-write mapping; returns its address.
+ * mmap(len, {file = name, offset = 0, shared = false, prot = "rw"}): a file mapping
+ * (sim/workload_file.c). */
 static int l_mmap(lua_State *L)
 {
 	struct sim_task *t = current(L, "mmap");
 	unsigned long len = check_len(L, 1, "mmap");
 	len = (len + PAGE_SIZE - 1) & PAGE_MASK;
+	if (!lua_isnoneornil(L, 2))
+		return workload_mmap_file(L, t, len);
 	cpu_work(t, t->machine->path.syscall);
 	count_event(&t->stats, EV_MMAP);
 	unsigned long addr = t->mm->scheme->mmap(t, t->mm, len, VM_READ | VM_WRITE);
+	mmu_notifier_assert_balanced(t, t->mm, "mmap");
 	if (!addr)
 		return luaL_error(L, "mmap: no free range of %I bytes (ENOMEM)", (lua_Integer)len);
 	if (t->mm->checker) /* nobody knows the address before the call returns */
@@ -93,6 +102,7 @@ static int l_munmap(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MUNMAP, addr, addr + len, 0)
 				: -1;
 	t->mm->scheme->munmap(t, t->mm, addr, len);
+	mmu_notifier_assert_balanced(t, t->mm, "munmap");
 	if (op >= 0)
 		mm_check_op_end(t, t->mm, op, true);
 	rcu_user_return(t);
@@ -137,6 +147,7 @@ static int l_mprotect(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_MPROTECT, addr, addr + len,
 						    flags) : -1;
 	int ret = t->mm->scheme->mprotect(t, t->mm, addr, len, flags);
+	mmu_notifier_assert_balanced(t, t->mm, "mprotect");
 	if (op >= 0)
 		mm_check_op_end(t, t->mm, op, ret == 0);
 	rcu_user_return(t);
@@ -154,6 +165,7 @@ static int l_madvise_dontneed(lua_State *L)
 	int op = t->mm->checker ? mm_check_op_begin(t, t->mm, MOP_DONTNEED, addr, addr + len, 0)
 				: -1;
 	int ret = t->mm->scheme->madvise_dontneed(t, t->mm, addr, len);
+	mmu_notifier_assert_balanced(t, t->mm, "madvise_dontneed");
 	if (op >= 0) /* the mapped parts are dropped even if the range has holes */
 		mm_check_op_end(t, t->mm, op, true);
 	rcu_user_return(t);
@@ -187,14 +199,21 @@ static int l_madvise(lua_State *L)
 	return 1;
 }
 
-/* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
-static int l_touch(lua_State *L)
+/*
+ * The loads or stores of touch() through mm (the task's own, or a fork child's that the
+ * task's CPU runs for the moment); the arguments start at Lua index `a`.
+ */
+static int touch_mm(lua_State *L, struct sim_task *t, struct mm_struct *mm, int a)
 {
-	struct sim_task *t = current(L, "touch");
-	unsigned long addr = check_addr(L, 1, "touch");
-	unsigned long len = check_len(L, 2, "touch");
-	lua_Integer stride = luaL_optinteger(L, 3, PAGE_SIZE);
-	const char *mode = luaL_optstring(L, 4, "w");
+	unsigned long addr = check_addr(L, a, "touch");
+	unsigned long len = check_len(L, a + 1, "touch");
+	/* child:touch(addr, len, mode) may leave the stride out. */
+	if (lua_type(L, a + 2) == LUA_TSTRING && lua_isnoneornil(L, a + 3)) {
+		lua_pushinteger(L, PAGE_SIZE);
+		lua_insert(L, a + 2);
+	}
+	lua_Integer stride = luaL_optinteger(L, a + 2, PAGE_SIZE);
+	const char *mode = luaL_optstring(L, a + 3, "w");
 	if (stride <= 0)
 		return luaL_error(L, "touch: stride %I must be positive", stride);
 	bool write;
@@ -207,7 +226,7 @@ static int l_touch(lua_State *L)
 	if (addr + len > TASK_SIZE)
 		return luaL_error(L, "touch: range ends beyond the user address space");
 	for (unsigned long off = 0; off < len; off += (unsigned long)stride) {
-		int err = mmu_access(t, t->mm, addr + off, write);
+		int err = mmu_access(t, mm, addr + off, write);
 		rcu_user_return(t); /* back in user mode: a quiescent state */
 		if (err == -14)
 			return luaL_error(L, "touch: segmentation fault at 0x%p (%s)",
@@ -218,6 +237,128 @@ static int l_touch(lua_State *L)
 					  (lua_Integer)(t->machine->mem_bytes >> 20));
 	}
 	return 0;
+}
+
+/* touch(addr, len [, stride = PAGE_SIZE [, mode = "w"]]): user loads ("r") or stores ("w"). */
+static int l_touch(lua_State *L)
+{
+	return touch_mm(L, current(L, "touch"), current(L, "touch")->mm, 1);
+}
+
+/*
+ * fork(): a child process whose address space is a copy-on-write copy of the task's
+ * (dup_mmap, charged to the task).  The child runs on the task's CPU when the program
+ * calls child:touch(...); child:exit() tears its address space down (exit_mmap).
+ * Children still alive when the task's program returns exit then.
+ */
+#define CHILD_MT "mmsim.child"
+
+struct child {
+	struct mm_struct *mm; /* NULL once exited */
+	struct sim_task *parent;
+};
+
+static struct child *check_child(lua_State *L, const char *op)
+{
+	struct child *c = luaL_checkudata(L, 1, CHILD_MT);
+	if (!c->mm)
+		luaL_error(L, "child:%s(): the child has exited", op);
+	if (c->parent != current(L, op))
+		luaL_error(L, "child:%s(): only the task that forked it may run it", op);
+	return c;
+}
+
+static void child_exit(struct sim_task *t, struct child *c)
+{
+	cpu_work(t, t->machine->path.syscall);
+	exit_mmap(t, c->mm);
+	c->mm = NULL;
+	switch_mm(t, t->mm); /* the CPU runs the parent again */
+	rcu_user_return(t);
+}
+
+static int l_child_touch(lua_State *L)
+{
+	struct child *c = check_child(L, "touch");
+	return touch_mm(L, c->parent, c->mm, 2);
+}
+
+static int l_child_exit(lua_State *L)
+{
+	struct child *c = check_child(L, "exit");
+	child_exit(c->parent, c);
+	return 0;
+}
+
+static int l_fork(lua_State *L)
+{
+	struct sim_task *t = current(L, "fork");
+	struct program *p = t->program_private;
+	cpu_work(t, t->machine->path.syscall);
+	struct child *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	c->parent = t;
+	c->mm = dup_mm(t, t->mm);
+	if (luaL_newmetatable(L, CHILD_MT)) {
+		static const luaL_Reg methods[] = {
+			{ "touch", l_child_touch }, { "exit", l_child_exit }, { NULL, NULL },
+		};
+		luaL_newlib(L, methods);
+		lua_setfield(L, -2, "__index");
+	}
+	lua_setmetatable(L, -2);
+	/* Anchored until the task ends, which exits it if the program did not. */
+	lua_pushvalue(L, -1);
+	g_array_append_val(p->children, (int){ luaL_ref(L, LUA_REGISTRYINDEX) });
+	rcu_user_return(t);
+	return 1;
+}
+
+/*
+ * page_idle(addr, len) -> n: idle page tracking over the task's pages in [addr, addr+len)
+ * (mm/page_idle.c: the PFNs as /proc/self/pagemap gives them, then a write of their bits
+ * to /sys/kernel/mm/page_idle/bitmap): each mapped anonymous page is pinned
+ * (get_page_unless_zero) and its accessed bits are tested and cleared in every mm that
+ * maps it by an rmap walk under its anon_vma lock (R).  Returns how many pages had been
+ * accessed since the last call.
+ */
+static int l_page_idle(lua_State *L)
+{
+	struct sim_task *t = current(L, "page_idle");
+	unsigned long addr, len = check_range(L, "page_idle", &addr);
+	lua_Integer young = 0;
+	GArray *pfns = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	/* pagemap_read: the page-table walk under mmap_lock (R). */
+	cpu_work(t, t->machine->path.syscall);
+	mmap_read_lock(t, t->mm);
+	for (unsigned long a = addr; a < addr + len; a += PAGE_SIZE) {
+		pteval_t *pte = pt_lookup_pte(t, t->mm, a, NULL);
+		if (pte && pte_present(*pte) && !(*pte & _PAGE_SPECIAL))
+			/* a huge PMD: the subpage's pfn (a tail is skipped below; the head
+			 * stands for the folio) */
+			g_array_append_val(pfns, (uint64_t){ pte_pfn(*pte) +
+				(pmd_trans_huge(*pte) ? (a >> PAGE_SHIFT) % HPAGE_PMD_NR : 0) });
+	}
+	mmap_read_unlock(t, t->mm);
+	rcu_user_return(t);
+	/* page_idle_bitmap_write: by PFN, no lock of the mm; the page may have been freed
+	 * or reused since. */
+	cpu_work(t, t->machine->path.syscall);
+	for (unsigned i = 0; i < pfns->len; i++) {
+		struct page *p = pfn_to_page(t->mm->zone, g_array_index(pfns, uint64_t, i));
+		sim_sync(t);
+		hw_load(t, p, 64);
+		if (p->refcount <= 0 || !(p->flags & PG_anon) || !(p->flags & PG_lru))
+			continue; /* page_idle_get_folio: free, or not an LRU user page */
+		hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* get_page_unless_zero */
+		p->refcount++;
+		if (folio_referenced(t, p, false) > 0)
+			young++;
+		folio_put(t, t->mm->zone, p);
+	}
+	g_array_free(pfns, TRUE);
+	rcu_user_return(t);
+	lua_pushinteger(L, young);
+	return 1;
 }
 
 /* sleep(ns): the task is idle for ns of simulated time. */
@@ -585,7 +726,7 @@ static const luaL_Reg ops[] = {
 	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
 	{ "madvise", l_madvise },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
-	{ "work", l_work }, { "stat", l_stat },
+	{ "work", l_work }, { "stat", l_stat }, { "fork", l_fork }, { "page_idle", l_page_idle },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },
 	{ "shm_add", l_shm_add }, { "shm_cas", l_shm_cas }, { "shm_spin_cas", l_shm_spin_cas },
 	{ "shm_wait", l_shm_wait }, { "shm_prefetchw", l_shm_prefetchw }, { NULL, NULL },
@@ -604,6 +745,7 @@ void workload_prepare(struct run_config *cfg, struct task_group *g, int index,
 {
 	lua_State *L = cfg->L;
 	struct program *p = g_new0(struct program, 1);
+	p->children = g_array_new(FALSE, FALSE, sizeof(int));
 
 	p->co = lua_newthread(L);
 	luaL_ref(L, LUA_REGISTRYINDEX); /* anchored for the whole run */
@@ -654,4 +796,15 @@ void workload_task_main(struct sim_task *t, void *arg)
 		_exit(EXIT_USAGE);
 	}
 	lua_settop(co, 0);
+	/* The task's children that are still alive exit with it. */
+	for (unsigned i = 0; i < p->children->len; i++) {
+		int ref = g_array_index(p->children, int, i);
+		lua_rawgeti(co, LUA_REGISTRYINDEX, ref);
+		struct child *c = lua_touserdata(co, -1);
+		if (c->mm)
+			child_exit(t, c);
+		lua_pop(co, 1);
+		luaL_unref(co, LUA_REGISTRYINDEX, ref);
+	}
+	g_array_set_size(p->children, 0);
 }

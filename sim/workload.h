@@ -16,6 +16,9 @@ struct task_group;
 
 #define WORKLOAD_ENV "mmsim.env"
 
+/* mmap(len, {file = ...}) of sim/workload_file.c: the options table at index 2. */
+int workload_mmap_file(lua_State *L, struct sim_task *t, unsigned long len);
+
 /* Add the operations to the sandbox table at env. */
 void workload_register(lua_State *L, int env);
 /* Make the Lua thread that will run group g's program as task t (index within g). */

@@ -7,6 +7,9 @@
  *   daemon    a kernel thread that never ends does not keep the run alive.
  *   deadline  a task that runs past the deadline fails the run.
  *   rwsem     a queued writer blocks new readers and trylocks; release order is FIFO.
+ *   irqs-off  a TLB flush IPI to a CPU with interrupts disabled is handled when they are
+ *             enabled again, and the sender waits for that acknowledgement; an IPI
+ *             before or after the section is not delayed.
  */
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +20,8 @@
 #include "sync/seqcount.h"
 #include "sync/spinlock.h"
 #include "sync/rwsem.h"
+#include "sync/irq.h"
+#include "hw/hw.h"
 
 static struct machine *machine;
 
@@ -234,11 +239,70 @@ static int test_rwsem(void)
 	return tap_done();
 }
 
+/* ---- irqs-off ---- */
+
+#define IRQ_OFF_AT_NS 1000.0
+#define IRQ_OFF_LEN_NS 5000.0
+static sim_time_t irq_on_time, flush_done[3];
+static uint64_t flush_cpumask = 0x3; /* CPUs 0 and 1 */
+
+static void irq_walker(struct sim_task *t, void *arg)
+{
+	hw_tlb_switch(t, 1);
+	cpu_work(t, IRQ_OFF_AT_NS);
+	local_irq_disable(t);
+	cpu_work(t, IRQ_OFF_LEN_NS);
+	local_irq_enable(t);
+	irq_on_time = t->now;
+	cpu_work(t, 20000);
+	sim_sync(t);
+}
+
+/* Flushes before, during and after the walker's section. */
+static void irq_flusher(struct sim_task *t, void *arg)
+{
+	static const double at_ns[3] = { 500, 3000, 12000 };
+	hw_tlb_switch(t, 1);
+	for (int i = 0; i < 3; i++) {
+		if (t->now < ns_to_ps(at_ns[i]))
+			cpu_work(t, at_ns[i] - ps_to_ns(t->now));
+		hw_tlb_flush_range(t, &flush_cpumask, 64, 1, 0x1000, 0x2000, false);
+		flush_done[i] = t->now;
+	}
+}
+
+static int test_irqs_off(void)
+{
+	setup(2);
+	engine_spawn("walker", 0, false, irq_walker, NULL);
+	struct sim_task *f = engine_spawn("flusher", 1, false, irq_flusher, NULL);
+	struct engine_outcome out;
+	engine_run(PS_PER_S, &out);
+	tap_ok(!out.report, "all finished");
+	sim_time_t off_end = ns_to_ps(IRQ_OFF_AT_NS + IRQ_OFF_LEN_NS);
+	tap_ok(irq_on_time >= off_end, "the walker enabled interrupts at %.1f ns",
+	       ps_to_ns(irq_on_time));
+	tap_ok(flush_done[0] - ns_to_ps(500) < ns_to_ps(3000) && flush_done[0] < irq_on_time,
+	       "a flush before the section is not delayed (%.1f ns)",
+	       ps_to_ns(flush_done[0] - ns_to_ps(500)));
+	tap_ok(flush_done[1] > irq_on_time, "a flush during the section completes after the walker "
+	       "enables interrupts (%.1f ns > %.1f ns)", ps_to_ns(flush_done[1]),
+	       ps_to_ns(irq_on_time));
+	tap_ok(flush_done[1] - irq_on_time < ns_to_ps(3000), "and soon after (%.1f ns later)",
+	       ps_to_ns(flush_done[1] - irq_on_time));
+	tap_ok(flush_done[2] - ns_to_ps(12000) < ns_to_ps(3000), "a flush after the section is not "
+	       "delayed (%.1f ns)", ps_to_ns(flush_done[2] - ns_to_ps(12000)));
+	tap_ok(f->stats.ev[EV_TLB_IPI_IRQS_OFF] == 1, "exactly one IPI met interrupts disabled "
+	       "(%llu)", (unsigned long long)f->stats.ev[EV_TLB_IPI_IRQS_OFF]);
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *mode; int (*fn)(void); } modes[] = {
 		{ "ordering", test_ordering }, { "deadlock", test_deadlock },
 		{ "daemon", test_daemon }, { "deadline", test_deadline }, { "rwsem", test_rwsem },
+		{ "irqs-off", test_irqs_off },
 	};
 	for (unsigned i = 0; argc == 2 && i < G_N_ELEMENTS(modes); i++)
 		if (!strcmp(argv[1], modes[i].mode)) {
@@ -246,6 +310,6 @@ int main(int argc, char **argv)
 			fflush(stdout);
 			_exit(rc);
 		}
-	fprintf(stderr, "usage: test_engine ordering|deadlock|daemon|deadline|rwsem\n");
+	fprintf(stderr, "usage: test_engine ordering|deadlock|daemon|deadline|rwsem|irqs-off\n");
 	return 2;
 }

@@ -24,11 +24,24 @@
 #include "mm/mm.h"
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
+#include "mm/anon_vma.h"
 #include "race_fixture.h"
 
 static const struct mm_scheme_ops *scheme;
 static enum { HOOK_OFF, HOOK_REPLACE, HOOK_UNMAP, HOOK_SHRINK } hook_action;
 static unsigned long region, region_len, remapped;
+
+/*
+ * mmap, then give the VMA its anon_vma as an earlier write fault would have: 6.4 sends
+ * the faults of a VMA without one to mmap_lock before any VMA lock is tried, and these
+ * races are about the VMA lock.
+ */
+static unsigned long mmap_prepared(struct mm_struct *mm, unsigned long len)
+{
+	unsigned long a = scheme->mmap(&writer, mm, len, VM_READ | VM_WRITE);
+	anon_vma_prepare(&writer, find_vma(NULL, mm, a));
+	return a;
+}
 
 static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		 struct vm_area_struct *vma)
@@ -40,7 +53,7 @@ static void hook(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		return;
 	case HOOK_REPLACE:
 		scheme->munmap(&writer, mm, region, region_len);
-		remapped = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+		remapped = mmap_prepared(mm, region_len);
 		break;
 	case HOOK_UNMAP:
 		scheme->munmap(&writer, mm, region, region_len);
@@ -80,7 +93,7 @@ static void run_scheme(const struct machine *m)
 	region_len = 16 * PAGE_SIZE;
 
 	/* Replaced between walk and lock. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = mmap_prepared(mm, region_len);
 	struct vm_area_struct *old = find_vma(NULL, mm, region);
 	hook_action = HOOK_REPLACE;
 	reset_stats();
@@ -118,7 +131,7 @@ static void run_scheme(const struct machine *m)
 	check_mm(mm, "after the unmapped race");
 
 	/* Shrunk by a split between walk and lock. */
-	region = scheme->mmap(&writer, mm, region_len, VM_READ | VM_WRITE);
+	region = mmap_prepared(mm, region_len);
 	hook_action = HOOK_SHRINK;
 	reset_stats();
 	err = mmu_access(&reader, mm, region + 9 * PAGE_SIZE, true);

@@ -23,7 +23,9 @@
  *  - LOCK RMW: the store cost, but never less than the uncontended atomic latency (a
  *    contended atomic costs about one transfer: the ping-pong figures are CAS round trips);
  *  - prefetchw: takes the line exclusive like a store and charges only an L1D access: the
- *    RFO overlaps with the code that follows.
+ *    RFO overlaps with the code that follows.  HW_PREFETCHW_RFO is the prefetchw of a
+ *    caller that knows how much work it overlaps (hw_prefetchw_overlap): it returns the
+ *    RFO's own latency, queueing included, and leaves the line as a store does.
  *
  * Accesses are applied in the order the simulator executes them, which within a
  * synchronisation window may differ from simulated-time order (docs/model-hw.md, "The
@@ -598,6 +600,10 @@ sim_time_t hw_line_access(struct hw_model *hw, int cpu, uint64_t line, enum hw_k
 		/* fall through */
 	case HW_STORE:
 	case HW_BULK_STORE:
+	case HW_PREFETCHW_RFO:
+		/* A prefetchw whose caller writes the line next (the #PF entry before the
+		 * trylock's atomic) owns it like a store: later accessors queue behind its
+		 * RFO, and the atomic that follows finds it modified here. */
 		holder_set_only(hw, g, i, k); /* normalises a bitmap left with one holder */
 		g->dirty |= 1ULL << i;
 		dir_set_writer(g, i, cpu);

@@ -176,8 +176,15 @@ void hw_destroy(struct hw_model *hw)
 static void hw_access(struct sim_task *t, uint64_t a, unsigned size, enum hw_kind kind)
 {
 	uint64_t last = a + (size ? size - 1 : 0);
-	sim_time_t cost = hw_line_access(t->hw, t->cpu, hw_line_of(t->hw, a), kind, t->now,
-					 &t->stats);
+	struct hw_cpu *c = &t->hw->cpu[t->cpu];
+	uint64_t line = hw_line_of(t->hw, a);
+	if (__builtin_expect(c->pf_line == line, 0)) {
+		/* The rest of this CPU's outstanding prefetchw of the line. */
+		if (c->pf_done > t->now)
+			cpu_charge(t, c->pf_done - t->now);
+		c->pf_line = 0;
+	}
+	sim_time_t cost = hw_line_access(t->hw, t->cpu, line, kind, t->now, &t->stats);
 	/* An object straddling lines (rare: most are line-aligned) costs each line. */
 	for (uint64_t b = (a | 63) + 1; b <= last; b += CACHE_LINE)
 		cost += hw_line_access(t->hw, t->cpu, hw_line_of(t->hw, b), kind, t->now + cost,
@@ -203,6 +210,25 @@ void hw_rmw(struct sim_task *t, const void *addr, unsigned size)
 void hw_prefetchw(struct sim_task *t, const void *addr)
 {
 	hw_access(t, (uint64_t)(uintptr_t)addr, 1, HW_PREFETCHW);
+}
+
+bool hw_prefetchw_async(struct sim_task *t, const void *addr)
+{
+	struct hw_model *hw = t->hw;
+	struct hw_cpu *c = &hw->cpu[t->cpu];
+	uint64_t line = hw_line_of(hw, (uint64_t)(uintptr_t)addr);
+	bool owned = hw_core_owns(hw, c->core, line);
+	sim_time_t rfo = hw_line_access(hw, t->cpu, line, HW_PREFETCHW_RFO, t->now, &t->stats);
+	c->pf_line = line;
+	c->pf_done = t->now + rfo;
+	cpu_charge(t, hw->l1);
+	return !owned;
+}
+
+bool hw_owns(struct sim_task *t, const void *addr)
+{
+	struct hw_model *hw = t->hw;
+	return hw_core_owns(hw, hw->cpu[t->cpu].core, hw_line_of(hw, (uint64_t)(uintptr_t)addr));
 }
 
 void hw_load_paddr(struct sim_task *t, uint64_t paddr)

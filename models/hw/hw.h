@@ -39,6 +39,17 @@ void hw_load(struct sim_task *t, const void *addr, unsigned size);
 void hw_store(struct sim_task *t, const void *addr, unsigned size);
 void hw_rmw(struct sim_task *t, const void *addr, unsigned size);
 void hw_prefetchw(struct sim_task *t, const void *addr);
+/*
+ * A non-blocking prefetchw whose line the caller writes next (the #PF entry's prefetch of
+ * mmap_lock): the RFO is issued now and owns the line like a store (others queue behind
+ * it); the CPU pays only the L1D issue cost and goes on, and its next access to the line
+ * waits for whatever of the RFO is still outstanding.  So the part hidden by the work in
+ * between (the exception entry) is free, and a CPU that never touches the line again
+ * never waits.  Returns true if the line had to be fetched.
+ */
+bool hw_prefetchw_async(struct sim_task *t, const void *addr);
+/* Does t's core hold the line of addr exclusive (M or E)?  No cost, no state change. */
+bool hw_owns(struct sim_task *t, const void *addr);
 /* The same on a pseudo-physical address (user data). */
 void hw_load_paddr(struct sim_task *t, uint64_t paddr);
 void hw_store_paddr(struct sim_task *t, uint64_t paddr);

@@ -86,6 +86,10 @@ struct hw_cpu {
 	unsigned loaded_asid;    /* address space whose translations are live (switch_mm) */
 	/* call_single_queue: per-CPU llist head that IPI senders llist_add to (own line) */
 	uint64_t *csq;
+	/* An outstanding prefetchw (hw_prefetchw_async): its line (0: none) and when its RFO
+	 * completes (ps).  The CPU's next access to that line waits for the rest. */
+	uint64_t pf_line;
+	sim_time_t pf_done;
 };
 
 #define HW_LCACHE 1024
@@ -189,6 +193,7 @@ char *dir_check(struct hw_model *hw);
 int hw_home_node(const struct hw_model *hw, uint64_t line);
 enum hw_kind {
 	HW_LOAD, HW_STORE, HW_RMW, HW_PREFETCHW,
+	HW_PREFETCHW_RFO, /* prefetchw whose caller accounts the overlap: costs the full RFO */
 	HW_BULK_STORE,  /* a store of clear/copy_page: state as a store, cost charged apart */
 };
 /*

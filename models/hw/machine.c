@@ -89,6 +89,7 @@ static const struct field path_fields[] = {
 	F("zone_refill_ns", 'd', 0, 1e6, path.zone_refill),
 	F("pte_op_ns", 'd', 0, 1e6, path.pte_op),
 	F("wakeup_ns", 'd', 0, 1e7, path.wakeup),
+	F("file_read_ns", 'd', 0, 1e9, path.file_read),
 	{ NULL, 0, 0, 0, 0 },
 };
 #undef F

@@ -66,6 +66,7 @@ struct path_costs {
 	double zone_refill;      /* rmqueue_bulk: moving one pcp batch under zone->lock */
 	double pte_op;           /* building or clearing one PTE, rmap and counters */
 	double wakeup;           /* wake-up of a sleeping task until it runs (IPI + switch) */
+	double file_read;        /* one 4 KiB page read from the backing device (latency) */
 };
 
 struct machine {

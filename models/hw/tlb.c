@@ -32,6 +32,8 @@
 #include "hw_model.h"
 #include "hw.h"
 #include "die.h"
+#include "sync/irq.h"
+#include <glib.h>
 
 #define TLB_VALID (1ULL << 63)
 #define TLB_HUGE (1ULL << 62)
@@ -254,6 +256,8 @@ sim_time_t hw_tlb_flush_range(struct sim_task *t, const uint64_t *cpumask, int n
 	unsigned long pages = (end - start) >> 12;
 	bool full = pages > (unsigned long)hw->flush_ceiling;
 	sim_time_t t0 = t->now, last_ack = 0;
+	GPtrArray *blocked = NULL; /* targets with interrupts disabled right now */
+	GArray *blocked_ack = NULL; /* ps from each one's local_irq_enable to its ack */
 
 	/* The cpumask and the other CPUs' TLBs are shared state. */
 	sim_sync(t);
@@ -279,7 +283,23 @@ sim_time_t hw_tlb_flush_range(struct sim_task *t, const uint64_t *cpumask, int n
 			enum cpu_relation rel = hw_cpu_relation(hw, t->cpu, cpu);
 			sim_time_t handler = hw->irq_entry_exit +
 					     tlb_flush_cpu(hw, c, asid, start, end, full);
-			sim_time_t ack = t->now + hw->xfer[rel] + handler + hw->xfer[rel];
+			/* The handler runs when the target has interrupts on (irq.h). */
+			sim_time_t run = irq_handler_start(k, t->now + hw->xfer[rel]);
+			if (run == SIM_TIME_MAX) {
+				if (!blocked) {
+					blocked = g_ptr_array_new();
+					blocked_ack = g_array_new(FALSE, FALSE,
+								  sizeof(sim_time_t));
+				}
+				g_ptr_array_add(blocked, k);
+				g_array_append_val(blocked_ack, (sim_time_t){ handler +
+									  hw->xfer[rel] });
+				count_event(&t->stats, EV_TLB_IPI_IRQS_OFF);
+				run = t->now + hw->xfer[rel]; /* for the queue line below */
+			} else if (run > t->now + hw->xfer[rel]) {
+				count_event(&t->stats, EV_TLB_IPI_IRQS_OFF);
+			}
+			sim_time_t ack = run + handler + hw->xfer[rel];
 			last_ack = ack > last_ack ? ack : last_ack;
 			/* The handler's llist_del_all leaves the queue line modified at k. */
 			hw_line_access(hw, cpu, hw_line_of(hw, (uint64_t)(uintptr_t)c->csq), HW_RMW,
@@ -290,6 +310,17 @@ sim_time_t hw_tlb_flush_range(struct sim_task *t, const uint64_t *cpumask, int n
 		}
 	}
 	cpu_charge(t, tlb_flush_cpu(hw, &hw->cpu[t->cpu], asid, start, end, full));
+	if (blocked) {
+		/* Some targets are inside a section with interrupts disabled: spin until
+		 * the last of them enables them and acknowledges. */
+		sim_time_t before = t->now;
+		irq_wait_enable(t, (struct sim_task *const *)blocked->pdata,
+				(const sim_time_t *)(void *)blocked_ack->data, blocked->len);
+		t->stats.spin += t->now - before;
+		t->stats.busy += t->now - before;
+		g_ptr_array_free(blocked, TRUE);
+		g_array_free(blocked_ack, TRUE);
+	}
 	if (last_ack > t->now) {
 		/* Waiting for the acks in smp_call_function_many_cond: busy. */
 		t->stats.spin += last_ack - t->now;

@@ -9,6 +9,8 @@
  */
 #include "mm.h"
 #include "khugepaged.h"
+#include "mm/rmap.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -22,9 +24,8 @@ enum scan_result collapse_alloc(struct collapse_control *cc)
 	if (!cc->hpage)
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;
 	count_event(&t->stats, EV_PGALLOC);
-	/* mem_cgroup_charge: from the per-CPU stock (LOCAL), as one page allocation's
-	 * bookkeeping (path.page_alloc). */
-	cpu_work(t, t->machine->path.page_alloc);
+	/* alloc_charge_folio: 512 pages charged to the memcg at once. */
+	mem_cgroup_charge_folio(t, cc->mm->zone, cc->hpage, HPAGE_PMD_NR);
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
 		cc->hpage[i].content_gen++; /* its old contents are void; the copy fills it */
 	return SCAN_SUCCEED;
@@ -34,9 +35,8 @@ void collapse_free_hpage(struct collapse_control *cc)
 {
 	if (!cc->hpage)
 		return;
-	cc->hpage->refcount = 0;
-	count_event(&cc->t->stats, EV_PGFREE);
-	free_pages_huge(cc->t, cc->mm->zone, cc->hpage);
+	/* folio_put: the only reference; uncharged and freed at order 9. */
+	folio_put(cc->t, cc->mm->zone, cc->hpage);
 	cc->hpage = NULL;
 }
 
@@ -50,7 +50,8 @@ enum scan_result collapse_revalidate(struct collapse_control *cc)
 	if (!vma || vma->vm_start > cc->haddr)
 		return SCAN_VMA_CHECK;
 	hw_load(t, vma, 40);
-	if (!thp_vma_suitable(vma, cc->haddr) || !(vma->vm_flags & (VM_READ | VM_WRITE)))
+	if (!thp_vma_suitable(vma, cc->haddr) || !(vma->vm_flags & (VM_READ | VM_WRITE)) ||
+	    !vma->anon_vma)
 		return SCAN_VMA_CHECK;
 	cc->vma = vma;
 	cc->prot = vma->vm_page_prot;
@@ -245,8 +246,9 @@ void collapse_release_old(struct collapse_control *cc, bool ptl_held)
 		}
 		if (e && !(e & _PAGE_SPECIAL)) {
 			struct page *p = pfn_to_page(mm->zone, pte_pfn(e));
-			hw_rmw(t, &p->mapcount, sizeof(p->mapcount)); /* folio_remove_rmap_pte */
-			p->mapcount--;
+			page_remove_rmap(t, mm, p, cc->haddr + i * PAGE_SIZE,
+					 "__collapse_huge_page_copy_succeeded");
+			hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* the mapping's reference */
 			p->refcount--;
 			mm->rss_anon--;
 			cpu_work(t, t->machine->path.pte_op);
@@ -271,10 +273,13 @@ void collapse_free_old(struct collapse_control *cc)
 	for (unsigned i = 0; i < cc->to_free->len; i++) {
 		struct page *p = g_ptr_array_index(cc->to_free, i);
 		if (cc->mm->checker)
-			mm_check_event(cc->t, cc->mm, p->index << PAGE_SHIFT, MEV_PAGE_FREE, p->pfn);
-		count_event(&cc->t->stats, EV_PGFREE);
-		free_page(cc->t, cc->mm->zone, p);
+			mm_check_event(cc->t, cc->mm, cc->haddr + (p->index & (HPAGE_PMD_NR - 1)) *
+				       PAGE_SIZE, MEV_PAGE_FREE, p->pfn);
 	}
+	/* free_folio_and_swap_cache for each: off the LRU, uncharged, freed (one batch). */
+	if (cc->to_free->len)
+		folios_free(cc->t, cc->mm->zone, (struct page **)cc->to_free->pdata,
+			    cc->to_free->len);
 	g_ptr_array_free(cc->to_free, TRUE);
 	cc->to_free = NULL;
 }
@@ -285,7 +290,8 @@ void collapse_install(struct collapse_control *cc)
 	struct mm_struct *mm = cc->mm;
 	/* __folio_mark_uptodate: smp_wmb orders the copy before the PMD that publishes it. */
 	cpu_work(t, t->machine->path.pte_op);
-	khugepaged_install_huge_pmd(t, mm, cc->pmd_table, cc->pmd, cc->hpage, cc->pt, cc->prot,
+	(void)mm;
+	khugepaged_install_huge_pmd(t, cc->vma, cc->pmd_table, cc->pmd, cc->hpage, cc->pt, cc->prot,
 				    cc->haddr);
 	cc->hpage = NULL; /* mapped now */
 }

@@ -11,6 +11,12 @@
  * a loser frees both.  Splitting withdraws the deposit, invalidates the PMD and flushes,
  * fills 512 PTEs and populates the PMD, all under the PMD lock.
  *
+ * A huge page is an anonymous folio like any other: the fault gives the VMA its anon_vma
+ * first (vmf_anon_prepare), the head carries the rmap (mapping = anon_vma, index), the
+ * memcg charge of all 512 pages and the LRU membership; the PMD holds one mapcount and
+ * one reference of the head.  Splitting and zapping a huge PMD are inside an MMU
+ * notifier range (the split's own, the zap's caller's).
+ *
  * Simplifications: splitting the PMD also splits the folio into 512 order-0 pages at
  * once (the kernel keeps a PTE-mapped large folio and splits it later, deferred); there
  * is no huge zero page (a read fault maps a zeroed huge page, as with use_zero_page=0);
@@ -21,6 +27,9 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "mm/khugepaged.h"
+#include "mm/rmap.h"
+#include "mm/lru.h"
+#include "mm/mmu_notifier.h"
 
 /* A non-leaf PMD entry, as pgtable.c builds them. */
 #define PMD_TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
@@ -37,8 +46,8 @@ bool thp_vma_suitable(const struct vm_area_struct *vma, unsigned long addr)
 
 	if (mm->thp == THP_NEVER || (mm->thp == THP_MADVISE && !(vma->vm_flags & VM_HUGEPAGE)))
 		return false;
-	if (vma->vm_flags & VM_SHARED)
-		return false;
+	if (vma->vm_flags & (VM_SHARED | VM_FILEMAP))
+		return false; /* THP here is for private anonymous memory only */
 	return haddr >= vma->vm_start && haddr + PMD_SIZE <= vma->vm_end;
 }
 
@@ -84,21 +93,22 @@ struct page *pgtable_trans_huge_withdraw(struct sim_task *t, struct mm_struct *m
 }
 
 /*
- * folio_add_new_anon_rmap for a PMD-mapped folio: the head carries the mapping (one
- * entire mapcount); the tails' mm and index are the model's bookkeeping for the
- * translation checks (the kernel derives them from the head).
+ * folio_add_new_anon_rmap for a PMD-mapped folio, then folio_add_lru_vma: the head
+ * carries the mapping (its anon_vma) and the one entire mapcount; every page's index is
+ * its own page offset (the kernel derives the tails' from the head; the model keeps it
+ * for the split).  The folio, charged already, joins the LRU as one entry.
  */
-static void hpage_add_anon_rmap(struct sim_task *t, struct mm_struct *mm, struct page *head,
-				unsigned long haddr)
+static void hpage_add_anon_rmap(struct sim_task *t, struct vm_area_struct *vma,
+				struct page *head, unsigned long haddr)
 {
-	hw_store(t, head, sizeof(*head));
-	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
+	struct mm_struct *mm = vma->vm_mm;
+	page_add_new_anon_rmap(t, head, vma, haddr);
+	for (unsigned i = 1; i < HPAGE_PMD_NR; i++) {
 		head[i].flags |= PG_anon;
-		head[i].mm = mm;
-		head[i].index = (haddr >> PAGE_SHIFT) + i;
+		head[i].index = head->index + i;
 	}
-	head->mapcount = 1;
 	mm->rss_anon += HPAGE_PMD_NR;
+	folio_add_lru(t, mm->zone, head);
 }
 
 /* set_pmd_at with the PMD lock held: the leaf for head with the VMA's protection. */
@@ -111,11 +121,12 @@ static void set_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *
 	*pmd = (head->pfn << PAGE_SHIFT) | prot | _PAGE_PSE;
 }
 
-void khugepaged_install_huge_pmd(struct sim_task *t, struct mm_struct *mm,
+void khugepaged_install_huge_pmd(struct sim_task *t, struct vm_area_struct *vma,
 				 struct page *pmd_table, pteval_t *pmd, struct page *head,
 				 struct page *pt, pteval_t prot, unsigned long haddr)
 {
-	hpage_add_anon_rmap(t, mm, head, haddr);
+	struct mm_struct *mm = vma->vm_mm;
+	hpage_add_anon_rmap(t, vma, head, haddr);
 	pgtable_trans_huge_deposit(t, mm, pmd_table, pt);
 	set_huge_pmd(t, mm, pmd_table, pmd, head, prot, haddr);
 	if (mm->checker)
@@ -125,22 +136,28 @@ void khugepaged_install_huge_pmd(struct sim_task *t, struct mm_struct *mm,
 
 /* do_huge_pmd_anonymous_page: false means VM_FAULT_FALLBACK (go on with 4 KiB pages). */
 static bool do_huge_pmd_anonymous_page(struct sim_task *t, struct vm_area_struct *vma,
-				       unsigned long addr, struct page *pmd_table, pteval_t *pmd,
-				       vm_fault_t *ret)
+				       unsigned long addr, unsigned int flags,
+				       struct page *pmd_table, pteval_t *pmd, vm_fault_t *ret)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	unsigned long haddr = addr & ~(PMD_SIZE - 1);
 
+	/* vmf_anon_prepare first: the folio's rmap needs the VMA's anon_vma. */
+	*ret = vmf_anon_prepare(t, vma, flags);
+	if (*ret)
+		return true;
 	struct page *head = alloc_pages_huge(t, mm->zone);
 	if (!head) {
 		count_event(&t->stats, EV_THP_FAULT_FALLBACK);
 		return false;
 	}
+	count_event(&t->stats, EV_PGALLOC);
+	/* vma_alloc_anon_folio_pmd: mem_cgroup_charge of the 512 pages. */
+	mem_cgroup_charge_folio(t, mm->zone, head, HPAGE_PMD_NR);
 	/* pte_alloc_one: the table to deposit, allocated before any lock. */
 	struct page *pt = pt_alloc_table(t, mm);
 	if (!pt) {
-		head->refcount = 0;
-		free_pages_huge(t, mm->zone, head);
+		folio_put(t, mm->zone, head); /* uncharged and freed */
 		count_event(&t->stats, EV_THP_FAULT_FALLBACK);
 		return false;
 	}
@@ -156,12 +173,11 @@ static bool do_huge_pmd_anonymous_page(struct sim_task *t, struct vm_area_struct
 		/* Another CPU populated the PMD first: refault through what it put there. */
 		spin_unlock(t, pl);
 		pt_free_table(t, mm, pt);
-		head->refcount = 0;
-		free_pages_huge(t, mm->zone, head);
+		folio_put(t, mm->zone, head);
 		count_event(&t->stats, EV_FAULT_RACE);
 		return true;
 	}
-	hpage_add_anon_rmap(t, mm, head, haddr);
+	hpage_add_anon_rmap(t, vma, head, haddr);
 	pgtable_trans_huge_deposit(t, mm, pmd_table, pt);
 	hw_rmw(t, &mm->nr_ptes, sizeof(mm->nr_ptes)); /* mm_inc_nr_ptes for the deposit */
 	mm->nr_ptes++;
@@ -181,7 +197,7 @@ bool huge_pmd_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned lon
 	pteval_t val = *pmd;
 	if (!val)
 		return thp_vma_suitable(vma, addr) &&
-		       do_huge_pmd_anonymous_page(t, vma, addr, pmd_table, pmd, ret);
+		       do_huge_pmd_anonymous_page(t, vma, addr, flags, pmd_table, pmd, ret);
 	if (!pmd_trans_huge(val))
 		return false;
 	/*
@@ -199,7 +215,7 @@ struct spinlock *pte_offset_map_lock(struct sim_task *t, struct mm_struct *mm, p
 {
 	struct spinlock *ptl = pte_lockptr(mm, pt);
 	bool seq = mm->khugepaged && khugepaged_pmd_seq(mm);
-	unsigned long seq0 = 0;
+	uint32_t seq0 = 0;
 
 	if (seq) {
 		/* pmd-seq: sample the PMD sequence (on the table's descriptor line). */
@@ -264,13 +280,13 @@ void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_t
 	*pmd = 0;
 	struct page *pt = pgtable_trans_huge_withdraw(t, mm, pmd_table);
 	struct page *head = pfn_to_page(mm->zone, pte_pfn(old));
-	hw_rmw(t, &head->mapcount, sizeof(head->mapcount));
-	if (!(head->flags & PG_head) || head->mapcount != 1 || head->refcount != 1)
+	if (!(head->flags & PG_head))
 		mm_violation(t, mm, haddr, "mapcount-matches-page-tables", "zap_huge_pmd",
-			     "huge PMD maps pfn %llu: mapcount %d, refcount %d, flags 0x%lx",
-			     (unsigned long long)head->pfn, head->mapcount, head->refcount,
-			     head->flags);
-	head->mapcount--;
+			     "huge PMD maps pfn %llu, not a compound head (flags 0x%lx)",
+			     (unsigned long long)head->pfn, head->flags);
+	/* folio_remove_rmap_pmd; the mapping's reference (an LRU batch may hold another). */
+	page_remove_rmap(t, mm, head, haddr, "zap_huge_pmd");
+	hw_rmw(t, &head->refcount, sizeof(head->refcount));
 	head->refcount--;
 	mm->rss_anon -= HPAGE_PMD_NR;
 	cpu_work(t, t->machine->path.pte_op);
@@ -278,7 +294,8 @@ void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_t
 		tlb->start = haddr;
 	if (haddr + PMD_SIZE > tlb->end)
 		tlb->end = haddr + PMD_SIZE;
-	g_ptr_array_add(tlb->pages, head); /* freed, at order 9, after the flush */
+	if (head->refcount == 0)
+		g_ptr_array_add(tlb->pages, head); /* freed, at order 9, after the flush */
 	if (mm->checker)
 		for (unsigned i = 0; i < HPAGE_PMD_NR; i++)
 			mm_check_event(t, mm, haddr + i * PAGE_SIZE, MEV_ZAP, head->pfn + i);
@@ -291,11 +308,17 @@ void split_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *pmd_t
 		    pteval_t *pmd, unsigned long haddr)
 {
 	struct spinlock *pl = pmd_lockptr(mm, pmd_table);
+	/* __split_huge_pmd: secondary MMUs drop the 2 MiB before the PMD changes. */
+	struct mmu_notifier_range range;
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, haddr, haddr + PMD_SIZE,
+				"__split_huge_pmd");
+	mmu_notifier_invalidate_range_start(t, &range);
 
 	spin_lock(t, pl);
 	hw_load(t, pmd, sizeof(*pmd));
 	if (!pmd_trans_huge(*pmd)) {
 		spin_unlock(t, pl); /* another CPU split or zapped it first */
+		mmu_notifier_invalidate_range_end(t, &range);
 		return;
 	}
 	pteval_t old = *pmd;
@@ -307,21 +330,33 @@ void split_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *pmd_t
 	struct page *pt = pgtable_trans_huge_withdraw(t, mm, pmd_table);
 	struct page *head = pfn_to_page(mm->zone, pte_pfn(old));
 	pteval_t prot = old & ~(PTE_PFN_MASK | _PAGE_PSE);
+	/*
+	 * The folio is split with the PMD (see the header): 512 order-0 pages, each mapped
+	 * once with one reference, in the head's anon_vma and memcg (its charge of 512
+	 * becomes 512 charges of one: the counter does not move), the tails on the LRU
+	 * beside the head (__split_huge_page: lru_add_split_folio).  The head keeps any
+	 * reference an LRU batch holds.
+	 */
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
 		if (i % 8 == 0)
 			hw_store(t, &pt->table[i], CACHE_LINE);
 		pt->table[i] = ((head->pfn + i) << PAGE_SHIFT) | prot;
-		/* The folio is split with the PMD (see the header): 512 order-0 pages. */
 		head[i].flags &= ~(PG_head | PG_tail);
 		head[i].mapcount = 1;
-		head[i].refcount = 1;
+		if (i) {
+			head[i].refcount = 1;
+			head[i].mapping = head->mapping;
+			head[i].memcg = head->memcg;
+		}
 	}
 	hw_store(t, head, sizeof(*head));
+	folio_split_lru(t, mm->zone, head, HPAGE_PMD_NR);
 	cpu_work(t, t->machine->path.pte_op * HPAGE_PMD_NR / 8);
 	/* pmd_populate: smp_wmb orders the PTEs before the PMD that publishes them. */
 	hw_store(t, pmd, sizeof(*pmd));
 	*pmd = (pt->pfn << PAGE_SHIFT) | PMD_TABLE_ENTRY;
 	spin_unlock(t, pl);
+	mmu_notifier_invalidate_range_end(t, &range);
 	count_event(&t->stats, EV_THP_SPLIT_PMD);
 }
 

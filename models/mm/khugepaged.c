@@ -19,6 +19,8 @@
 #include <string.h>
 #include "mm.h"
 #include "khugepaged.h"
+#include "mm/anon_vma.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -199,18 +201,29 @@ void collapse_ptl_unlock(struct collapse_control *cc)
 }
 
 /*
- * anon_vma_lock_write(vma->anon_vma): excludes rmap walkers (reclaim, migration) while
- * the pages are isolated.  The model has no anon_vma yet, so nothing is taken and the
- * hold time reads zero; the call sites are where the lock belongs.
+ * anon_vma_lock_write(vma->anon_vma): excludes rmap walkers (reclaim, migration, idle
+ * page tracking) while the pages are isolated (the rwsem or the spinlock, per the
+ * scenario's anon_vma_lock).  Inside it the secondary MMUs are told the 2 MiB range is
+ * going (collapse_huge_page's mmu_notifier_invalidate_range_start, MMU_NOTIFY_CLEAR);
+ * the end comes before the lock is dropped, once the PMD and PTEs have been cleared (the
+ * kernel ends it right after pmdp_collapse_flush; the isolate that follows is inside the
+ * window here, which only widens it).  mmap_lock is held, so the VMA and its anon_vma
+ * stay.
  */
 void collapse_lock_anon_vma(struct collapse_control *cc)
 {
+	anon_vma_lock_write(cc->t, cc->vma->anon_vma);
 	hold_begin(cc, CL_ANON_VMA);
+	mmu_notifier_range_init(&cc->mn_range, MMU_NOTIFY_CLEAR, cc->mm, cc->haddr,
+				cc->haddr + PMD_SIZE, "collapse_huge_page");
+	mmu_notifier_invalidate_range_start(cc->t, &cc->mn_range);
 }
 
 void collapse_unlock_anon_vma(struct collapse_control *cc)
 {
+	mmu_notifier_invalidate_range_end(cc->t, &cc->mn_range);
 	hold_end(cc, CL_ANON_VMA);
+	anon_vma_unlock_write(cc->t, cc->vma->anon_vma);
 }
 
 void collapse_window_begin(struct collapse_control *cc, bool walkers_wait)
@@ -291,7 +304,10 @@ static bool khugepaged_vma_ok(const struct vm_area_struct *v)
 	const struct mm_struct *mm = v->vm_mm;
 	if (mm->thp == THP_NEVER || (mm->thp == THP_MADVISE && !(v->vm_flags & VM_HUGEPAGE)))
 		return false;
-	return !(v->vm_flags & VM_SHARED) && (v->vm_flags & (VM_READ | VM_WRITE));
+	/* Anonymous memory only (file VMAs have no THP here), and only a VMA that has
+	 * anonymous pages, i.e. an anon_vma (hugepage_vma_check's expect_anon). */
+	return !(v->vm_flags & (VM_SHARED | VM_FILEMAP)) && v->anon_vma &&
+	       (v->vm_flags & (VM_READ | VM_WRITE));
 }
 
 /*
@@ -361,6 +377,9 @@ static void khugepaged_do_scan(struct sim_task *t, struct mm_struct *mm)
 	unsigned progress = 0;
 
 	k->wakeups++;
+	/* lru_add_drain_all (khugepaged_do_scan): pages still in a CPU's LRU batch hold an
+	 * extra reference and are not on the LRU, so the isolate would refuse them. */
+	lru_add_drain_all(t, mm->zone);
 	if (!down_read_trylock(t, &mm->mmap_lock)) { /* mmap_read_trylock: skip this mm */
 		k->trylock_failed++;
 		return;

@@ -10,6 +10,7 @@
 
 #include "mm/mm.h"
 #include "sync/mutex.h"
+#include "mm/mmu_notifier.h"
 
 /* Why a scan or a collapse gave up (the kernel's enum scan_result, the ones modelled). */
 enum scan_result {
@@ -51,6 +52,7 @@ struct collapse_control {
 	unsigned nr_swap;               /* swap entries the scan saw (none without swap) */
 	unsigned max_ptes_none;         /* the tunable, for the isolate step */
 	struct vm_area_struct *vma;     /* valid while mmap_lock is held */
+	struct mmu_notifier_range mn_range; /* while the anon_vma lock is held */
 	struct page *hpage;             /* the new folio */
 	struct page *pmd_table;
 	pteval_t *pmd;
@@ -173,7 +175,7 @@ void collapse_install(struct collapse_control *cc);
 void collapse_free_hpage(struct collapse_control *cc);
 
 /* huge_memory.c */
-void khugepaged_install_huge_pmd(struct sim_task *t, struct mm_struct *mm,
+void khugepaged_install_huge_pmd(struct sim_task *t, struct vm_area_struct *vma,
 				 struct page *pmd_table, pteval_t *pmd, struct page *head,
 				 struct page *pt, pteval_t prot, unsigned long haddr);
 

@@ -185,7 +185,17 @@ void mt_init(struct maple_tree *mt, unsigned flags)
 	*mt = (struct maple_tree){0};
 	mt->ma_flags = flags | MT_FLAGS_ALLOC_RANGE;
 	spin_lock_init(&mt->ma_lock, "&mt->ma_lock");
+	mt->lockp = &mt->ma_lock;
 	mt->free_node = mt_free_now;
+}
+
+void mt_set_lock(struct maple_tree *mt, struct spinlock *lock)
+{
+	sim_bug_on(mt->ma_root);
+	mt->ma_flags &= ~MT_FLAGS_LOCK_EXTERN;
+	mt->ext_held = NULL;
+	mt->ext_lock = NULL;
+	mt->lockp = lock;
 }
 
 void mt_set_external_lock(struct maple_tree *mt, mt_lock_held_fn held, const void *lock)
@@ -221,12 +231,12 @@ void mtree_destroy(struct maple_tree *mt)
 void mtree_lock(struct sim_task *t, struct maple_tree *mt)
 {
 	sim_bug_on(mt->ma_flags & MT_FLAGS_LOCK_EXTERN);
-	spin_lock(t, &mt->ma_lock);
+	spin_lock(t, mt->lockp);
 }
 
 void mtree_unlock(struct sim_task *t, struct maple_tree *mt)
 {
-	spin_unlock(t, &mt->ma_lock);
+	spin_unlock(t, mt->lockp);
 }
 
 static void mt_assert_write_locked(const struct ma_state *mas)
@@ -236,7 +246,7 @@ static void mt_assert_write_locked(const struct ma_state *mas)
 	if (mt->ma_flags & MT_FLAGS_LOCK_EXTERN)
 		sim_bug_on(mt->ext_held && !mt->ext_held(mt->ext_lock, mas->t));
 	else
-		sim_bug_on(!spin_is_held_by(&mt->ma_lock, mas->t));
+		sim_bug_on(!spin_is_held_by(mt->lockp, mas->t));
 }
 
 /* ---- readers ------------------------------------------------------------------------- */

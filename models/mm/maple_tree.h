@@ -118,6 +118,7 @@ struct maple_tree {
 	unsigned ma_flags;
 	unsigned char height;	  /* 0: empty; 1: the root is a leaf */
 	struct spinlock ma_lock;  /* writers' lock unless MT_FLAGS_LOCK_EXTERN */
+	struct spinlock *lockp;   /* the writers' lock in use: &ma_lock, or mt_set_lock's */
 	mt_lock_held_fn ext_held; /* MT_FLAGS_LOCK_EXTERN: asserted by every write */
 	const void *ext_lock;
 	mt_free_fn free_node; /* default: free at once (see mt_init) */
@@ -169,6 +170,9 @@ struct ma_state {
 void mt_init(struct maple_tree *mt, unsigned flags);
 void mt_set_external_lock(struct maple_tree *mt, mt_lock_held_fn held, const void *lock);
 void mt_set_free(struct maple_tree *mt, mt_free_fn fn, void *arg);
+/* Writers take the tree's own spinlock, placed at `lock` by the tree's owner (so that it
+ * can sit on a line of its own): clears MT_FLAGS_LOCK_EXTERN.  Empty tree only. */
+void mt_set_lock(struct maple_tree *mt, struct spinlock *lock);
 /* Release every node (host memory; no simulated cost, no callback). */
 void mtree_destroy(struct maple_tree *mt);
 

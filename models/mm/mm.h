@@ -38,6 +38,20 @@
 
 /* Page-table entry bits (x86). */
 typedef uint64_t pteval_t;
+
+struct page;
+struct vm_area_struct;
+
+/*
+ * rmap_one: called by an rmap walk (rmap.h, fs.h) for each mapping of the page, with its
+ * PTE table's lock held and the PTE (present, mapping the page) at *pte.  Return false
+ * to stop the walk.
+ */
+typedef bool (*rmap_one_fn)(struct sim_task *t, struct page *p, struct vm_area_struct *vma,
+			    unsigned long addr, pteval_t *pte, void *arg);
+
+#include "mm/fs.h"  /* after rmap_one_fn, before struct vm_area_struct */
+
 #define _PAGE_PRESENT 0x001ULL
 #define _PAGE_RW 0x002ULL
 #define _PAGE_USER 0x004ULL
@@ -95,15 +109,20 @@ static inline bool pte_is_collapse_marker(pteval_t e)
 #define VM_SHARED 0x8UL
 #define VM_HUGEPAGE 0x20000000UL  /* madvise(MADV_HUGEPAGE) */
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+/* Model flag: the VMA maps a file (vm_file set).  Its PTEs are installed read-only and a
+ * write faults first: copy-on-write when private, page_mkwrite and dirtying when shared
+ * (a filesystem with ->page_mkwrite: vma_wants_writenotify), so vm_page_prot has no RW. */
+#define VM_FILEMAP 0x100UL
 
-/* vm_get_page_prot for a private anonymous mapping (no fork, so no COW: writable pages
- * are mapped writable at fault time). */
+/* vm_get_page_prot for a private anonymous mapping: a fault maps its fresh page writable
+ * at once (maybe_mkwrite); pages shared since fork are kept read-only by fork and by
+ * mprotect (can_change_pte_writable), so their first write copies them. */
 static inline pteval_t vm_get_page_prot(unsigned long vm_flags)
 {
 	if (!(vm_flags & VM_ACCESS_FLAGS))
 		return _PAGE_PROTNONE | _PAGE_ACCESSED;
 	return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED |
-	       ((vm_flags & VM_WRITE) ? _PAGE_RW | _PAGE_DIRTY : 0);
+	       ((vm_flags & VM_WRITE) && !(vm_flags & VM_FILEMAP) ? _PAGE_RW | _PAGE_DIRTY : 0);
 }
 
 /* fault flags and results, as the kernel's */
@@ -123,8 +142,15 @@ typedef unsigned int vm_fault_t;
 #define PG_table 0x2UL
 #define PG_anon 0x4UL
 #define PG_zero 0x8UL
-#define PG_head 0x10UL   /* first page of a 512-page compound (THP) folio */
-#define PG_tail 0x20UL   /* other pages of it; the head is at pfn & ~511 */
+#define PG_file 0x10UL      /* in a page cache: f_mapping and index say where */
+#define PG_dirty 0x20UL     /* page cache page written through a shared mapping */
+#define PG_uptodate 0x40UL  /* page cache page read in from the backing device */
+#define PG_lru 0x80UL       /* on its node's LRU list (lru.c); lru_lock */
+#define PG_head 0x100UL     /* first page of a 512-page compound (THP) folio */
+#define PG_tail 0x200UL     /* other pages of it; the head is at pfn & ~511 */
+
+struct anon_vma;
+struct mem_cgroup;
 
 /*
  * struct page: per frame metadata.  A page-table page is its own descriptor (ptdesc):
@@ -134,22 +160,46 @@ struct page {
 	unsigned long flags;
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
-	struct mm_struct *mm;   /* anon: owning mm (anon_vma comes later); table: pt_mm */
+	struct mm_struct *mm;   /* table: pt_mm (anon pages are found through `mapping`) */
+	/* As the kernel's struct page, one layout per use (folio or ptdesc), so a user page's
+	 * metadata is the one line PG.META.  index belongs to the user layout: in a
+	 * page-table page its place holds the PMD sequence and the deposit list (THP,
+	 * huge_memory.c), and the split lock stays where it was. */
 	union {
-		unsigned long index; /* anon: virtual page number of the mapping */
-		/* PTE table page, collapse = "pmd-seq": the sequence count of the PMD entry
-		 * pointing at it (odd while a collapse works on the table), on the line of
-		 * the split PTL.  Changed under the PMD lock. */
-		unsigned long pmd_seq;
+		struct { /* a user page: anonymous or in a page cache */
+			union {
+				/* the anon_vma it was first mapped through (folio->mapping |
+				 * PAGE_MAPPING_ANON); set under the PTE lock by
+				 * page_add_new_anon_rmap, moved to the faulting VMA's own
+				 * anon_vma when a COW fault reuses it (folio_move_anon_rmap).
+				 * rmap.c. */
+				struct anon_vma *mapping;
+				/* PG_file: the file whose cache holds it (the same
+				 * folio->mapping pointer, untagged).  filemap.c. */
+				struct address_space *f_mapping;
+			};
+			/* anon: page offset in its VMAs (vm_pgoff + page in VMA); file: page
+			 * offset in the file */
+			unsigned long index;
+			struct page *lru_prev, *lru_next; /* PG_lru: the LRU list; lru_lock */
+			struct mem_cgroup *memcg; /* folio->memcg_data (memcg.c) */
+		};
+		struct { /* a page-table page (ptdesc) */
+			pteval_t *table;        /* its entries */
+			/* PTE table page, collapse = "pmd-seq": the sequence count of the
+			 * PMD entry pointing at it (odd while a collapse works on the
+			 * table), on the line of the split PTL.  Changed under the PMD
+			 * lock. */
+			uint32_t pmd_seq;
+			/* pgtable_trans_huge_deposit: in a PMD table page, the pfn of the
+			 * first PTE table deposited for its huge entries; in a deposited
+			 * table, the next one.  0: none.  pmd lock. */
+			uint32_t pt_deposit;
+			struct spinlock ptl;    /* split PTE/PMD lock */
+		};
 	};
-	pteval_t *table;        /* page-table page: its entries */
-	struct spinlock ptl;    /* split PTE/PMD lock of a page-table page */
 	uint64_t pfn;
 	uint32_t content_gen;   /* checker: bumped each time the frame is cleared for a user */
-	/* pgtable_trans_huge_deposit: in a PMD table page, the pfn of the first PTE table
-	 * deposited for its huge entries; in a deposited table, the next one.  0: none.
-	 * pmd lock. */
-	uint32_t pt_deposit;
 } __attribute__((aligned(64)));
 
 /* Per-CPU page lists (pcp), refilled and drained in batches under zone->lock. */
@@ -172,6 +222,10 @@ struct zone {
 	struct per_cpu_pages *pcp; /* [nr_cpus] */
 	int nr_cpus;
 	uint64_t zero_pfn;      /* the shared zero page */
+	struct lruvec *lruvec;  /* the node's LRU (lru.c) */
+	struct folio_batch *lru_add; /* [nr_cpus] per-CPU folio_add_lru batches */
+	struct mem_cgroup *memcg; /* the run's memory cgroup (memcg.c) */
+	struct memcg_stock_pcp *memcg_stock; /* [nr_cpus] per-CPU pre-charged pages */
 	/* Probability in [0, 1] that a GFP_NOWAIT allocation fails (scenario field
 	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
 	 * reclaim.  Drawn from the allocating task's own stream. */
@@ -189,6 +243,18 @@ enum vma_lock_kind {
 	VMA_LOCK_RWSEM,    /* 6.4: separately allocated struct vma_lock; VMAs freed by RCU */
 	VMA_LOCK_REFCNT,   /* 6.15: vm_refcnt + rcuwait; VMA slab SLAB_TYPESAFE_BY_RCU */
 };
+
+/*
+ * How removed VMAs go back to the slab (scenario field vma_free; the default is what the
+ * scheme's readers need, models/schemes/schemes.c).  IMMEDIATE is the kernel before
+ * per-VMA locks: every reader holds mmap_lock.  RCU is vm_area_free's call_rcu (6.4 to
+ * 6.14, and SPF).  TYPESAFE is SLAB_TYPESAFE_BY_RCU (6.15): the object is reused at once
+ * and a lockless reader must revalidate what it locked (vm_refcnt, vm_mm, the range).
+ */
+enum vma_free_kind { VMA_FREE_IMMEDIATE, VMA_FREE_RCU, VMA_FREE_TYPESAFE };
+/* Unlinked page tables: freed after the TLB flush, or a grace period after it
+ * (MMU_GATHER_RCU_TABLE_FREE; scenario field pt_free). */
+enum pt_free_kind { PT_FREE_IMMEDIATE, PT_FREE_RCU };
 
 /* 6.4's vma->vm_lock: its own slab object so that readers' atomics on it do not
  * false-share with the VMA fields the fault reads (line VMA.LOCK). */
@@ -213,8 +279,24 @@ struct vm_area_struct {
 	int vm_lock_seq;
 	bool detached;            /* 6.4: not in mm_mt any more.  mmap_lock (W) + VMA write lock */
 	struct vma_lock *vm_lock; /* 6.4 only */
+	/* Line VMA.REST. */
+	/* Page offset of vm_start: vm_start >> PAGE_SHIFT at creation, kept by a split for
+	 * the upper part's start (vma_address/linear_page_index).  mmap_lock (W) + VMA write
+	 * lock + anon_vma lock (W) (the interval tree is keyed by it). */
+	unsigned long vm_pgoff;
+	/* Set once by anon_vma_prepare under mm->page_table_lock and the anon_vma lock (W)
+	 * (read locklessly by faults); cleared only when the VMA is freed. */
+	struct anon_vma *anon_vma;
+	/* This VMA's anon_vma_chains (same_vma list): mmap_lock (W), or mmap_lock (R) +
+	 * page_table_lock for anon_vma_prepare. */
+	struct anon_vma_chain *anon_vma_chain;
 	/* 6.15: line VMA.LOCK, the only line a per-VMA fault writes in the VMA. */
 	struct refcount vm_refcnt __attribute__((aligned(64)));
+	/* Line VMA.FILE: the file mapping (NULL: anonymous).  Set at mmap; its vm_pgoff
+	 * changes with vm_start (split) under mmap_lock (W) + VMA write lock + i_mmap lock
+	 * (W) as well. */
+	struct address_space *vm_file __attribute__((aligned(64)));
+	struct i_mmap_node shared; /* node in vm_file->i_mmap.  i_mmap lock (W) */
 } __attribute__((aligned(64)));
 
 /*
@@ -231,7 +313,16 @@ enum mm_inject {
 	INJECT_FREE_BEFORE_FLUSH,  /* tlb_finish_mmu frees pages, then flushes */
 	INJECT_DONTNEED_NO_ZAP,    /* MADV_DONTNEED leaves the PTEs in place */
 	INJECT_SKIP_WP_FLUSH,      /* the write fault on a zero-page PTE does not flush */
+	INJECT_FILE_COW_NO_FLUSH,  /* the COW of a page cache page in a private mapping does
+				    * not flush the old read-only translation */
+	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
+	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
+	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
 };
+
+/* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
+ * rw_semaphore (since 2012) or its spinlock (before 2.6.38's mutex). */
+enum anon_vma_lock_kind { ANON_VMA_LOCK_RWSEM = 0, ANON_VMA_LOCK_SPINLOCK };
 
 struct mm_checker;
 struct khugepaged_mm;
@@ -239,6 +330,16 @@ struct khugepaged_mm;
 /* Transparent huge pages for anonymous memory (scenario field `thp`), as
  * /sys/kernel/mm/transparent_hugepage/enabled. */
 enum thp_mode { THP_NEVER = 0, THP_ALWAYS, THP_MADVISE };
+struct mmu_notifier_subscriptions;
+
+/*
+ * Who serialises the writers of mm->mm_mt (scenario field `tree_lock`): mmap_lock held for
+ * write (the kernel since 6.1: MT_FLAGS_LOCK_EXTERN), or the tree's own spinlock, taken
+ * around every store (the long-term goal of the maple-tree work).  With the spinlock a
+ * reader that does not hold it is lockless as far as the tree knows, so the tree is in RCU
+ * mode and its retired nodes are freed after a grace period, whatever the scheme.
+ */
+enum mm_tree_lock { TREE_LOCK_MMAP = 0, TREE_LOCK_SPINLOCK };
 
 struct mm_struct {
 	struct rw_semaphore mmap_lock;  /* own cache line */
@@ -262,6 +363,7 @@ struct mm_struct {
 	struct page *pgd;
 	long nr_ptes;                   /* page-table pages; page_table_lock or pmd lock */
 	long rss_anon;                  /* anon pages mapped; PTE lock of the mapping table */
+	long rss_file;                  /* page cache pages mapped; PTE lock, as rss_anon */
 	struct zone *zone;
 	const struct mm_scheme_ops *scheme;
 	/* mm_cpumask: CPUs that have run a task of this mm (bits are only set, as on x86
@@ -276,7 +378,10 @@ struct mm_struct {
 	 * only changed by the unmapping task and the RCU callback, in simulated-time order). */
 	bool pt_free_rcu;
 	long nr_pt_rcu_pending;
+	enum vma_free_kind vma_free;    /* fixed at mm_create from the scheme, or the scenario */
+	bool spf_walk_irqs_off;         /* spf: page walks with interrupts off, not under RCU */
 	enum mm_inject inject;
+	enum anon_vma_lock_kind anon_vma_lock; /* set before the first fault */
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
 	/* THP (models/mm/huge_memory.c): which VMAs may get huge PMDs; set before the first
 	 * fault.  pmd_recheck: huge PMDs or collapses can change a PMD under a walker, so
@@ -285,7 +390,31 @@ struct mm_struct {
 	enum thp_mode thp;
 	bool pmd_recheck;
 	struct khugepaged_mm *khugepaged; /* khugepaged.c; NULL: no khugepaged */
+	bool exited;                    /* exit_mmap done; kept until the end of the run */
+	/* Knobs (scenario fields), fixed before the first task runs; appended so that they
+	 * move no line of the layout above. */
+	enum mm_tree_lock tree_lock;    /* mm_set_tree_lock */
+	bool fault_prefetchw;           /* #PF entry prefetchw(&mm->mmap_lock) (mmu.c) */
+	/* The cost model reads and writes mm_lock_seq and mmap_seq on the mmap_lock line
+	 * (mm_seq_line): the layout where the sequence count shares the rwsem's line. */
+	bool seq_shares_lock_line;
+	/* MMU notifier subscribers (mmu_notifier.h); NULL: none, the calls cost nothing.
+	 * Set under mmap_lock (W), read by every invalidation. */
+	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	/* tree_lock = spinlock: the maple tree's writers' lock (ma_lock), on a line of its
+	 * own (the tree's header shares line MM.SEQ in this layout). */
+	struct spinlock mm_mt_lock __attribute__((aligned(64)));
 };
+
+/*
+ * The address the cost model charges for an access to the mm sequence count `seq`
+ * (&mm->mm_lock_seq or &mm->mmap_seq): the count's own line (MM.SEQ), or the mmap_lock
+ * count word's line when the scenario lays the count out beside the rwsem.
+ */
+static inline const void *mm_seq_line(const struct mm_struct *mm, const void *seq)
+{
+	return mm->seq_shares_lock_line ? (const void *)&mm->mmap_lock : seq;
+}
 
 /*
  * pte_lockptr / pmd_lockptr: the lock that serialises the entries of a PTE table (pt) or
@@ -372,6 +501,13 @@ bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_tab
  * PMD leaf is returned itself (pmd_trans_huge of the entry tells). */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
+/* The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
+ * return [*addr, *next) is the part it maps and *pmdp its PMD entry.  NULL once the
+ * range is done.  A huge PMD on the way is zapped whole into `zap` when given and the
+ * range covers it, else split (fork, mprotect, partial zaps). */
+struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm, unsigned long *addr,
+			       unsigned long end, unsigned long *next, pteval_t **pmdp,
+			       struct mmu_gather *zap);
 /* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
  * reach. */
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
@@ -397,6 +533,8 @@ void switch_mm(struct sim_task *t, struct mm_struct *mm);
 struct page *zone_alloc_boot(struct zone *z);
 
 /* vma.c */
+/* Before the first VMA: switch mm_mt's writers' lock to the tree spinlock (or back). */
+void mm_set_tree_lock(struct mm_struct *mm, enum mm_tree_lock kind);
 struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				 unsigned long end, unsigned long flags);
 void vma_free(struct sim_task *t, struct vm_area_struct *vma);
@@ -451,6 +589,9 @@ static inline bool access_error(unsigned long vm_flags, unsigned int fault_flags
 }
 
 /* fault.c: handle_mm_fault for a VMA found and stabilised by the scheme. */
+/* vmf_anon_prepare: give vma its anon_vma before its first anonymous page (under a VMA
+ * lock, by an mmap_lock trylock); VM_FAULT_RETRY or VM_FAULT_OOM on failure. */
+vm_fault_t vmf_anon_prepare(struct sim_task *t, struct vm_area_struct *vma, unsigned int flags);
 vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 			   unsigned int flags);
 /*
@@ -516,13 +657,20 @@ int madvise_hugepage_locked(struct sim_task *t, struct mm_struct *mm, unsigned l
 void khugepaged_wait_collapse(struct sim_task *t, struct mm_struct *mm);
 /* A user-visible fault that ran from t0 to t1 (ps), for the collapse-stall statistics. */
 void khugepaged_note_fault(struct mm_struct *mm, sim_time_t t0, sim_time_t t1);
+/* fork.c: fork's and exit's address-space halves. */
+/* dup_mmap: a new mm with oldmm's VMAs, anon_vmas and (write-protected) page tables. */
+struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm);
+/* exit_mmap: zap and free everything of mm; the struct stays (RCU callbacks may still
+ * name it) until mm_reap_exited at the end of the run. */
+void exit_mmap(struct sim_task *t, struct mm_struct *mm);
+/* Page tables of exited mms still waiting for a grace period (the checker counts them). */
+long mm_exited_pt_pending(const struct zone *z);
+void mm_reap_exited(struct zone *z);
 
 /* mmu.c: a user load or store; faults through the scheme until it succeeds. */
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
 
 /* check.c: whole-state consistency (tests and `check = true` runs). */
-/* khugepaged copied a page: the shadow of src_pfn's contents now describes dst_pfn. */
-void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
 
 struct mm_check_report {
 	uint64_t mapped_pages;   /* present PTEs to real pages */
@@ -534,6 +682,9 @@ struct mm_check_report {
 	char *error;             /* NULL if consistent */
 };
 void mm_check(struct mm_struct *mm, struct mm_check_report *r);
+/* The same over several mms sharing pages (a process and its fork children, all of the
+ * zone's live mms): mapcounts are counted across all of them. */
+void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_report *r);
 
 /*
  * check.c: the invariant checker that runs during the run (see docs/model-mm.md).  It
@@ -543,12 +694,20 @@ void mm_check(struct mm_struct *mm, struct mm_check_report *r);
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_COLLAPSE, MEV_COLLAPSE_RELEASE,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW, MEV_COLLAPSE,
+	MEV_COLLAPSE_RELEASE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
 
 struct mm_checker *mm_checker_create(void);
+/* fork: the child's shadow starts as a copy of the parent's virtual memory; physical
+ * frames are one shadow shared by both.  The parent's checker must outlive the child's
+ * (whose verified-access counts it receives). */
+struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
+/* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped): a
+ * COW copy, or khugepaged copying a small page into its huge page. */
+void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
 void mm_checker_destroy(struct mm_checker *c);
 /* Accesses verified so far (loads, stores), for results.json. */
 void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores);
@@ -565,11 +724,19 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 /* A page-table event on addr's page, for the page's event ring. */
 void mm_check_event(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 		    enum mm_event_kind kind, uint64_t aux);
+/* copy_user_highpage of frame src into dst, the private copy for addr's page of a file
+ * mapping (its contents become the page's once the copy is mapped). */
+void mm_check_copy(struct sim_task *t, struct mm_struct *mm, unsigned long addr, uint64_t src,
+		   uint64_t dst);
 /* A syscall on [start, end) begins / has returned (vm_flags: the new protection of mmap
  * and mprotect); `done`: whether it took effect (a failed mprotect changes nothing). */
 int mm_check_op_begin(struct sim_task *t, struct mm_struct *mm, enum mm_op_kind kind,
 		      unsigned long start, unsigned long end, unsigned long vm_flags);
 void mm_check_op_end(struct sim_task *t, struct mm_struct *mm, int op, bool done);
+/* mmap of a file returned: [start, end) maps file_id from page pgoff. */
+void mm_check_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			unsigned long end, unsigned long vm_flags, uint32_t file_id,
+			uint64_t pgoff, bool shared);
 
 /*
  * Assert at a write that the lock protecting the field is held (vma_assert_write_locked,

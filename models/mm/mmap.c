@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "schemes/scheme.h"
+#include "mmu_notifier.h"
 
 struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *scheme)
 {
@@ -24,13 +26,21 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	lockdep_declare_order("&mm->page_table_lock", "ptlock_ptr(ptdesc)");
 	lockdep_declare_order("&mm->mmap_lock", "ptlock_ptr(ptdesc)");
 	lockdep_declare_order("&mm->mmap_lock", "&zone->lock");
+	lockdep_declare_order("&mm->mmap_lock", "&anon_vma->rwsem");
+	lockdep_declare_order("&anon_vma->rwsem", "&mm->page_table_lock");
+	lockdep_declare_order("&anon_vma->rwsem", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("&mm->mmap_lock", "&anon_vma->lock");
+	lockdep_declare_order("&anon_vma->lock", "&mm->page_table_lock");
+	lockdep_declare_order("&anon_vma->lock", "ptlock_ptr(ptdesc)");
+	lockdep_declare_order("ptlock_ptr(ptdesc)", "&lruvec->lru_lock");
 	init_rwsem(&mm->mmap_lock, "&mm->mmap_lock");
 	spin_lock_init(&mm->page_table_lock, "&mm->page_table_lock");
 	mm->vma_lock_kind = scheme ? scheme->vma_lock : VMA_LOCK_NONE;
 	mm->speculative = scheme && scheme->speculative;
 	/* Faults that walk page tables with no lock (speculative, lockless) need unlinked
 	 * tables freed only after a grace period. */
-	mm->pt_free_rcu = scheme && (scheme->speculative || scheme->lockless_fault);
+	mm->pt_free_rcu = scheme && scheme_pt_free(scheme) == PT_FREE_RCU;
+	mm->vma_free = scheme ? scheme_vma_free(scheme) : VMA_FREE_IMMEDIATE;
 	mm_mt_init(mm);
 	mm->mmap_base = MMAP_BASE;
 	mm->zone = zone;
@@ -45,21 +55,30 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	return mm;
 }
 
-static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
+static void pt_release(struct mm_struct *mm, struct page *tp, int level)
 {
+	pteval_t *table = tp->table;
 	for (unsigned i = 0; level > PT_PTE && i < PTRS_PER_TABLE; i++)
-		if (table[i])
-			pt_release(mm, pt_entries(mm, table[i]), level - 1);
+		if (table[i] && !(level == PT_PMD && pmd_trans_huge(table[i])))
+			pt_release(mm, pt_page(mm, table[i]), level - 1);
+	/* PTE tables deposited with the PMD table's huge entries (huge_memory.c). */
+	for (uint32_t pfn = level == PT_PMD ? tp->pt_deposit : 0; pfn;) {
+		struct page *pt = pfn_to_page(mm->zone, pfn);
+		pfn = pt->pt_deposit;
+		g_aligned_free(pt->table);
+	}
 	g_aligned_free(table);
 }
 
 void mm_destroy(struct mm_struct *mm)
 {
-	pteval_t *pgd = mm->pgd->table;
-	for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
-		if (pgd[i])
-			pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
-	g_aligned_free(pgd);
+	if (mm->pgd) { /* exit_mmap freed it already */
+		pteval_t *pgd = mm->pgd->table;
+		for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
+			if (pgd[i])
+				pt_release(mm, pt_page(mm, pgd[i]), PT_PUD);
+		g_aligned_free(pgd);
+	}
 	for (struct vm_area_struct *v = find_vma(NULL, mm, 0), *next; v; v = next) {
 		next = vma_next(NULL, mm, v);
 		if (v->vm_lock)
@@ -67,6 +86,7 @@ void mm_destroy(struct mm_struct *mm)
 		g_aligned_free(v);
 	}
 	mtree_destroy(&mm->mm_mt);
+	mmu_notifier_subscriptions_destroy(mm);
 	g_aligned_free(mm->cpumask);
 	free(mm);
 }
@@ -106,13 +126,25 @@ void munmap_teardown(struct sim_task *t, struct mm_struct *mm, GPtrArray *detach
 	if (!detached->len)
 		return;
 	/* unmap_region: zap, unlink tables, flush, and only then free (see tlb.c). */
+	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
+	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
+	struct mmu_notifier_range range;
 	tlb_gather_mmu(&tlb, mm);
+	/* unmap_vmas: one notifier range around the zap of every detached VMA. */
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, mm, first->vm_start, last->vm_end,
+				"munmap (unmap_vmas)");
+	mmu_notifier_invalidate_range_start(t, &range);
 	for (unsigned i = 0; i < detached->len; i++) {
 		struct vm_area_struct *v = g_ptr_array_index(detached, i);
 		pt_zap_range(t, &tlb, v->vm_start, v->vm_end);
 	}
-	struct vm_area_struct *first = g_ptr_array_index(detached, 0);
-	struct vm_area_struct *last = g_ptr_array_index(detached, detached->len - 1);
+	mmu_notifier_invalidate_range_end(t, &range);
+	/* free_pgtables: the VMAs leave the rmap (anon_vma chains and i_mmap) before their
+	 * tables go, so no rmap walker can reach a table being freed. */
+	for (unsigned i = 0; i < detached->len; i++) {
+		unlink_anon_vmas(t, g_ptr_array_index(detached, i));
+		unlink_file_vma(t, g_ptr_array_index(detached, i));
+	}
 	pt_free_range(t, &tlb, first->vm_start, last->vm_end, floor, ceiling);
 	tlb_finish_mmu(t, &tlb);
 	for (unsigned i = 0; i < detached->len; i++)

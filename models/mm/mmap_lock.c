@@ -18,7 +18,12 @@
 
 void mmap_read_lock(struct sim_task *t, struct mm_struct *mm)
 {
-	/* mmap_read_trylock first, then the blocking down_read (A.3). */
+	/* mmap_read_trylock first, then the blocking down_read (A.3).  Whether the atomic
+	 * pays an RFO is counted (the knob prefetchw is about exactly that); the sync is
+	 * the one the trylock does, made first so the probe sees the line in time order. */
+	sim_sync(t);
+	if (!hw_owns(t, &mm->mmap_lock))
+		count_event(&t->stats, EV_MMAP_LOCK_TRYLOCK_RFO);
 	if (down_read_trylock(t, &mm->mmap_lock))
 		return;
 	count_event(&t->stats, EV_MMAP_LOCK_READ_WAIT);
@@ -42,7 +47,7 @@ static void mmap_seq_bump(struct sim_task *t, struct mm_struct *mm)
 	rwsem_assert_held_write(t, &mm->mmap_lock);
 	if (mm->speculative) {
 		sim_sync(t);
-		hw_store(t, &mm->mmap_seq, sizeof(mm->mmap_seq)); /* with smp_wmb */
+		hw_store(t, mm_seq_line(mm, &mm->mmap_seq), sizeof(mm->mmap_seq)); /* with smp_wmb */
 	}
 	mm->mmap_seq++;
 }
@@ -65,7 +70,7 @@ static void vma_end_write_all(struct sim_task *t, struct mm_struct *mm)
 		return;
 	rwsem_assert_held_write(t, &mm->mmap_lock);
 	sim_sync(t);
-	hw_store(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_store(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	mm->mm_lock_seq++;
 }
 
@@ -88,7 +93,7 @@ static bool vma_write_locked_now(struct sim_task *t, const struct vm_area_struct
 {
 	const struct mm_struct *mm = vma->vm_mm;
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	return vma->vm_lock_seq == mm->mm_lock_seq;
 }
 

@@ -10,9 +10,11 @@
  * then goes through its shadow of user memory (check.c): a load must read the last store.
  */
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "schemes/scheme.h"
 #include "die.h"
+#include "mmu_notifier.h"
 
 /* Is pfn still what addr of mm may legally reach through an old translation? */
 static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
@@ -21,7 +23,15 @@ static void mmu_check_translation(struct sim_task *t, struct mm_struct *mm, unsi
 	const struct page *p = pfn_to_page(mm->zone, pfn);
 	if (p->flags & PG_zero)
 		return;
-	if ((p->flags & PG_free) || p->mm != mm || p->index != addr >> PAGE_SHIFT)
+	/* Anonymous page offsets are addresses (in every mm of a fork tree), except in a
+	 * private file VMA, where they are file offsets; a page cache page may be mapped
+	 * anywhere: it must only still be allocated. */
+	bool reused = !(p->flags & (PG_anon | PG_file));
+	if (!reused && (p->flags & PG_anon) && p->index != addr >> PAGE_SHIFT) {
+		struct vm_area_struct *v = find_vma(NULL, mm, addr);
+		reused = !v || !v->vm_file || p->index != linear_page_index(v, addr);
+	}
+	if ((p->flags & PG_free) || reused)
 		mm_violation(t, mm, addr, "tlb-maps-live-page", "mmu_access (TLB hit)",
 			     "stale TLB entry: 0x%lx -> pfn %llu, which is %s (a frame may be "
 			     "reused only after the flush of its old translations)", addr,
@@ -62,13 +72,30 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 			/* A huge PMD leaf ends the walk a level early: a 2 MiB translation. */
 			bool huge = pmd_trans_huge(*pte);
 			pfn = pte_pfn(*pte) + (huge ? (addr >> PAGE_SHIFT) % HPAGE_PMD_NR : 0);
+			if (!(*pte & _PAGE_ACCESSED)) {
+				/* The walker sets the accessed bit (a locked update of the PTE or
+				 * PMD leaf); folio_referenced clears it. */
+				hw_rmw(t, pte, sizeof(*pte));
+				*pte |= _PAGE_ACCESSED;
+			}
 			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, huge);
 			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
 		}
 		sim_time_t t0 = t->now;
+		if (mm->fault_prefetchw) {
+			/* exc_page_fault's prefetchw(&mm->mmap_lock) (arch/x86/mm/fault.c, A.1):
+			 * the RFO runs under the entry path, so the trylock's atomic finds the
+			 * line exclusive and waits only for what the entry did not hide.
+			 * Whether the line is still ours at the trylock depends on other CPUs'
+			 * accesses in between: apply it in simulated-time order. */
+			sim_sync(t);
+			if (hw_prefetchw_async(t, &mm->mmap_lock))
+				count_event(&t->stats, EV_FAULT_PREFETCHW_RFO);
+		}
 		cpu_work(t, t->machine->path.exception);
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
+		mmu_notifier_assert_balanced(t, mm, "page fault");
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
 		if (mm->khugepaged)
 			khugepaged_note_fault(mm, t0, t->now);

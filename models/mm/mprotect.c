@@ -17,6 +17,7 @@
 #include "mm.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "mmu_notifier.h"
 
 /* Is every byte of [start, end) inside some VMA? */
 static bool range_mapped(struct sim_task *t, struct mm_struct *mm, unsigned long start,
@@ -37,6 +38,18 @@ int mprotect_locked(struct sim_task *t, struct mm_struct *mm, unsigned long star
 	struct mmu_gather tlb;
 
 	rwsem_assert_held_write(t, &mm->mmap_lock);
+	if (mm->inject == INJECT_NOTIFIER_MISSING_END) {
+		/* The bug: the whole range is invalidated up front, the hole found after, and
+		 * the -ENOMEM return forgets invalidate_range_end (the secondary MMU then
+		 * refuses every new mapping in the range for good). */
+		struct mmu_notifier_range range;
+		mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, mm, start, end,
+					"mprotect (-ENOMEM path)");
+		mmu_notifier_invalidate_range_start(t, &range);
+		if (!range_mapped(t, mm, start, end))
+			return -12;
+		mmu_notifier_invalidate_range_end(t, &range);
+	}
 	if (!range_mapped(t, mm, start, end))
 		return -12; /* -ENOMEM */
 	tlb_gather_mmu(&tlb, mm);
@@ -58,7 +71,13 @@ int mprotect_locked(struct sim_task *t, struct mm_struct *mm, unsigned long star
 			hw_store(t, v, 32);
 			v->vm_flags = newflags;
 			v->vm_page_prot = vm_get_page_prot(newflags);
+			/* change_protection brackets its PTE rewrites. */
+			struct mmu_notifier_range range;
+			mmu_notifier_range_init(&range, MMU_NOTIFY_PROTECTION_VMA, mm, a, vend,
+						"mprotect (change_protection)");
+			mmu_notifier_invalidate_range_start(t, &range);
 			pt_change_prot_range(t, &tlb, a, vend, v->vm_page_prot);
+			mmu_notifier_invalidate_range_end(t, &range);
 		}
 		a = vend;
 	}
@@ -96,7 +115,13 @@ int madvise_dontneed_locked(struct sim_task *t, struct mm_struct *mm, unsigned l
 			a = v->vm_start;
 		}
 		unsigned long vend = v->vm_end < end ? v->vm_end : end;
+		/* zap_page_range_single: a notifier range per VMA. */
+		struct mmu_notifier_range range;
+		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, a, vend,
+					"madvise(MADV_DONTNEED)");
+		mmu_notifier_invalidate_range_start(t, &range);
 		pt_zap_range(t, &tlb, a, vend);
+		mmu_notifier_invalidate_range_end(t, &range);
 		a = vend;
 	}
 	tlb_finish_mmu(t, &tlb);

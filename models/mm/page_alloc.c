@@ -7,6 +7,7 @@
  */
 #include <string.h>
 #include "mm.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 
@@ -34,11 +35,15 @@ struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
 	struct page *zp = pfn_to_page(z, z->zero_pfn);
 	zp->flags = PG_zero;
 	zp->refcount = 1;
+	lru_init(z);
+	memcg_init(z);
 	return z;
 }
 
 void zone_destroy(struct zone *z)
 {
+	lru_destroy(z);
+	memcg_destroy(z);
 	for (unsigned i = 0; i < z->nr_chunks; i++)
 		g_aligned_free(z->chunk[i]);
 	g_free(z->chunk);
@@ -123,7 +128,10 @@ struct page *alloc_page(struct sim_task *t, struct zone *z)
 	p->mapcount = 0;
 	p->mm = NULL;
 	p->index = 0;
-	p->table = NULL;
+	/* A user page's fields (a table page's are set by pt_alloc_table). */
+	p->mapping = NULL;
+	p->memcg = NULL;
+	p->lru_prev = p->lru_next = NULL;
 	return p;
 }
 
@@ -151,6 +159,8 @@ void free_page(struct sim_task *t, struct zone *z, struct page *p)
 
 	sim_bug_on(p->flags & (PG_free | PG_zero));
 	sim_bug_on(p->refcount != 0 || p->mapcount != 0);
+	/* folios_free takes a user page off the LRU and uncharges it first. */
+	sim_bug_on(!(p->flags & PG_table) && ((p->flags & PG_lru) || p->memcg));
 	cpu_work(t, t->machine->path.page_alloc);
 	hw_store(t, p, sizeof(*p));
 	p->flags = PG_free;
@@ -207,7 +217,9 @@ struct page *alloc_pages_huge(struct sim_task *t, struct zone *z)
 		p->mapcount = 0;
 		p->mm = NULL;
 		p->index = 0;
-		p->table = NULL;
+		p->mapping = NULL;
+		p->lru_prev = p->lru_next = NULL;
+		p->memcg = NULL;
 	}
 	return pfn_to_page(z, head);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mm.h"
+#include "mm/rmap.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -30,6 +31,8 @@ struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
 	p->flags = PG_table;
 	p->table = mem;
 	p->mm = mm;
+	p->pmd_seq = 0;
+	p->pt_deposit = 0;
 	spin_lock_init(&p->ptl, "ptlock_ptr(ptdesc)");
 	count_event(&t->stats, EV_PT_ALLOC);
 	return p;
@@ -168,7 +171,7 @@ static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
  * in the way is zapped whole (`tlb` given and the range covers it), else split, and the
  * walk goes on through the table the split left.
  */
-static struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm,
+struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm,
 				      unsigned long *addr, unsigned long end, unsigned long *next,
 				      pteval_t **pmdp, struct mmu_gather *zap)
 {
@@ -254,18 +257,22 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			if (old & _PAGE_SPECIAL)
 				continue; /* the zero page is not refcounted */
 			struct page *p = pfn_to_page(mm->zone, pte_pfn(old));
-			hw_rmw(t, &p->mapcount, sizeof(p->mapcount));
-			if (p->mapcount <= 0 || p->refcount <= 0 || (p->flags & PG_free))
-				mm_violation(t, mm, a, "mapcount-matches-page-tables",
-					     "zap_pte_range",
-					     "PTE maps pfn %llu: mapcount %d, refcount %d%s",
-					     (unsigned long long)p->pfn, p->mapcount, p->refcount,
-					     (p->flags & PG_free) ? " (free)" : "");
-			p->mapcount--;
-			p->refcount--;
-			mm->rss_anon--;
+			if (p->flags & PG_file) {
+				/* the page cache keeps its own reference */
+				page_remove_rmap(t, mm, p, a, "zap_pte_range");
+				hw_rmw(t, &p->refcount, sizeof(p->refcount));
+				p->refcount--;
+				zap_file_pte(t, mm, p, old);
+			} else {
+				page_remove_rmap(t, mm, p, a, "zap_pte_range");
+				mm->rss_anon--;
+				/* The mapping's reference: the last one frees the page after the
+				 * TLB flush (an LRU batch or a COW in flight may still hold one). */
+				hw_rmw(t, &p->refcount, sizeof(p->refcount));
+				p->refcount--;
+			}
 			if (p->refcount == 0)
-				g_ptr_array_add(tlb->pages, p); /* freed after the TLB flush */
+				g_ptr_array_add(tlb->pages, p);
 		}
 		if (busy) {
 			spin_unlock(t, ptl);
@@ -329,6 +336,14 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 			pteval_t prot = newprot;
 			if (old & _PAGE_SPECIAL) /* the zero page is never writable */
 				prot = (prot & ~(_PAGE_RW | _PAGE_DIRTY)) | _PAGE_SPECIAL;
+			else if ((prot & _PAGE_RW) && !(old & _PAGE_RW)) {
+				/* can_change_pte_writable: a page shared since fork stays
+				 * read-only, so the next write copies it (do_wp_page). */
+				struct page *pg = pfn_to_page(mm->zone, pte_pfn(old));
+				hw_load(t, &pg->mapcount, sizeof(pg->mapcount));
+				if (pg->mapcount != 1)
+					prot &= ~(_PAGE_RW | _PAGE_DIRTY);
+			}
 			pteval_t new = (old & PTE_PFN_MASK) | prot;
 			if (new == old)
 				continue;

@@ -13,9 +13,11 @@
  * binding before mmap_lock is dropped.  The `inject` knob breaks steps 3-4 on purpose.
  */
 #include "mm.h"
+#include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
+#include "mmu_notifier.h"
 
 void switch_mm(struct sim_task *t, struct mm_struct *mm)
 {
@@ -35,6 +37,8 @@ sim_time_t flush_tlb_mm_range(struct sim_task *t, struct mm_struct *mm, unsigned
 	switch_mm(t, mm);
 	/* The initiator reads the cpumask to pick its targets. */
 	hw_load(t, mm->cpumask, sizeof(uint64_t));
+	/* x86 flush_tlb_mm_range: secondary TLBs that share these page tables (6.6+). */
+	mmu_notifier_arch_invalidate_secondary_tlbs(t, mm, start, end);
 	return hw_tlb_flush_range(t, mm->cpumask, mm->zone->nr_cpus, mm->asid, start, end,
 				  freed_tables);
 }
@@ -90,12 +94,10 @@ static void tlb_free_gathered(struct sim_task *t, struct mmu_gather *tlb)
 		struct page *p = g_ptr_array_index(tlb->pages, i);
 		if (mm->checker)
 			mm_check_event(t, mm, p->index << PAGE_SHIFT, MEV_PAGE_FREE, p->pfn);
-		count_event(&t->stats, EV_PGFREE);
-		if (p->flags & PG_head) /* a THP from zap_huge_pmd: back at order 9 */
-			free_pages_huge(t, mm->zone, p);
-		else
-			free_page(t, mm->zone, p);
 	}
+	/* release_pages: off the LRU, uncharged, freed, as one batch. */
+	if (tlb->pages->len)
+		folios_free(t, mm->zone, (struct page **)tlb->pages->pdata, tlb->pages->len);
 	if (mm->pt_free_rcu && tlb->tables->len)
 		pt_free_tables_rcu(t, tlb);
 	for (unsigned i = 0; i < tlb->tables->len; i++)

@@ -4,11 +4,14 @@
  * kernel since 6.1 (mm/vma.c, mm/mmap.c: vma_iter_store, find_vma, vm_unmapped_area).
  * find_vma is a tree walk; get_unmapped_area is the top-down gap search
  * mas_empty_area_rev; every change preallocates its nodes, then stores.
- * Every function here needs mmap_lock: read to look up, write to change (the tree's
- * writers' lock is mmap_lock, asserted by every store).
+ * Every function here needs mmap_lock: read to look up, write to change.  The tree's
+ * writers' lock is mmap_lock, asserted by every store, unless the scenario's tree_lock
+ * makes it the tree's own spinlock: then every store takes that spinlock (mmap_lock (W)
+ * still orders the VMA changes around the store), and the tree asserts it instead.
  */
 #include "mmsim-config.h"
 #include "mm.h"
+#include "mm/anon_vma.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -59,6 +62,7 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 	vma->vm_mm = mm;
 	vma->vm_flags = flags;
 	vma->vm_page_prot = vm_get_page_prot(flags);
+	vma->vm_pgoff = start >> PAGE_SHIFT; /* anonymous: its own address */
 	/* vma_lock_init: unlocked (no mm_lock_seq value is -1 before it wraps) and not
 	 * yet in the tree. */
 	vma->vm_lock_seq = -1;
@@ -72,34 +76,66 @@ struct vm_area_struct *vma_alloc(struct sim_task *t, struct mm_struct *mm, unsig
 
 void vma_free(struct sim_task *t, struct vm_area_struct *vma)
 {
+	/* remove_vma after a merge: its chains go (munmap and exit unlinked them before
+	 * freeing the page tables, as free_pgtables does). */
+	unlink_anon_vmas(t, vma);
 	cpu_work(t, t->machine->path.vma_alloc);
-	switch (vma->vm_mm->vma_lock_kind) {
-	case VMA_LOCK_NONE:
-		if (vma->vm_mm->speculative) { /* SPF: call_rcu when the mm is multi-threaded */
-			kfree_rcu(t, vma, sizeof(*vma));
-			return;
-		}
-		__attribute__((fallthrough));
-	case VMA_LOCK_REFCNT: /* type-safe cache: readers revalidate what they find */
+	switch (vma->vm_mm->vma_free) {
+	case VMA_FREE_IMMEDIATE:
+	case VMA_FREE_TYPESAFE: /* readers revalidate what they find (D.7) */
+		sim_bug_on(vma->vm_lock); /* a 6.4 vma_lock is never reused under a reader */
 		kmem_cache_free(&vma_cache, vma);
 		return;
-	case VMA_LOCK_RWSEM: /* vm_area_free: call_rcu, the vma_lock with it */
-		kfree_rcu(t, vma->vm_lock, sizeof(*vma->vm_lock));
+	case VMA_FREE_RCU: /* vm_area_free: call_rcu, the 6.4 vma_lock with it */
+		if (vma->vm_lock)
+			kfree_rcu(t, vma->vm_lock, sizeof(*vma->vm_lock));
 		kfree_rcu(t, vma, sizeof(*vma));
 		return;
 	}
 }
 
-/* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store). */
+/*
+ * tree_lock = spinlock.  What it requires of readers: a walker that does not hold the
+ * tree's spinlock is, to the tree, a lockless reader, whatever else it holds; the tree
+ * must be in RCU mode (stores publish new nodes, never edit visible ones in a way a
+ * reader could see half done) and a replaced node must outlive every walk that may be
+ * inside it (freed after a grace period).  Even classic, whose find_vma runs under
+ * mmap_lock (R), pays that: RCU-mode walks and RCU-deferred node frees.
+ */
+void mm_set_tree_lock(struct mm_struct *mm, enum mm_tree_lock kind)
+{
+	sim_bug_on(mm->mm_mt.ma_root || mm->map_count);
+	if (kind == mm->tree_lock)
+		return;
+	mm->tree_lock = kind;
+	if (kind == TREE_LOCK_MMAP) {
+		mm_mt_init(mm);
+		return;
+	}
+	spin_lock_init(&mm->mm_mt_lock, "&mm->mm_mt.ma_lock");
+	/* Stores happen inside mmap_write_lock sections (the VMA changes still need it). */
+	lockdep_declare_order("&mm->mmap_lock", "&mm->mm_mt.ma_lock");
+	mt_set_lock(&mm->mm_mt, &mm->mm_mt_lock);
+	mt_set_free(&mm->mm_mt, mm_mt_free_rcu, NULL);
+	mt_set_in_rcu(&mm->mm_mt);
+}
+
+/* Store vma (or NULL) over [start, end): preallocate, then store (vma_iter_store).  With
+ * the tree spinlock, preallocation plans against the tree, so both happen under it (as
+ * mtree_store_range: nodes from the slab's per-CPU cache, no sleeping). */
 static void vma_store(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		      unsigned long end, struct vm_area_struct *vma)
 {
 	MA_STATE(mas, &mm->mm_mt, t, start, end - 1);
 	if (vma)
 		vma_assert_write_locked(t, vma);
+	if (mm->tree_lock == TREE_LOCK_SPINLOCK)
+		mtree_lock(t, &mm->mm_mt);
 	mas_preallocate(&mas, vma);
 	mas_store_prealloc(&mas, vma);
 	mas_destroy(&mas);
+	if (mm->tree_lock == TREE_LOCK_SPINLOCK)
+		mtree_unlock(t, &mm->mm_mt);
 #if MMSIM_DEBUG
 	/* -Dsim_debug=true: the whole tree after every store (validate_mm). */
 	char *err = mt_validate(&mm->mm_mt);
@@ -168,14 +204,30 @@ void vma_split_at(struct sim_task *t, struct mm_struct *mm, unsigned long addr)
 	vma_start_write(t, vma);
 	struct vm_area_struct *new = vma_alloc(t, mm, addr, vma->vm_end, vma->vm_flags);
 	new->vm_page_prot = vma->vm_page_prot;
+	new->vm_pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	/* The upper part maps pages of the same anon_vmas: link it to all of them. */
+	new->anon_vma = vma->anon_vma;
+	if (vma->anon_vma)
+		anon_vma_clone(t, new, vma);
 	vma_start_write(t, new);
 	vma_assert_write_locked(t, vma);
+	vma_file_prepare(t, vma, new, NULL); /* i_mmap (W); new gets the file and pgoff */
 	mm_assert_locked(t, mm, addr, rwsem_is_write_locked_by(&mm->mmap_lock, t), "vm_end",
 			 "mmap_lock (W)");
+	/* vma_prepare/vma_complete: rmap walkers must not see the old range in the tree. */
+	if (vma->anon_vma) {
+		anon_vma_lock_write(t, vma->anon_vma);
+		anon_vma_interval_tree_pre_update_vma(t, vma);
+	}
 	hw_store(t, vma, 16);
 	vma->vm_end = addr;
+	if (vma->anon_vma) {
+		anon_vma_interval_tree_post_update_vma(t, vma);
+		anon_vma_unlock_write(t, vma->anon_vma);
+	}
 	vma_store(t, mm, addr, new->vm_end, new);
 	vma_mark_attached(t, new);
+	vma_file_complete(t, vma, new);
 	mm->map_count++;
 }
 
@@ -211,7 +263,18 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	sim_bug_on(!rwsem_is_write_locked_by(&mm->mmap_lock, t));
 	struct vm_area_struct *next = vma_next(t, mm, vma);
 	if (!next || next->vm_start != vma->vm_end || next->vm_flags != vma->vm_flags ||
-	    next->vm_page_prot != vma->vm_page_prot)
+	    next->vm_page_prot != vma->vm_page_prot || !vma_file_mergeable(vma, next))
+		return false;
+	/* is_mergeable_anon_vma: the same anon_vma, or one side has none yet and the other
+	 * is linked to its own only; and the page offsets continue (a fork child's VMAs
+	 * always do: anonymous offsets are addresses). */
+	if (next->vm_pgoff != vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT))
+		return false;
+	if (vma->anon_vma && next->anon_vma && vma->anon_vma != next->anon_vma)
+		return false;
+	struct vm_area_struct *chained = vma->anon_vma ? vma : next;
+	if (!(vma->anon_vma && next->anon_vma) && chained->anon_vma &&
+	    chained->anon_vma_chain->same_vma)
 		return false;
 	hw_load(t, next, 32);
 	unsigned long end = next->vm_end;
@@ -219,13 +282,28 @@ bool vma_merge_next(struct sim_task *t, struct mm_struct *mm, struct vm_area_str
 	 * neither half-done. */
 	vma_start_write(t, vma);
 	vma_start_write(t, next);
+	vma_file_prepare(t, vma, NULL, next); /* i_mmap (W): both leave the tree */
 	mm_assert_locked(t, mm, vma->vm_start, rwsem_is_write_locked_by(&mm->mmap_lock, t),
 			 "vm_end", "mmap_lock (W)");
+	/* dup_anon_vma: vma takes over next's pages, so it needs next's anon_vma. */
+	if (!vma->anon_vma && next->anon_vma) {
+		vma->anon_vma = next->anon_vma;
+		anon_vma_clone(t, vma, next);
+	}
+	if (vma->anon_vma) {
+		anon_vma_lock_write(t, vma->anon_vma);
+		anon_vma_interval_tree_pre_update_vma(t, vma);
+	}
 	hw_store(t, vma, 16);
 	vma->vm_end = end;
+	if (vma->anon_vma) {
+		anon_vma_interval_tree_post_update_vma(t, vma);
+		anon_vma_unlock_write(t, vma->anon_vma);
+	}
 	/* One store of vma over both ranges replaces next in the tree (vma_expand). */
 	vma_store(t, mm, vma->vm_start, end, vma);
 	vma_mark_detached(t, next);
+	vma_file_complete(t, vma, NULL);
 	mm->map_count--;
 	vma_free(t, next);
 	return true;

@@ -8,8 +8,8 @@
  * that line bounces between faulting CPUs even with no writer.
  * mmap_lock is taken through models/mm/mmap_lock.c, shared with the per-VMA schemes, whose
  * mmap and munmap are these (the VMA write locks are taken by the VMA code underneath).
- * Not yet modelled: the entry prefetchw of mmap_lock, VM_FAULT_RETRY (no fault here
- * sleeps for I/O), stack expansion.
+ * The entry prefetchw of mmap_lock is the scenario knob `prefetchw` (models/mm/mmu.c).
+ * Not yet modelled: VM_FAULT_RETRY (no fault here sleeps for I/O), stack expansion.
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -42,6 +42,15 @@ unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned lo
 {
 	mmap_write_lock(t, mm);
 	unsigned long addr = mmap_region_locked(t, mm, len, vm_flags);
+	mmap_write_unlock(t, mm);
+	return addr;
+}
+
+unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				unsigned long vm_flags, struct address_space *m, unsigned long pgoff)
+{
+	mmap_write_lock(t, mm);
+	unsigned long addr = mmap_region_file_locked(t, mm, len, vm_flags, m, pgoff);
 	mmap_write_unlock(t, mm);
 	return addr;
 }
@@ -88,6 +97,7 @@ const struct mm_scheme_ops classic_scheme = {
 	.vma_lock = VMA_LOCK_NONE,
 	.fault = classic_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

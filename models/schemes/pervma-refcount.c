@@ -12,8 +12,10 @@
  * the reader revalidates after taking its reference: count 0 (detached: walk again),
  * vm_mm, then the range.  Tree nodes are still freed after a grace period.
  *
- * anon_vma: as in pervma, the model has no anon_vma, so no fault aborts for its lack
- * (6.15 prepares it under the VMA lock through vmf_anon_prepare anyway).
+ * anon_vma: no abort for its lack; the first write fault of a VMA prepares it from under
+ * the VMA lock through vmf_anon_prepare (models/mm/fault.c), which needs mmap_lock by
+ * trylock and otherwise retries the fault under mmap_lock (vma_lock_retry).  File faults
+ * (read, shared, COW) run under the VMA lock, as since ≈6.7 (models/mm/filemap.c).
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -31,7 +33,7 @@ static enum vma_read vma_start_read(struct sim_task *t, struct mm_struct *mm,
 				    struct vm_area_struct *vma)
 {
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	if (vma->vm_lock_seq == mm->mm_lock_seq)
 		return VMA_READ_FAIL;
 	if (!refcount_inc_not_zero_limited(t, &vma->vm_refcnt, VMA_REF_LIMIT))
@@ -43,7 +45,7 @@ static enum vma_read vma_start_read(struct sim_task *t, struct mm_struct *mm,
 		return VMA_READ_FAIL;
 	}
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq)); /* raw_read_seqcount */
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq)); /* raw_read_seqcount */
 	if (vma->vm_lock_seq == mm->mm_lock_seq) {
 		vma_refcount_put(t, vma);
 		return VMA_READ_FAIL;
@@ -114,6 +116,7 @@ const struct mm_scheme_ops pervma_refcount_scheme = {
 	.vma_lock = VMA_LOCK_REFCNT,
 	.fault = pervma_refcount_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

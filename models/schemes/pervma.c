@@ -15,13 +15,12 @@
  * Per fault, shared stores: the trylock and the up_read on the VMA's rwsem (2 atomics +
  * the owner word), against classic's 2 atomics on the one mmap_lock line of the mm.
  *
- * anon_vma: 6.4 aborts for a VMA without anon_vma (its first write fault prepares it under
- * mmap_lock).  The model has no anon_vma yet, so every anonymous VMA counts as prepared;
- * this makes the first fault of each new VMA take the VMA lock where 6.4 would fall back
- * (≈6.7 behaviour, where vmf_anon_prepare handles it under the VMA lock when no
- * mmap_read_trylock is needed).  Not modelled: file VMAs (6.4 aborts on them; there are
- * none here), kernel-mode faults, VM_FAULT_RETRY from the handler (none of the modelled
- * faults sleeps for I/O).
+ * anon_vma: 6.4 aborts for a VMA without anon_vma, read faults included
+ * (find_mergeable_anon_vma would look at neighbouring VMAs the VMA lock does not hold
+ * still): the VMA's faults go to mmap_lock until its first write fault there has
+ * prepared one (counted as vma_lock_abort and vma_lock_no_anon_vma).  File VMAs abort to
+ * mmap_lock, as in 6.4.  Not modelled: kernel-mode faults, VM_FAULT_RETRY from the
+ * handler (none of the modelled faults sleeps for I/O).
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -37,13 +36,13 @@
 static bool vma_start_read(struct sim_task *t, struct mm_struct *mm, struct vm_area_struct *vma)
 {
 	hw_load(t, &vma->vm_lock_seq, sizeof(vma->vm_lock_seq));
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	if (vma->vm_lock_seq == mm->mm_lock_seq)
 		return false;
 	hw_load(t, &vma->vm_lock, sizeof(vma->vm_lock));
 	if (!down_read_trylock(t, &vma->vm_lock->lock))
 		return false;
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq)); /* smp_load_acquire */
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq)); /* smp_load_acquire */
 	if (vma->vm_lock_seq == mm->mm_lock_seq) {
 		up_read(t, &vma->vm_lock->lock);
 		return false;
@@ -70,8 +69,18 @@ retry:;
 		goto inval;
 	/* Freed VMAs are poisoned after their grace period: a use here would be a bug. */
 	rcu_check_access(t, vma, "lock_vma_under_rcu");
+	/* 6.4: "find_mergeable_anon_vma uses adjacent vmas which are not locked". */
+	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	if (!vma->anon_vma) {
+		count_event(&t->stats, EV_VMA_LOCK_NO_ANON_VMA);
+		goto inval;
+	}
 	if (scheme_walk_hook)
 		scheme_walk_hook(t, mm, addr, vma);
+	/* 6.4: "Only anonymous vmas are supported for now" (the flag is on the line
+	 * vma_start_read loads next). */
+	if (vma->vm_flags & VM_FILEMAP)
+		goto inval;
 	if (!vma_start_read(t, mm, vma))
 		goto inval;
 	/* The VMA may have shrunk (split) before we locked it. */
@@ -117,6 +126,7 @@ const struct mm_scheme_ops pervma_scheme = {
 	.fault = pervma_fault,
 	/* mmap/munmap are classic's: the VMA code write-locks every VMA it changes. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -21,8 +21,10 @@
  * keeps them alive for Tier 0.
  *
  * Per Tier-0 fault, shared stores: the PTE lock and the PTE line only.
- * Not modelled: anon_vma (none in the model, so every VMA counts as prepared: §E.3 step 7
- * would fall back on the first fault of a VMA), memcg charging, file faults, THP.
+ * A write fault on a VMA without anon_vma falls back (§E.3 step 7: anon_vma_prepare needs
+ * mmap_lock), as does a write to a read-only anonymous page (COW after fork: EV_RCU_FB_STALE).
+ * File VMAs fall back from Tier 0 (the design's page cache hit under folio_trylock is not
+ * modelled) and are handled by Tier 1 under the VMA lock.  Not modelled: THP.
  */
 #include "scheme.h"
 #include "hw/hw.h"
@@ -74,7 +76,7 @@ static pteval_t *rcu_pmd_lookup(struct sim_task *t, struct mm_struct *mm, unsign
 /* The two sequences, as of the caller's last synchronisation. */
 static bool rcu_seq_unchanged(struct sim_task *t, struct mm_struct *mm, const struct rcu_sample *s)
 {
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	hw_load(t, &s->vma->vm_lock_seq, sizeof(s->vma->vm_lock_seq));
 	return mm->mm_lock_seq == s->mm_seq && s->vma->vm_lock_seq == s->vma_seq;
 }
@@ -130,7 +132,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	 * (type-safe cache): everything here is provisional until the commit.
 	 */
 	s.vma = vma;
-	hw_load(t, &mm->mm_lock_seq, sizeof(mm->mm_lock_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mm_lock_seq), sizeof(mm->mm_lock_seq));
 	hw_load(t, vma, 64); /* VMA.HOT: range, vm_mm, flags, prot, vm_lock_seq */
 	s.mm_seq = mm->mm_lock_seq;
 	s.vma_seq = vma->vm_lock_seq;
@@ -144,7 +146,7 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	}
 	/* access_error, and what the fault core does not handle: the slower tiers report. */
 	if (access_error(vma->vm_flags, write ? FAULT_FLAG_WRITE : 0) ||
-	    (vma->vm_flags & VM_SHARED)) {
+	    (vma->vm_flags & (VM_SHARED | VM_FILEMAP))) {
 		why = EV_RCU_FB_NO_VMA;
 		goto out;
 	}
@@ -166,6 +168,12 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	hw_load(t, pte, sizeof(*pte));
 	s.orig = *pte;
 
+	/* A first write needs anon_vma_prepare (mmap_lock): the locked tiers do it. */
+	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	if (write && !vma->anon_vma) {
+		why = EV_RCU_FB_ANON_VMA;
+		goto out;
+	}
 	enum stat_event done_ev;
 	if (pte_is_collapse_marker(s.orig)) {
 		why = EV_RCU_FB_STALE; /* a collapse is at work: a locked tier waits for it */
@@ -175,6 +183,11 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	} else if (write && (s.orig & _PAGE_PRESENT) && !(s.orig & _PAGE_RW) &&
 		   (s.orig & _PAGE_SPECIAL)) {
 		done_ev = EV_FAULT_WP; /* copy-on-write of the zero page */
+		if (mm->notifier_subscriptions) {
+			/* Blocking MMU notifiers around the COW: not under RCU (E). */
+			why = EV_RCU_FB_NOTIFIER;
+			goto out;
+		}
 	} else if ((s.orig & _PAGE_PRESENT) && (!write || (s.orig & _PAGE_RW))) {
 		*ret = 0; /* another CPU fixed it meanwhile: spurious */
 		why = RCU_TIER0_DONE;
@@ -300,6 +313,7 @@ const struct mm_scheme_ops rcu_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,
@@ -313,6 +327,7 @@ const struct mm_scheme_ops rcu_drop_scheme = {
 	.lockless_fault = true,
 	.fault = rcu_drop_fault,
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

@@ -25,6 +25,11 @@ struct mm_scheme_ops {
 	/* mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS): address or 0. */
 	unsigned long (*mmap)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
 			      unsigned long vm_flags);
+	/* mmap(NULL, len, prot, MAP_SHARED or MAP_PRIVATE, fd of m, pgoff << PAGE_SHIFT)
+	 * (vm_flags: access flags, and VM_SHARED): address or 0. */
+	unsigned long (*mmap_file)(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				   unsigned long vm_flags, struct address_space *m,
+				   unsigned long pgoff);
 	void (*munmap)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		       unsigned long len);
 	/* mprotect(start, len, prot as VM_READ|VM_WRITE|VM_EXEC): 0 or -ENOMEM. */
@@ -34,6 +39,17 @@ struct mm_scheme_ops {
 	int (*madvise_dontneed)(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 				unsigned long len);
 };
+
+/*
+ * How the scheme's readers need removed VMAs and unlinked page tables freed (the
+ * defaults of the scenario fields vma_free and pt_free), and whether a requested
+ * combination is unsafe for them: the reason as text, NULL if it is safe.  An spf walk
+ * with interrupts disabled needs no grace period for page tables: the flush IPI waits.
+ */
+enum vma_free_kind scheme_vma_free(const struct mm_scheme_ops *s);
+enum pt_free_kind scheme_pt_free(const struct mm_scheme_ops *s);
+const char *scheme_free_unsafe(const struct mm_scheme_ops *s, enum pt_free_kind pt,
+			       enum vma_free_kind vma, bool spf_walk_irqs_off);
 
 extern const struct mm_scheme_ops classic_scheme;
 extern const struct mm_scheme_ops pervma_scheme;
@@ -57,6 +73,8 @@ vm_fault_t classic_fault(struct sim_task *t, struct mm_struct *mm, unsigned long
 			 unsigned int flags);
 unsigned long classic_mmap(struct sim_task *t, struct mm_struct *mm, unsigned long len,
 			   unsigned long vm_flags);
+unsigned long classic_mmap_file(struct sim_task *t, struct mm_struct *mm, unsigned long len,
+				unsigned long vm_flags, struct address_space *m, unsigned long pgoff);
 void classic_munmap(struct sim_task *t, struct mm_struct *mm, unsigned long start,
 		    unsigned long len);
 int classic_mprotect(struct sim_task *t, struct mm_struct *mm, unsigned long start,

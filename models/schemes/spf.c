@@ -20,18 +20,41 @@
  * the VMA.  The count is per mm: a writer anywhere in the address space aborts every
  * speculation in flight, unrelated VMAs included.
  *
- * Walk variant: RCU (x86 with MMU_GATHER_RCU_TABLE_FREE), so the mm frees unlinked page
- * tables after a grace period (models/mm/tlb.c) and VMAs through call_rcu.  Not modelled:
- * the IRQs-off walk; the mm_users > 1 gate (every task of a run shares its mm); anon_vma
+ * Walk variants (scenario field spf_walk, mm->spf_walk_irqs_off): RCU (x86 with
+ * MMU_GATHER_RCU_TABLE_FREE), so the mm frees unlinked page tables after a grace period
+ * (models/mm/tlb.c); or interrupts disabled (speculative_page_walk_begin on
+ * architectures without RCU table freeing), so a table is freed only after the flush IPI
+ * that this CPU acknowledges when it enables interrupts again (models/sync/irq.c): the
+ * zapper's flush waits for the walker instead.  VMAs are freed through call_rcu in both.
+ * Not modelled: the mm_users > 1 gate (every task of a run shares its mm); anon_vma
  * (the model has none yet, so the ANON_VMA abort never fires); the wp_page_copy
- * mmu_notifier_trylock (no notifiers); swap, uffd and file VMAs (none here).
+ * mmu_notifier_trylock (no notifiers); swap and uffd.  File VMAs (VM_FILEMAP) abort to
+ * mmap_lock: the series speculated on anonymous VMAs only.
  */
 #include <stddef.h>
 #include "scheme.h"
 #include "hw/hw.h"
 #include "sync/rcu.h"
+#include "sync/irq.h"
 #include "die.h"
 #include "mm/khugepaged.h"
+
+/* speculative_page_walk_begin/end: what keeps the page tables from being freed. */
+static void spf_walk_begin(struct sim_task *t, struct mm_struct *mm)
+{
+	if (mm->spf_walk_irqs_off)
+		local_irq_disable(t);
+	else
+		rcu_read_lock(t);
+}
+
+static void spf_walk_end(struct sim_task *t, struct mm_struct *mm)
+{
+	if (mm->spf_walk_irqs_off)
+		local_irq_enable(t);
+	else
+		rcu_read_unlock(t);
+}
 
 /* What one speculative attempt carries from step to step (the kernel's vm_fault). */
 struct spf_fault {
@@ -56,7 +79,7 @@ struct spf_fault {
  */
 static bool mmap_seq_changed(struct sim_task *t, struct spf_fault *f)
 {
-	hw_load(t, &f->mm->mmap_seq, sizeof(f->mm->mmap_seq)); /* after smp_rmb */
+	hw_load(t, mm_seq_line(f->mm, &f->mm->mmap_seq), sizeof(f->mm->mmap_seq)); /* after smp_rmb */
 	return f->mm->mmap_seq != f->seq;
 }
 
@@ -90,7 +113,7 @@ static enum stat_event spf_get_vma(struct sim_task *t, struct spf_fault *f)
 	/* access_error, and only private anonymous memory is speculated on (NO_SPECULATE);
 	 * the classic path produces the real SIGSEGV. */
 	unsigned long fl = f->vma.vm_flags;
-	if (access_error(fl, f->flags) || (fl & VM_SHARED))
+	if (access_error(fl, f->flags) || (fl & (VM_SHARED | VM_FILEMAP)))
 		return EV_SPF_ABORT_ACCESS;
 	return 0;
 }
@@ -106,7 +129,7 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 	pteval_t *table = mm->pgd->table;
 	enum stat_event ret = 0;
 
-	rcu_read_lock(t);
+	spf_walk_begin(t, mm);
 	for (int level = PT_PGD; level > PT_PTE; level--) {
 		pteval_t *e = &table[pt_index(f->addr, level)];
 		hw_load(t, e, sizeof(*e));
@@ -130,7 +153,7 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 	hw_load(t, pte, sizeof(*pte));
 	f->orig_pte = *pte;
 out:
-	rcu_read_unlock(t);
+	spf_walk_end(t, mm);
 	return ret;
 }
 
@@ -146,7 +169,7 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 	struct mm_struct *mm = f->mm;
 	enum stat_event ret = 0;
 
-	rcu_read_lock(t);
+	spf_walk_begin(t, mm);
 	if (mmap_seq_changed(t, f)) {
 		ret = EV_SPF_ABORT_SEQ1;
 		goto out;
@@ -179,7 +202,7 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 		ret = EV_SPF_ABORT_COLLAPSE;
 	}
 out:
-	rcu_read_unlock(t);
+	spf_walk_end(t, mm);
 	return ret;
 }
 
@@ -205,12 +228,23 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 		if (!write || (expect & _PAGE_RW))
 			return 0; /* spurious: another CPU fixed it (the kernel's pte_spinlock
 				   * path only updates accessed/dirty bits) */
-		sim_bug_on(!(expect & _PAGE_SPECIAL)); /* no fork yet: only the zero page is RO */
+		/* A read-only anonymous page (shared since fork): do_wp_page's copy or reuse
+		 * is left to the locked path. */
+		if (!(expect & _PAGE_SPECIAL))
+			return EV_SPF_ABORT_ANON;
+		/* wp_page_copy calls the MMU notifiers, whose callbacks may sleep: not from a
+		 * speculative fault (the 2022 series read-trylocks a per-mm notifier lock
+		 * instead; the model takes the mmap_lock path). */
+		if (mm->notifier_subscriptions)
+			return EV_SPF_ABORT_NOTIFIER;
 	} else if (pte_is_collapse_marker(expect)) {
 		return EV_SPF_ABORT_COLLAPSE; /* the classic path waits for the collapse */
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}
+	/* A first write to the VMA needs anon_vma_prepare, which needs mmap_lock. */
+	if (write && !f->vma.anon_vma)
+		return EV_SPF_ABORT_ANON;
 	if (write) {
 		/* Nothing is held: the page is wasted if the attempt aborts. */
 		p = alloc_zeroed_user_page(t, mm, false);
@@ -244,7 +278,7 @@ static vm_fault_t spf_fault(struct sim_task *t, struct mm_struct *mm, unsigned l
 	enum stat_event ret;
 
 	/* mmap_seq_read_start: an odd count means a writer holds mmap_lock. */
-	hw_load(t, &mm->mmap_seq, sizeof(mm->mmap_seq));
+	hw_load(t, mm_seq_line(mm, &mm->mmap_seq), sizeof(mm->mmap_seq));
 	f.seq = mm->mmap_seq;
 	if (f.seq & 1) {
 		ret = EV_SPF_ABORT_ODD;
@@ -277,6 +311,7 @@ const struct mm_scheme_ops spf_scheme = {
 	.fault = spf_fault,
 	/* mmap/munmap are classic's: mmap_write_lock/unlock/downgrade bump mmap_seq. */
 	.mmap = classic_mmap,
+	.mmap_file = classic_mmap_file,
 	.munmap = classic_munmap,
 	.mprotect = classic_mprotect,
 	.madvise_dontneed = classic_madvise_dontneed,

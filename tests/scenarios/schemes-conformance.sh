@@ -30,7 +30,7 @@ for s in $schemes; do
       # PTE race (the fault is then resolved) must have gone on to the mmap_lock path.
       spf_aborts=0
       for why in odd unmapped vma_copy access_error no_table pte_map_lock_seq1 \
-                 pte_map_lock_pmd pte_map_lock_ptl pte_map_lock_seq2 nomem; do
+                 pte_map_lock_pmd pte_map_lock_ptl pte_map_lock_seq2 nomem anon; do
         spf_aborts=$(( spf_aborts + $(ev "$r" spf_abort_$why) ))
       done
       check "$s, $cpus CPUs, seed $seed: speculative attempts succeed or fall back" \
@@ -44,7 +44,7 @@ for s in $schemes; do
       faults=$(sed -n '/"fault_latency_ns"/,/"count"/s/.*"count" : \([0-9]*\).*/\1/p' "$r" |
         head -n1)
       reasons=0
-      for why in no_vma vma_locked pgtable nowait seq stale reenter; do
+      for why in no_vma vma_locked pgtable nowait seq stale reenter anon_vma; do
         reasons=$(( reasons + $(ev "$r" rcu_fallback_$why) ))
       done
       check "$s, $cpus CPUs, seed $seed: RCU tiers hold every fault ($t0+$later of $faults)" \

@@ -1,0 +1,357 @@
+/*
+ * anon_vma and anon_vma_chain (mm/rmap.c: anon_vma_prepare, anon_vma_clone,
+ * anon_vma_fork, unlink_anon_vmas; mm/interval_tree.c).  Spec: kernel-algorithms.md §I,
+ * A.7 step 4.  Kernel commits: 5beb49305251 ("mm: change anon_vma linking to fix
+ * multi-process server scalability issue", the chains, 2010), 012f18004da3 (always lock
+ * the root), d9d332e0874f (anon_vma_prepare locks newly allocated entries), 5a505085f043
+ * (the lock becomes an rwsem, 2012).
+ *
+ * Not modelled: find_mergeable_anon_vma (a new VMA's first fault never borrows a
+ * neighbour's anon_vma), the reuse of an anon_vma with no VMAs left in anon_vma_clone
+ * (7a3ef208e662), and SLAB_TYPESAFE_BY_RCU reuse of anon_vmas.
+ * Costs: the slab allocation of an anon_vma or a chain is charged as a VMA's
+ * (path.vma_alloc, a small-object slab alloc); every field write loads or stores its line.
+ */
+#include "mm/anon_vma.h"
+#include "hw/hw.h"
+#include "die.h"
+
+static struct kmem_cache anon_vma_cache = { sizeof(struct anon_vma), 64, NULL };
+static struct kmem_cache avc_cache = { sizeof(struct anon_vma_chain), 64, NULL };
+static uint64_t avc_seq; /* creation numbers: deterministic, never an address */
+
+/* ---- the root's lock ---- */
+
+void anon_vma_lock_write(struct sim_task *t, struct anon_vma *av)
+{
+	struct anon_vma *root = av->root;
+	hw_load(t, &av->root, sizeof(av->root));
+	if (root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		spin_lock(t, &root->lock);
+	else
+		down_write(t, &root->rwsem);
+}
+
+void anon_vma_unlock_write(struct sim_task *t, struct anon_vma *av)
+{
+	if (av->root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		spin_unlock(t, &av->root->lock);
+	else
+		up_write(t, &av->root->rwsem);
+}
+
+/* Readers of the spinlock form are exclusive: rmap walks serialised with everything. */
+void anon_vma_lock_read(struct sim_task *t, struct anon_vma *av)
+{
+	struct anon_vma *root = av->root;
+	hw_load(t, &av->root, sizeof(av->root));
+	if (root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		spin_lock(t, &root->lock);
+	else
+		down_read(t, &root->rwsem);
+}
+
+bool anon_vma_trylock_read(struct sim_task *t, struct anon_vma *av)
+{
+	struct anon_vma *root = av->root;
+	hw_load(t, &av->root, sizeof(av->root));
+	if (root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		return spin_trylock(t, &root->lock);
+	return down_read_trylock(t, &root->rwsem);
+}
+
+void anon_vma_unlock_read(struct sim_task *t, struct anon_vma *av)
+{
+	if (av->root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		spin_unlock(t, &av->root->lock);
+	else
+		up_read(t, &av->root->rwsem);
+}
+
+bool anon_vma_is_locked_by(const struct anon_vma *av, const struct sim_task *t)
+{
+	const struct anon_vma *root = av->root;
+	if (root->lock_kind == ANON_VMA_LOCK_SPINLOCK)
+		return spin_is_held_by(&root->lock, t);
+	return rwsem_is_write_locked_by(&root->rwsem, t);
+}
+
+/* ---- the interval tree ---- */
+
+static int avc_cmp(const struct anon_vma_chain *a, unsigned long start, uint64_t seq)
+{
+	if (a->start != start)
+		return a->start < start ? -1 : 1;
+	return a->seq < seq ? -1 : a->seq > seq ? 1 : 0;
+}
+
+/* Binary search: the first slot whose chain sorts at or after (start, seq). */
+static unsigned avc_tree_slot(struct sim_task *t, struct avc_tree *tree, unsigned long start,
+			      uint64_t seq)
+{
+	unsigned lo = 0, hi = tree->v->len;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		struct anon_vma_chain *c = g_ptr_array_index(tree->v, mid);
+		if (t)
+			hw_load(t, &c->start, 2 * sizeof(c->start));
+		if (avc_cmp(c, start, seq) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void avc_tree_insert(struct sim_task *t, struct anon_vma_chain *avc)
+{
+	struct avc_tree *tree = &avc->anon_vma->rb_root;
+	sim_bug_on(!anon_vma_is_locked_by(avc->anon_vma, t));
+	hw_store(t, avc, 64);
+	avc->start = avc->vma->vm_pgoff;
+	avc->last = vma_pgoff_last(avc->vma);
+	g_ptr_array_insert(tree->v, (gint)avc_tree_slot(t, tree, avc->start, avc->seq), avc);
+	hw_store(t, &avc->anon_vma->rb_root, sizeof(avc->anon_vma->rb_root));
+}
+
+static void avc_tree_remove(struct sim_task *t, struct anon_vma_chain *avc)
+{
+	struct avc_tree *tree = &avc->anon_vma->rb_root;
+	sim_bug_on(!anon_vma_is_locked_by(avc->anon_vma, t));
+	unsigned i = avc_tree_slot(t, tree, avc->start, avc->seq);
+	sim_bug_on(i >= tree->v->len || g_ptr_array_index(tree->v, i) != avc);
+	g_ptr_array_remove_index(tree->v, i);
+	hw_store(t, &avc->anon_vma->rb_root, sizeof(avc->anon_vma->rb_root));
+}
+
+unsigned avc_tree_foreach(struct sim_task *t, struct anon_vma *av, unsigned long first,
+			  unsigned long last,
+			  bool (*fn)(struct anon_vma_chain *avc, void *arg), void *arg)
+{
+	unsigned visited = 0;
+	if (t)
+		hw_load(t, &av->rb_root, sizeof(av->rb_root));
+	for (unsigned i = 0; i < av->rb_root.v->len; i++) {
+		struct anon_vma_chain *c = g_ptr_array_index(av->rb_root.v, i);
+		visited++;
+		if (t)
+			hw_load(t, c, 64);
+		if (c->start > last)
+			break; /* sorted by start: no later chain can meet [first, last] */
+		if (c->last >= first && !fn(c, arg))
+			break;
+	}
+	return visited;
+}
+
+/* ---- lifetime ---- */
+
+static struct anon_vma *anon_vma_alloc(struct sim_task *t, enum anon_vma_lock_kind kind)
+{
+	struct anon_vma *av = kmem_cache_alloc(&anon_vma_cache);
+	cpu_work(t, t->machine->path.vma_alloc);
+	hw_store(t, av, sizeof(*av));
+	init_rwsem(&av->rwsem, "&anon_vma->rwsem");
+	spin_lock_init(&av->lock, "&anon_vma->lock");
+	av->lock_kind = kind;
+	av->root = av->parent = av;
+	av->refcount = 1;
+	av->rb_root.v = g_ptr_array_new();
+	return av;
+}
+
+static void anon_vma_free(struct sim_task *t, struct anon_vma *av)
+{
+	sim_bug_on(av->rb_root.v->len || av->refcount);
+	sim_bug_on(spin_is_busy(&av->lock) || rwsem_is_locked(&av->rwsem));
+	cpu_work(t, t->machine->path.vma_alloc);
+	g_ptr_array_free(av->rb_root.v, TRUE);
+	kmem_cache_free(&anon_vma_cache, av);
+}
+
+void put_anon_vma(struct sim_task *t, struct anon_vma *av)
+{
+	hw_rmw(t, &av->refcount, sizeof(av->refcount));
+	sim_bug_on(av->refcount <= 0);
+	if (--av->refcount)
+		return;
+	/* __put_anon_vma: a child pins its root; the root goes with its last child. */
+	struct anon_vma *root = av->root;
+	if (root != av) {
+		hw_store(t, &av->parent->num_children, sizeof(unsigned));
+		if (av->parent != av)
+			av->parent->num_children--;
+	}
+	anon_vma_free(t, av);
+	if (root != av)
+		put_anon_vma(t, root);
+}
+
+static struct anon_vma_chain *avc_alloc(struct sim_task *t)
+{
+	struct anon_vma_chain *avc = kmem_cache_alloc(&avc_cache);
+	cpu_work(t, t->machine->path.vma_alloc);
+	avc->seq = ++avc_seq;
+	return avc;
+}
+
+/* anon_vma_chain_link: the caller holds the anon_vma lock (W). */
+static void avc_link(struct sim_task *t, struct vm_area_struct *vma, struct anon_vma_chain *avc,
+		     struct anon_vma *av)
+{
+	avc->vma = vma;
+	avc->anon_vma = av;
+	/* list_add to the VMA's same_vma list, kept in link order (tail) here. */
+	struct anon_vma_chain **tail = &vma->anon_vma_chain;
+	while (*tail)
+		tail = &(*tail)->same_vma;
+	hw_store(t, tail, sizeof(*tail));
+	*tail = avc;
+	avc->same_vma = NULL;
+	avc_tree_insert(t, avc);
+}
+
+int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	if (vma->anon_vma)
+		return 0;
+	/* __anon_vma_prepare: allocate outside every lock, then publish under the anon_vma
+	 * lock and page_table_lock, rechecking that no other fault of this VMA beat us. */
+	struct anon_vma_chain *avc = avc_alloc(t);
+	struct anon_vma *av = anon_vma_alloc(t, mm->anon_vma_lock);
+	anon_vma_lock_write(t, av);
+	spin_lock(t, &mm->page_table_lock);
+	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	if (!vma->anon_vma) {
+		mm_assert_locked(t, mm, vma->vm_start, spin_is_held_by(&mm->page_table_lock, t),
+				 "vma->anon_vma", "mm->page_table_lock");
+		hw_store(t, &vma->anon_vma, 2 * sizeof(void *));
+		vma->anon_vma = av;
+		avc_link(t, vma, avc, av);
+		av->num_active_vmas++;
+		av = NULL;
+		avc = NULL;
+		count_event(&t->stats, EV_ANON_VMA_PREPARE);
+	}
+	spin_unlock(t, &mm->page_table_lock);
+	if (av) {
+		/* Lost the race: ours was never visible; unlock and free it. */
+		count_event(&t->stats, EV_ANON_VMA_PREPARE_LOST);
+		anon_vma_unlock_write(t, av);
+		av->refcount = 0;
+		anon_vma_free(t, av);
+		cpu_work(t, t->machine->path.vma_alloc);
+		kmem_cache_free(&avc_cache, avc);
+		return 0;
+	}
+	anon_vma_unlock_write(t, vma->anon_vma);
+	return 0;
+}
+
+int anon_vma_clone(struct sim_task *t, struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	struct anon_vma *root = NULL;
+
+	dst->anon_vma_chain = NULL;
+	for (struct anon_vma_chain *pavc = src->anon_vma_chain; pavc; pavc = pavc->same_vma) {
+		hw_load(t, pavc, 64);
+		struct anon_vma_chain *avc = avc_alloc(t);
+		/* lock_anon_vma_root: every anon_vma of the fork tree has the same root. */
+		if (!root) {
+			root = pavc->anon_vma->root;
+			anon_vma_lock_write(t, root);
+		}
+		sim_bug_on(pavc->anon_vma->root != root);
+		avc_link(t, dst, avc, pavc->anon_vma);
+	}
+	if (dst->anon_vma) {
+		hw_store(t, &dst->anon_vma->num_active_vmas, sizeof(unsigned));
+		dst->anon_vma->num_active_vmas++;
+	}
+	if (root)
+		anon_vma_unlock_write(t, root);
+	return 0;
+}
+
+int anon_vma_fork(struct sim_task *t, struct vm_area_struct *vma, struct vm_area_struct *pvma)
+{
+	if (!pvma->anon_vma)
+		return 0;
+	/* The child's VMA first links to every anon_vma of the parent's (so the parent's
+	 * pages, which it now shares, are found through it)... */
+	vma->anon_vma = NULL;
+	anon_vma_clone(t, vma, pvma);
+	/* ...then gets its own, for the pages it will COW, in the parent's tree. */
+	struct anon_vma *av = anon_vma_alloc(t, pvma->anon_vma->root->lock_kind);
+	struct anon_vma_chain *avc = avc_alloc(t);
+	av->root = pvma->anon_vma->root;
+	av->parent = pvma->anon_vma;
+	hw_rmw(t, &av->root->refcount, sizeof(int)); /* get_anon_vma(root) */
+	av->root->refcount++;
+	av->num_active_vmas++;
+	hw_store(t, &vma->anon_vma, sizeof(vma->anon_vma));
+	vma->anon_vma = av;
+	anon_vma_lock_write(t, av);
+	avc_link(t, vma, avc, av);
+	hw_store(t, &av->parent->num_children, sizeof(unsigned));
+	av->parent->num_children++;
+	anon_vma_unlock_write(t, av);
+	return 0;
+}
+
+void unlink_anon_vmas(struct sim_task *t, struct vm_area_struct *vma)
+{
+	struct anon_vma *root = NULL;
+	GPtrArray *emptied = NULL;
+
+	if (!vma->anon_vma_chain)
+		return;
+	for (struct anon_vma_chain *avc = vma->anon_vma_chain; avc; avc = avc->same_vma) {
+		hw_load(t, avc, 64);
+		if (!root) {
+			root = avc->anon_vma->root;
+			anon_vma_lock_write(t, root);
+		}
+		avc_tree_remove(t, avc);
+		/* An anon_vma whose tree emptied has no VMA left to map its pages: its own
+		 * pin goes after the unlock (the root stays while children pin it). */
+		if (!avc->anon_vma->rb_root.v->len) {
+			if (!emptied)
+				emptied = g_ptr_array_new();
+			g_ptr_array_add(emptied, avc->anon_vma);
+		}
+	}
+	if (vma->anon_vma) {
+		hw_store(t, &vma->anon_vma->num_active_vmas, sizeof(unsigned));
+		sim_bug_on(!vma->anon_vma->num_active_vmas);
+		vma->anon_vma->num_active_vmas--;
+		vma->anon_vma = NULL;
+	}
+	anon_vma_unlock_write(t, root);
+	/* Children before ancestors: the chains were linked ancestor-first. */
+	for (int i = emptied ? (int)emptied->len - 1 : -1; i >= 0; i--)
+		put_anon_vma(t, g_ptr_array_index(emptied, i));
+	if (emptied)
+		g_ptr_array_free(emptied, TRUE);
+	for (struct anon_vma_chain *avc = vma->anon_vma_chain, *next; avc; avc = next) {
+		next = avc->same_vma;
+		cpu_work(t, t->machine->path.vma_alloc);
+		kmem_cache_free(&avc_cache, avc);
+	}
+	vma->anon_vma_chain = NULL;
+}
+
+void anon_vma_interval_tree_pre_update_vma(struct sim_task *t, struct vm_area_struct *vma)
+{
+	for (struct anon_vma_chain *avc = vma->anon_vma_chain; avc; avc = avc->same_vma)
+		avc_tree_remove(t, avc);
+}
+
+void anon_vma_interval_tree_post_update_vma(struct sim_task *t, struct vm_area_struct *vma)
+{
+	for (struct anon_vma_chain *avc = vma->anon_vma_chain; avc; avc = avc->same_vma)
+		avc_tree_insert(t, avc);
+}

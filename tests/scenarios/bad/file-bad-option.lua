@@ -1,0 +1,9 @@
+-- expect: mmap: unknown option 'fd' (known: file, offset, shared, prot)
+-- when: run (the file loads; the program fails)
+return scenario {
+  cpus = 1,
+  files = { data = { size_mb = 1 } },
+  tasks = { task { count = 1, program = function()
+    mmap(4096, { file = "data", fd = 3 })
+  end } },
+}

@@ -1,0 +1,9 @@
+-- expect: mmap: no file 'nope' in the scenario's files (data)
+-- when: run (the file loads; the program fails)
+return scenario {
+  cpus = 1,
+  files = { data = { size_mb = 1 } },
+  tasks = { task { count = 1, program = function()
+    mmap(4096, { file = "nope" })
+  end } },
+}
