@@ -16,6 +16,7 @@
 #include "mm/mm.h"
 #include "mm/khugepaged.h"
 #include "mm/lru.h"
+#include "mm/rmap.h"
 #include "schemes/scheme.h"
 
 #define HUGE PMD_SIZE
@@ -313,6 +314,61 @@ static void test_backoff(void)
 }
 
 /* One khugepaged pass over a range of 512 small pages (minus `holes`), per scheme. */
+/* A huge page is an anonymous folio: rmap, memcg, LRU; split and zap keep them right. */
+static void test_folio(void)
+{
+	struct zone *zone = zone_create(1ULL << 30, machine->nr_cpus);
+	struct mm_struct *mm = new_mm(zone, THP_ALWAYS);
+	unsigned long base = sys_mmap(mm, 3 * HUGE);
+	unsigned long h = (base + HUGE - 1) & ~(HUGE - 1);
+	long usage0 = zone->memcg->memory.usage;
+	long stock0 = memcg_stocked_pages(zone);
+
+	touch(mm, h, PAGE_SIZE, PAGE_SIZE, true);
+	struct vm_area_struct *vma = find_vma(NULL, mm, h);
+	struct page *head = pfn_to_page(zone, pte_pfn(entry_of(mm, h)));
+	tap_ok(vma->anon_vma && head->mapping == vma->anon_vma &&
+	       head->index == linear_page_index(vma, h) && head[5].index == head->index + 5,
+	       "the huge fault gave the VMA its anon_vma and the head its rmap");
+	tap_ok(head->memcg == zone->memcg &&
+	       zone->memcg->memory.usage - usage0 == HPAGE_PMD_NR &&
+	       memcg_stocked_pages(zone) == stock0,
+	       "its 512 pages are charged to the counter at once (usage +%ld, stock %ld)",
+	       zone->memcg->memory.usage - usage0, memcg_stocked_pages(zone));
+	tap_ok(head->mapcount == 1 && head->refcount == 2 && folio_in_lru_batch(zone, 0, head),
+	       "one mapcount and reference for the PMD, one for the LRU batch");
+	lru_add_drain(&task, zone);
+	tap_ok((head->flags & PG_lru) && head->refcount == 1 && zone->lruvec->nr_pages == 1,
+	       "drained: the folio is one LRU entry");
+	tap_ok(folio_referenced(&task, head, false) == 1 &&
+	       !(entry_of(mm, h) & _PAGE_ACCESSED) && folio_referenced(&task, head, false) == 0,
+	       "folio_referenced finds the huge PMD through the anon_vma and clears its bit");
+	check(mm, "huge folio on the LRU", HPAGE_PMD_NR);
+
+	long usage1 = zone->memcg->memory.usage;
+	sys_dontneed(mm, h + 3 * PAGE_SIZE, PAGE_SIZE);
+	tap_ok(!pmd_trans_huge(entry_of(mm, h)) && head[1].mapping == vma->anon_vma &&
+	       head[1].memcg == zone->memcg && (head[1].flags & PG_lru) &&
+	       zone->lruvec->nr_pages == HPAGE_PMD_NR - 1,
+	       "split: 512 pages in the anon_vma and memcg, the tails on the LRU (one zapped)");
+	tap_ok(zone->memcg->memory.usage == usage1 - 1,
+	       "the zapped page alone was uncharged (usage %ld -> %ld)", usage1,
+	       zone->memcg->memory.usage);
+	check(mm, "after the split", HPAGE_PMD_NR - 1);
+
+	touch(mm, h + HUGE, PAGE_SIZE, PAGE_SIZE, true);
+	struct page *h2 = pfn_to_page(zone, pte_pfn(entry_of(mm, h + HUGE)));
+	lru_add_drain(&task, zone);
+	long usage2 = zone->memcg->memory.usage;
+	sys_munmap(mm, h + HUGE, HUGE);
+	tap_ok(zone->memcg->memory.usage == usage2 - HPAGE_PMD_NR && (h2->flags & PG_free),
+	       "a zapped huge PMD uncharges 512 pages and frees the folio");
+	sys_munmap(mm, base, 3 * HUGE);
+	check(mm, "after munmap of everything", 0);
+	free_mm(mm);
+	zone_destroy(zone);
+}
+
 static void test_collapse(const char *scheme)
 {
 	struct zone *zone = zone_create(1ULL << 30, machine->nr_cpus);
@@ -333,6 +389,14 @@ static void test_collapse(const char *scheme)
 	tap_ok(s.collapses == 1 && pmd_trans_huge(e),
 	       "%s: one pass collapses the range into a huge PMD (%llu collapses, %llu failed)",
 	       scheme, (unsigned long long)s.collapses, (unsigned long long)s.failed);
+	tap_ok(s.nr_records == 1 && s.records[0].held[CL_ANON_VMA] > 0,
+	       "%s: the collapse held the VMA's anon_vma lock (W)", scheme);
+	struct page *head = pfn_to_page(zone, pte_pfn(e));
+	struct vm_area_struct *vma = find_vma(NULL, mm, h);
+	tap_ok(head->mapping == vma->anon_vma && head->memcg && head->mapcount == 1 &&
+	       head->index == linear_page_index(vma, h),
+	       "%s: the new huge page has the VMA's anon_vma, its index and a memcg charge",
+	       scheme);
 	tap_ok(s.nr_records == 1 && s.records[0].result == SCAN_SUCCEED &&
 	       s.records[0].held[CL_PMD] > 0 && s.records[0].ipis > 0,
 	       "%s: the record has the PMD lock's hold time and the IPIs to the task's CPU (%llu)",
@@ -364,6 +428,7 @@ int main(void)
 	mm_set_violation_handler(record_violation, NULL);
 
 	test_huge_faults();
+	test_folio();
 	test_fallback(machine);
 	test_backoff();
 	test_no_collapse(machine);
