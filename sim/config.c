@@ -28,13 +28,15 @@ static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
 	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
-	"seq_shares_lock_line", "secondary_mmu", "tasks", NULL,
+	"seq_shares_lock_line", "secondary_mmu", "thp", "collapse", "khugepaged_pages_to_scan",
+	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
 	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock",
-	"anon_vma_lock", "tree_lock", "prefetchw", "seq_shares_lock_line", NULL,
+	"anon_vma_lock", "tree_lock", "prefetchw", "seq_shares_lock_line", "thp", "collapse",
+	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -43,6 +45,12 @@ const char *const config_pt_free_names[] = { "immediate", "rcu", NULL };
 const char *const config_vma_free_names[] = { "immediate", "rcu", "typesafe", NULL };
 const char *const config_spf_walk_names[] = { "rcu", "irqs-off", NULL };
 const char *const config_tree_lock_names[] = { "mmap_lock", "spinlock", NULL };
+const char *const config_thp_names[] = { "never", "always", "madvise", NULL };
+/* "none" (no khugepaged), then the collapse schemes of models/mm/collapse.c. */
+const char *const config_collapse_names[] = {
+	"none", "write-lock", "read-swapin", "pmd-seq", "pmd-lock", "pmd-none-unsafe",
+	"invalid-pte", NULL,
+};
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
 	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
@@ -509,7 +517,9 @@ static int read_scenario(lua_State *L)
 					"fields: name, machine, cpus, scheme, seed, duration_ms, "
 					"deadline_ms, check, ptl, inject, gfp_nowait_fail, pt_free, "
 					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock, tree_lock, "
-					"prefetchw, seq_shares_lock_line)", key,
+					"prefetchw, seq_shares_lock_line, thp, collapse, "
+					"khugepaged_pages_to_scan, khugepaged_scan_sleep_ms, "
+					"khugepaged_max_ptes_none)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -523,13 +533,15 @@ static int read_scenario(lua_State *L)
 			    !strcmp(key, "inject") || !strcmp(key, "pt_free") ||
 			    !strcmp(key, "vma_free") || !strcmp(key, "spf_walk") ||
 			    !strcmp(key, "i_mmap_lock") || !strcmp(key, "anon_vma_lock") ||
-			    !strcmp(key, "tree_lock"))
+			    !strcmp(key, "tree_lock") || !strcmp(key, "thp") ||
+			    !strcmp(key, "collapse"))
 				lua_pushstring(L, "");
 			else if (!strcmp(key, "check") || !strcmp(key, "prefetchw") ||
 				 !strcmp(key, "seq_shares_lock_line"))
 				lua_pushboolean(L, 0);
 			else if (!strcmp(key, "duration_ms") || !strcmp(key, "deadline_ms") ||
-				 !strcmp(key, "gfp_nowait_fail"))
+				 !strcmp(key, "gfp_nowait_fail") ||
+				 !strcmp(key, "khugepaged_scan_sleep_ms"))
 				lua_pushnumber(L, 0.5);
 			else
 				lua_pushinteger(L, 0);
@@ -731,6 +743,31 @@ static int read_scenario(lua_State *L)
 					  "until the scenario's duration ends)");
 	}
 	lua_pop(L, 1);
+	/* THP and khugepaged (models/mm/huge_memory.c, khugepaged.c; docs/scenarios.md). */
+	cfg->thp = read_enum_field(L, sc, "thp", config_thp_names, 0);
+	cfg->collapse = read_enum_field(L, sc, "collapse", config_collapse_names, 0);
+	cfg->khugepaged_pages_to_scan = (int)check_integer_field(
+	    L, sc, "khugepaged_pages_to_scan", what, 1, 1 << 24, &present);
+	if (!present)
+		cfg->khugepaged_pages_to_scan = 4096; /* the kernel's default */
+	cfg->khugepaged_max_ptes_none = (int)check_integer_field(
+	    L, sc, "khugepaged_max_ptes_none", what, 0, 511, &present);
+	if (!present)
+		cfg->khugepaged_max_ptes_none = 511;
+	cfg->khugepaged_scan_sleep_ms = 10;
+	lua_getfield(L, sc, "khugepaged_scan_sleep_ms");
+	if (!lua_isnil(L, -1)) {
+		int ok;
+		double d = lua_tonumberx(L, -1, &ok);
+		if (!ok)
+			return luaL_error(L, "scenario: 'khugepaged_scan_sleep_ms' must be a number, "
+					  "got %s", luaL_typename(L, -1));
+		if (!(d > 0 && d <= 1e6))
+			return luaL_error(L, "scenario: 'khugepaged_scan_sleep_ms' = %f must be in "
+					  "(0, 1e6]", d);
+		cfg->khugepaged_scan_sleep_ms = d;
+	}
+	lua_pop(L, 1);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -782,6 +819,25 @@ static int read_scenario(lua_State *L)
 		return luaL_error(L, "secondary_mmu: %d vCPUs after CPU %d do not fit in the "
 				  "%d CPUs of %s", cfg->smmu_cpus, smmu_base - 1, max_cpus,
 				  cfg->machine_name);
+	cfg->khugepaged_cpu = -1;
+	if (cfg->collapse) {
+		/* khugepaged runs on the first CPU of the scenario no task is placed on. */
+		bool *used = g_new0(bool, cfg->cpus);
+		for (unsigned gi = 0; gi < cfg->groups->len; gi++) {
+			struct task_group *g = g_ptr_array_index(cfg->groups, gi);
+			for (int i = 0; i < g->count; i++)
+				if (g->cpus[i] < cfg->cpus)
+					used[g->cpus[i]] = true;
+		}
+		for (int c = 0; c < cfg->cpus && cfg->khugepaged_cpu < 0; c++)
+			if (!used[c])
+				cfg->khugepaged_cpu = c;
+		g_free(used);
+		if (cfg->khugepaged_cpu < 0)
+			return luaL_error(L, "scenario: collapse = \"%s\" runs khugepaged on a CPU of "
+					  "its own, but all %d CPUs have a task (raise cpus)",
+					  config_collapse_names[cfg->collapse], cfg->cpus);
+	}
 	return 0;
 }
 
@@ -935,6 +991,14 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_add_double(b, "callback_ns", cfg->smmu_callback_ns);
 		json_add_bool(b, "sleeps", cfg->smmu_sleeps);
 		json_builder_end_object(b);
+	}
+	json_add_string(b, "thp", config_thp_names[cfg->thp]);
+	json_add_string(b, "collapse", config_collapse_names[cfg->collapse]);
+	if (cfg->collapse) {
+		json_add_int(b, "khugepaged_pages_to_scan", cfg->khugepaged_pages_to_scan);
+		json_add_double(b, "khugepaged_scan_sleep_ms", cfg->khugepaged_scan_sleep_ms);
+		json_add_int(b, "khugepaged_max_ptes_none", cfg->khugepaged_max_ptes_none);
+		json_add_int(b, "khugepaged_cpu", cfg->khugepaged_cpu);
 	}
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);

@@ -61,6 +61,12 @@ struct run_config {
 	int inject;          /* enum mm_inject: a deliberate bug for the checker to catch */
 	int anon_vma_lock;   /* enum anon_vma_lock_kind: rwsem or spinlock */
 	double gfp_nowait_fail; /* probability in [0, 1] that a GFP_NOWAIT allocation fails */
+	int thp;             /* enum thp_mode */
+	int collapse;        /* index in config_collapse_names (0: no khugepaged) */
+	int khugepaged_pages_to_scan;
+	double khugepaged_scan_sleep_ms;
+	int khugepaged_max_ptes_none;
+	int khugepaged_cpu;  /* the CPU khugepaged runs on (-1: none) */
 	int i_mmap_lock;     /* enum i_mmap_lock_kind: "rwsem" or "spinlock" (pre-2.6.38) */
 	GPtrArray *files;    /* struct file_config *, sorted by name */
 	int tree_lock;       /* enum mm_tree_lock: mm_mt writers' lock */
@@ -87,6 +93,8 @@ extern const char *const config_pt_free_names[];
 extern const char *const config_vma_free_names[];
 extern const char *const config_spf_walk_names[];
 extern const char *const config_inject_names[];
+extern const char *const config_thp_names[];
+extern const char *const config_collapse_names[];
 extern const char *const config_anon_vma_lock_names[];
 
 extern const char *const config_i_mmap_lock_names[];

@@ -136,6 +136,11 @@ struct sim_task *engine_spawn(const char *name, int cpu, bool daemon,
 	return t;
 }
 
+bool engine_users_done(void)
+{
+	return nr_done == nr_user;
+}
+
 GPtrArray *engine_tasks(void)
 {
 	return tasks;
@@ -151,7 +156,7 @@ void engine_run(sim_time_t deadline, struct engine_outcome *out)
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct engine_task *et = g_ptr_array_index(tasks, i);
 		sg_actor_start(et->actor, actor_main, 0, NULL);
-		if (et->task.daemon)
+		if (et->task.daemon && !et->task.drain)
 			sg_actor_daemonize(et->actor);
 	}
 	simgrid_run_until((double)deadline * 1e-12);

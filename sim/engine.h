@@ -38,6 +38,8 @@ struct sim_task *engine_spawn(const char *name, int cpu, bool daemon,
 /* Run until every user task has ended or simulated time reaches deadline. */
 void engine_run(sim_time_t deadline, struct engine_outcome *out);
 GPtrArray *engine_tasks(void);  /* struct engine_task *, in spawn order */
+/* Have all user (non-daemon) tasks ended?  For draining daemons (sim_task.drain). */
+bool engine_users_done(void);
 /* The run's hardware model (made by engine_platform). */
 struct hw_model *engine_hw(void);
 

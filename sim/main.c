@@ -12,6 +12,7 @@
 #include "die.h"
 #include "hw/machine.h"
 #include "schemes/scheme.h"
+#include "mm/khugepaged.h"
 
 static const char usage[] =
 	"usage: mmsim COMMAND [OPTIONS]\n"
@@ -28,7 +29,7 @@ static const char usage[] =
 	"        writes the merged summary.csv, results.json and throughput.svg\n"
 	"  check FILE.lua [--set KEY=VALUE]...\n"
 	"        validate a scenario and print its resolved configuration\n"
-	"  list schemes|machines|scenarios\n"
+	"  list schemes|collapse|machines|scenarios\n"
 	"\n"
 	"Exit status: 0 success, 2 bad input (scenario, option), 3 the simulation failed a\n"
 	"correctness check (invariant, deadlock, deadline), 130 interrupted.\n"
@@ -213,12 +214,16 @@ static void collect_scenarios(const char *dir, GPtrArray *names)
 static int cmd_list(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "mmsim list: expected schemes, machines or scenarios\n");
+		fprintf(stderr, "mmsim list: expected schemes, collapse, machines or scenarios\n");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "schemes")) {
 		for (int i = 0; mm_schemes[i]; i++)
 			printf("%-16s %s\n", mm_schemes[i]->name, mm_schemes[i]->description);
+	} else if (!strcmp(argv[1], "collapse")) {
+		for (int i = 0; collapse_schemes[i]; i++)
+			printf("%-16s %s\n", collapse_schemes[i]->name,
+			       collapse_schemes[i]->description);
 	} else if (!strcmp(argv[1], "machines")) {
 		char **desc, **names = machine_list(&desc);
 		for (int i = 0; names[i]; i++)
@@ -241,7 +246,8 @@ static int cmd_list(int argc, char **argv)
 		g_ptr_array_free(names, TRUE);
 		g_free(dir);
 	} else {
-		fprintf(stderr, "mmsim list: unknown list '%s' (schemes, machines, scenarios)\n",
+		fprintf(stderr, "mmsim list: unknown list '%s' (schemes, collapse, machines, "
+			"scenarios)\n",
 			argv[1]);
 		return EXIT_USAGE;
 	}

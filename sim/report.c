@@ -10,6 +10,7 @@
 #include "workload.h"
 #include "lockstat.h"
 #include "sync/rcu.h"
+#include "mm/khugepaged.h"
 
 static uint64_t faults_of(const struct point_result *r)
 {
@@ -138,6 +139,94 @@ static void add_points(JsonBuilder *b, const char *k, const struct lock_site_cou
 	json_builder_end_array(b);
 }
 
+/* results.json lists at most this many collapses one by one (all are in the totals). */
+#define COLLAPSE_RECORDS_MAX 64
+
+static void json_hist_member(JsonBuilder *b, const char *name, const struct latency_hist *h)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+	json_add_int(b, "count", (gint64)h->count);
+	json_add_int(b, "p50_ns", (gint64)hist_quantile(h, 0.50));
+	json_add_int(b, "p90_ns", (gint64)hist_quantile(h, 0.90));
+	json_add_int(b, "p99_ns", (gint64)hist_quantile(h, 0.99));
+	json_add_int(b, "max_ns", (gint64)h->max_ns);
+	json_builder_end_object(b);
+}
+
+/* khugepaged: collapses, failures, lock hold times, IPIs, the stall faults saw. */
+static void add_khugepaged(JsonBuilder *b, const struct mm_struct *mm)
+{
+	struct khugepaged_summary k;
+	if (!khugepaged_summary(mm, &k))
+		return;
+	json_builder_set_member_name(b, "khugepaged");
+	json_builder_begin_object(b);
+	json_add_string(b, "collapse", k.collapse);
+	json_add_int(b, "cpu", k.cpu);
+	json_add_int(b, "wakeups", (gint64)k.wakeups);
+	json_add_int(b, "mmap_read_trylock_failed", (gint64)k.trylock_failed);
+	json_add_int(b, "ranges_scanned", (gint64)k.ranges_scanned);
+	json_add_int(b, "collapses", (gint64)k.collapses);
+	json_add_int(b, "collapses_failed", (gint64)k.failed);
+	json_add_int(b, "ipis", (gint64)k.ipis);
+	json_builder_set_member_name(b, "scan_failures");
+	json_builder_begin_object(b);
+	for (int i = 1; i < NR_SCAN_RESULTS; i++)
+		json_add_int(b, scan_result_name[i], (gint64)k.scan_fail[i]);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "collapse_failures");
+	json_builder_begin_object(b);
+	for (int i = 1; i < NR_SCAN_RESULTS; i++)
+		json_add_int(b, scan_result_name[i], (gint64)k.collapse_fail[i]);
+	json_builder_end_object(b);
+	/* Per lock, over the collapse attempts that took it. */
+	json_builder_set_member_name(b, "lock_hold");
+	json_builder_begin_object(b);
+	for (int l = 0; l < NR_CL; l++) {
+		json_builder_set_member_name(b, collapse_lock_key[l]);
+		json_builder_begin_object(b);
+		json_add_int(b, "collapses", (gint64)k.held_count[l]);
+		json_add_double(b, "total_ns", ps_to_ns(k.held_total[l]));
+		json_add_double(b, "mean_ns", k.held_count[l] ?
+				ps_to_ns(k.held_total[l]) / (double)k.held_count[l] : 0.0);
+		json_add_double(b, "max_ns", ps_to_ns(k.held_max[l]));
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+	uint64_t attempts = k.collapses + k.failed;
+	json_add_double(b, "window_total_ns", ps_to_ns(k.window_total));
+	json_add_double(b, "window_mean_ns",
+			attempts ? ps_to_ns(k.window_total) / (double)attempts : 0.0);
+	json_add_double(b, "window_max_ns", ps_to_ns(k.window_max));
+	json_add_int(b, "walker_waits", (gint64)k.walker_waits);
+	json_add_double(b, "walker_wait_total_ns", ps_to_ns(k.walker_wait_total));
+	json_hist_member(b, "faults_during_collapse", &k.during);
+	json_hist_member(b, "faults_outside_collapse", &k.outside);
+	json_builder_set_member_name(b, "per_collapse");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < k.nr_records && i < COLLAPSE_RECORDS_MAX; i++) {
+		const struct collapse_record *c = &k.records[i];
+		char addr[32];
+		json_builder_begin_object(b);
+		snprintf(addr, sizeof addr, "0x%lx", c->haddr);
+		json_add_string(b, "address", addr);
+		json_add_string(b, "result", scan_result_name[c->result]);
+		json_add_double(b, "start_ns", ps_to_ns(c->start));
+		json_add_double(b, "duration_ns", ps_to_ns(c->end - c->start));
+		json_add_double(b, "window_ns", ps_to_ns(c->window));
+		for (int l = 0; l < NR_CL; l++) {
+			char key[32];
+			snprintf(key, sizeof key, "%s_ns", collapse_lock_key[l]);
+			json_add_double(b, key, ps_to_ns(c->held[l]));
+		}
+		json_add_int(b, "ipis", (gint64)c->ipis);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
 /* The lock_stat table as JSON: every class acquired at least once, by name. */
 static void add_lock_stat(JsonBuilder *b)
 {
@@ -221,6 +310,8 @@ JsonNode *report_results_json(const struct run_config *cfg, const struct point_r
 	}
 	json_builder_end_object(b);
 	add_lock_stat(b);
+	if (r->mm)
+		add_khugepaged(b, r->mm);
 	if (r->checked) {
 		json_builder_set_member_name(b, "check");
 		json_builder_begin_object(b);
@@ -312,6 +403,8 @@ bool report_write_point(const char *dir, const struct run_config *cfg,
 	char *p_lock = g_build_filename(dir, "lock_stat.txt", NULL);
 	GString *ls = g_string_new("");
 	lockstat_format(ls);
+	if (r->mm)
+		khugepaged_report_text(r->mm, ls);
 	bool ok = write_json_atomic(p_cfg, config_to_json(cfg), err) &&
 		  write_file_atomic(p_lock, ls->str, ls->len, err) &&
 		  write_json_atomic(p_res, report_results_json(cfg, r), err) &&

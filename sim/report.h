@@ -29,6 +29,7 @@ struct point_result {
 	GPtrArray *metrics;            /* struct metric * sorted by name (report()), or NULL */
 	bool checked;
 	struct mm_check_report check;
+	const struct mm_struct *mm;    /* the run's address space (its khugepaged report) */
 	/* wall-clock side: perf.json only */
 	double wall_s;
 	uint64_t simcalls;

@@ -16,6 +16,7 @@
 #include "hw/hw.h"
 #include "mmsim-config.h"
 #include "schemes/scheme.h"
+#include "mm/khugepaged.h"
 #include "mm/mmu_notifier.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
@@ -46,6 +47,23 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->spf_walk_irqs_off = cfg->spf_walk_irqs_off;
 	mm->anon_vma_lock = (enum anon_vma_lock_kind)cfg->anon_vma_lock;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
+	/* THP: huge PMDs can appear, so PTL takers recheck the PMD (models/mm/huge_memory.c). */
+	mm->thp = (enum thp_mode)cfg->thp;
+	mm->pmd_recheck = cfg->thp != THP_NEVER;
+	if (cfg->collapse) {
+		struct khugepaged_params kp = {
+			.ops = collapse_find(config_collapse_names[cfg->collapse]),
+			.pages_to_scan = (unsigned)cfg->khugepaged_pages_to_scan,
+			.scan_sleep_ms = cfg->khugepaged_scan_sleep_ms,
+			.max_ptes_none = (unsigned)cfg->khugepaged_max_ptes_none,
+			.cpu = cfg->khugepaged_cpu,
+			.should_stop = engine_users_done,
+		};
+		if (!kp.ops)
+			sim_die("collapse scheme %s is not in collapse_schemes[]",
+				config_collapse_names[cfg->collapse]);
+		khugepaged_attach(mm, &kp);
+	}
 	mm_set_tree_lock(mm, (enum mm_tree_lock)cfg->tree_lock);
 	mm->fault_prefetchw = cfg->prefetchw;
 	mm->seq_shares_lock_line = cfg->seq_shares_lock_line;
@@ -105,6 +123,12 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	}
 	if (need_rcu)
 		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
+	if (mm->khugepaged) {
+		struct sim_task *k = engine_spawn("khugepaged", cfg->khugepaged_cpu, true,
+						  khugepaged_main, mm);
+		k->mm = mm;
+		k->drain = true; /* a collapse under way finishes before the end-of-run check */
+	}
 
 	struct engine_outcome out;
 	engine_run((sim_time_t)llround(cfg->deadline_ms * 1e9), &out);
@@ -123,7 +147,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 
 	struct point_result r = { .sim_time = out.end, .tasks = g_ptr_array_new(),
 				  .metrics = workload_metrics(),
-				  .window = duration == SIM_TIME_MAX ? 0 : duration };
+				  .window = duration == SIM_TIME_MAX ? 0 : duration, .mm = mm };
 	GPtrArray *tasks = engine_tasks();
 	for (unsigned i = 0; i < tasks->len; i++) {
 		struct sim_task *t = &((struct engine_task *)g_ptr_array_index(tasks, i))->task;
@@ -178,6 +202,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			faults ? (double)r.simcalls / (double)faults : 0.0);
 	}
 	mm_checker_destroy(mm->checker);
+	khugepaged_detach(mm);
 	mm_destroy(mm);
 	secondary_mmu_destroy(smmu);
 	while (filemap_all()->len)

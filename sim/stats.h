@@ -79,6 +79,8 @@ enum stat_event {
 	EV_SPF_ABORT_PTE,      /* the PTE changed under us (another CPU mapped it) */
 	EV_SPF_ABORT_NOMEM,    /* the page allocation failed */
 	EV_SPF_WASTED_NS,      /* ns from the start of aborted attempts to their abort */
+	EV_SPF_ABORT_HUGE_PMD, /* a huge PMD on the path: SPF handles PTE-level faults only */
+	EV_SPF_ABORT_COLLAPSE, /* a collapse is at work on the table (marker, PMD sequence) */
 	/* full-RCU faults (models/schemes/rcu.c): the tier each fault completed in ... */
 	EV_RCU_TIER0,          /* under rcu_read_lock alone, committed under the PTE lock */
 	EV_RCU_TIER_PERVMA,    /* after a Tier-0 fallback, under the per-VMA lock */
@@ -94,6 +96,12 @@ enum stat_event {
 	/* ... and what the fallbacks cost */
 	EV_RCU_WASTED_NS,      /* ns of Tier-0 work thrown away by fallbacks (a sum, not a count) */
 	EV_PGALLOC_NOWAIT_FAIL, /* GFP_NOWAIT page allocations that failed (zone->nowait_fail) */
+	/* THP and khugepaged (models/mm/huge_memory.c, khugepaged.c) */
+	EV_THP_FAULT_ALLOC,    /* faults that mapped a huge PMD */
+	EV_THP_FAULT_FALLBACK, /* huge faults that fell back to 4 KiB (no order-9 block) */
+	EV_THP_SPLIT_PMD,      /* huge PMDs split into PTE tables */
+	EV_THP_ZAP_PMD,        /* huge PMDs zapped whole */
+	EV_COLLAPSE_WAIT,      /* walkers that met a collapse in progress and waited */
 	/* file mappings (models/mm/filemap.c) */
 	EV_FAULT_FILE_READ,    /* do_read_fault mapped a page cache page */
 	EV_FAULT_FILE_COW,     /* private write: a copy of the cache page mapped (fault or wp) */

@@ -30,6 +30,8 @@ struct sim_task {
 	int id;                 /* index in the engine's task table; also the horizon slot */
 	int cpu;                /* simulated CPU it is pinned to (Linux numbering) */
 	bool daemon;            /* kernel thread: killed when every user task has ended */
+	bool drain;             /* daemon that is not killed: it stops by itself at a safe
+				 * point once the user tasks have ended (khugepaged) */
 	enum task_state state;
 	const char *name;
 	const char *blocked_on; /* lock class while parked, for deadlock reports */

@@ -160,6 +160,32 @@ static int l_madvise_dontneed(lua_State *L)
 }
 
 /*
+ * madvise(addr, len, advice): "dontneed" as madvise_dontneed; "hugepage" is
+ * MADV_HUGEPAGE, which sets VM_HUGEPAGE under mmap_lock (W) (THP with thp = "madvise",
+ * and khugepaged's eligibility).  false if the range has a hole (ENOMEM).
+ */
+static int l_madvise(lua_State *L)
+{
+	const char *advice = luaL_checkstring(L, 3);
+	if (!strcmp(advice, "dontneed")) {
+		lua_settop(L, 2);
+		return l_madvise_dontneed(L);
+	}
+	if (strcmp(advice, "hugepage"))
+		return luaL_error(L, "madvise: advice must be \"dontneed\" or \"hugepage\", got "
+				  "\"%s\"", advice);
+	struct sim_task *t = current(L, "madvise");
+	unsigned long addr, len = check_range(L, "madvise", &addr);
+	cpu_work(t, t->machine->path.syscall);
+	mmap_write_lock(t, t->mm);
+	int ret = madvise_hugepage_locked(t, t->mm, addr, addr + len);
+	mmap_write_unlock(t, t->mm);
+	rcu_user_return(t);
+	lua_pushboolean(L, ret == 0);
+	return 1;
+}
+
+/*
  * The loads or stores of touch() through mm (the task's own, or a fork child's that the
  * task's CPU runs for the moment); the arguments start at Lua index `a`.
  */
@@ -293,7 +319,10 @@ static int l_page_idle(lua_State *L)
 	for (unsigned long a = addr; a < addr + len; a += PAGE_SIZE) {
 		pteval_t *pte = pt_lookup_pte(t, t->mm, a, NULL);
 		if (pte && pte_present(*pte) && !(*pte & _PAGE_SPECIAL))
-			g_array_append_val(pfns, (uint64_t){ pte_pfn(*pte) });
+			/* a huge PMD: the subpage's pfn (a tail is skipped below; the head
+			 * stands for the folio) */
+			g_array_append_val(pfns, (uint64_t){ pte_pfn(*pte) +
+				(pmd_trans_huge(*pte) ? (a >> PAGE_SHIFT) % HPAGE_PMD_NR : 0) });
 	}
 	mmap_read_unlock(t, t->mm);
 	rcu_user_return(t);
@@ -681,6 +710,7 @@ static int l_shm_prefetchw(lua_State *L)
 static const luaL_Reg ops[] = {
 	{ "mmap", l_mmap }, { "munmap", l_munmap }, { "touch", l_touch }, { "sleep", l_sleep },
 	{ "mprotect", l_mprotect }, { "madvise_dontneed", l_madvise_dontneed },
+	{ "madvise", l_madvise },
 	{ "now", l_now }, { "alive", l_alive }, { "rand", l_rand }, { "report", l_report },
 	{ "work", l_work }, { "stat", l_stat }, { "fork", l_fork }, { "page_idle", l_page_idle },
 	{ "shared", l_shared }, { "shm_load", l_shm_load }, { "shm_store", l_shm_store },

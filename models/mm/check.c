@@ -21,7 +21,8 @@ struct check_ctx {
 	GHashTable *file_maps; /* page cache pfn -> PTEs mapping it, over every mm checked */
 	GHashTable *batched; /* pfn -> references held by LRU batches */
 	long pte_tables;
-	uint64_t anon_ptes, file_ptes; /* PTEs of this mm */
+	uint64_t anon_ptes, file_ptes; /* PTEs of this mm (a huge PMD: 512) */
+	long huge_pmds, deposits;      /* of this mm */
 };
 
 static void fail(struct check_ctx *c, char *msg)
@@ -50,16 +51,94 @@ static bool avc_is(struct anon_vma_chain *avc, void *arg)
 
 /* The rmap finds this mapping: the page's anon_vma is one v is chained to, and v's
  * chain to it is in that anon_vma's interval tree over the page's index. */
-static bool rmap_reaches(struct vm_area_struct *v, struct page *p)
+static bool rmap_reaches_index(struct vm_area_struct *v, struct anon_vma *av,
+			       unsigned long index)
 {
 	for (struct anon_vma_chain *avc = v->anon_vma_chain; avc; avc = avc->same_vma) {
-		if (avc->anon_vma != p->mapping)
+		if (avc->anon_vma != av)
 			continue;
 		struct anon_vma_chain *want = avc;
-		avc_tree_foreach(NULL, p->mapping, p->index, p->index, avc_is, &want);
+		avc_tree_foreach(NULL, av, index, index, avc_is, &want);
 		return want == NULL;
 	}
 	return false;
+}
+
+static bool rmap_reaches(struct vm_area_struct *v, struct page *p)
+{
+	return rmap_reaches_index(v, p->mapping, p->index);
+}
+
+/* The PTE tables deposited with a PMD table's huge entries: live, empty, counted. */
+static void check_deposits(struct check_ctx *c, struct page *pmd_table)
+{
+	struct mm_struct *mm = c->mm;
+	for (uint32_t pfn = pmd_table->pt_deposit; pfn;) {
+		struct page *pt = pfn_to_page(mm->zone, pfn);
+		c->r->table_pages++;
+		c->pte_tables++;
+		c->deposits++;
+		if (!(pt->flags & PG_table) || (pt->flags & PG_free) || pt->mm != mm)
+			fail(c, g_strdup_printf("deposited table pfn %u is not a live table", pfn));
+		for (unsigned j = 0; j < PTRS_PER_TABLE && pt->table; j++)
+			if (pt->table[j]) {
+				fail(c, g_strdup_printf("deposited table pfn %u has entry %u set", pfn, j));
+				break;
+			}
+		pfn = pt->pt_deposit;
+	}
+}
+
+/* A huge PMD maps 512 consecutive frames of one live compound page, allowed by its VMAs. */
+static void check_huge(struct check_ctx *c, pteval_t e, unsigned long va)
+{
+	struct mm_struct *mm = c->mm;
+	uint64_t pfn = pte_pfn(e);
+	struct page *head = pfn_to_page(mm->zone, pfn);
+
+	c->huge_pmds++;
+	if (pfn % HPAGE_PMD_NR || !(head->flags & PG_head) || (head->flags & PG_free) ||
+	    !(head->flags & PG_anon) || !head->memcg)
+		fail(c, g_strdup_printf("huge PMD at 0x%lx maps pfn %llu: flags 0x%lx%s, want a "
+					"live, charged, anonymous compound head", va,
+					(unsigned long long)pfn, head->flags,
+					head->memcg ? "" : " (not charged)"));
+	/* Its mapcount and refcount are checked over every mm (the PMD counts once). */
+	gpointer n = g_hash_table_lookup(c->seen, GSIZE_TO_POINTER(pfn));
+	g_hash_table_insert(c->seen, GSIZE_TO_POINTER(pfn), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(n) + 1));
+	if ((e & _PAGE_RW) && head->mapcount != 1)
+		fail(c, g_strdup_printf("huge PMD at 0x%lx maps pfn %llu writable, but %d PMDs map "
+					"it", va, (unsigned long long)pfn, head->mapcount));
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
+		unsigned long a = va + i * PAGE_SIZE;
+		struct page *p = head + i;
+		struct vm_area_struct *v = vma_at(mm, a);
+		if (!v)
+			fail(c, g_strdup_printf("huge PMD at 0x%lx maps 0x%lx outside every VMA", va, a));
+		else if ((e & _PAGE_RW) && !(v->vm_flags & VM_WRITE))
+			fail(c, g_strdup_printf("huge PMD at 0x%lx is writable in a VMA without "
+						"VM_WRITE", va));
+		if ((p->flags & PG_free) || !(p->flags & PG_anon) ||
+		    (i && (!(p->flags & PG_tail) || p->mapcount || p->refcount ||
+			   g_hash_table_contains(c->seen, GSIZE_TO_POINTER(p->pfn)))) ||
+		    p->index != head->index + i) {
+			fail(c, g_strdup_printf("huge PMD at 0x%lx: page %u (pfn %llu) is not a tail "
+						"of it mapping 0x%lx", va, i,
+						(unsigned long long)p->pfn, a));
+			break;
+		}
+		/* Each subpage's rmap: the head's anon_vma, at the subpage's index. */
+		if (v && (!head->mapping || !v->anon_vma ||
+			  p->index != linear_page_index(v, a) ||
+			  !rmap_reaches_index(v, head->mapping, p->index))) {
+			fail(c, g_strdup_printf("huge PMD at 0x%lx: the rmap of page %u (index 0x%lx) "
+						"does not lead back to 0x%lx%s", va, i, p->index, a,
+						!head->mapping ? " (no anon_vma)" : ""));
+			break;
+		}
+		c->r->mapped_pages++;
+		c->anon_ptes++;
+	}
 }
 
 static void check_table(struct check_ctx *c, struct page *tp, int level, unsigned long base)
@@ -76,11 +155,17 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 					(unsigned long long)tp->pfn));
 	if (level == PT_PTE)
 		c->pte_tables++;
+	if (level == PT_PMD)
+		check_deposits(c, tp);
 	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
 		pteval_t e = tp->table[i];
 		unsigned long va = base + i * size;
 		if (!e)
 			continue;
+		if (level == PT_PMD && pmd_trans_huge(e)) {
+			check_huge(c, e, va);
+			continue;
+		}
 		if (level > PT_PTE) {
 			check_table(c, pt_page(mm, e), level - 1, va);
 			continue;
@@ -155,6 +240,10 @@ static void check_mm_state(struct check_ctx *c, struct mm_struct *mm)
 	if ((uint64_t)mm->rss_file != c->file_ptes)
 		fail(c, g_strdup_printf("rss_file %ld but %llu page cache PTEs", mm->rss_file,
 					(unsigned long long)c->file_ptes));
+	/* Every huge PMD keeps exactly one deposited table for its split. */
+	if (c->huge_pmds != c->deposits)
+		fail(c, g_strdup_printf("%ld huge PMDs but %ld deposited PTE tables", c->huge_pmds,
+					c->deposits));
 	if (mm->nr_ptes != c->pte_tables)
 		fail(c, g_strdup_printf("nr_ptes %ld but %ld PTE tables", mm->nr_ptes,
 					c->pte_tables));
@@ -228,6 +317,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		c.mm = mms[i];
 		c.pte_tables = 0;
 		c.anon_ptes = c.file_ptes = 0;
+		c.huge_pmds = c.deposits = 0;
 		check_table(&c, mms[i]->pgd, PT_PGD, 0);
 		check_mm_state(&c, mms[i]);
 		pt_pending += mms[i]->nr_pt_rcu_pending;
@@ -244,6 +334,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		struct page *p = pfn_to_page(z, pfn);
 		long ptes = (long)GPOINTER_TO_SIZE(v);
 		long refs = ptes + (long)GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
+		if (p->flags & PG_head)
+			distinct += HPAGE_PMD_NR - 1; /* a THP: one entry, 512 frames */
 		if (p->mapcount != ptes || p->refcount != refs)
 			fail(&c, g_strdup_printf("pfn %llu: mapcount %d refcount %d, but %ld PTEs map "
 						 "it and %ld references are accounted for",
@@ -256,7 +348,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		struct page *p = pfn_to_page(z, GPOINTER_TO_SIZE(k));
 		if (g_hash_table_contains(c.seen, k))
 			continue;
-		batch_only++;
+		batch_only += (p->flags & PG_head) ? HPAGE_PMD_NR : 1;
 		if (p->mapcount || p->refcount != (int)GPOINTER_TO_SIZE(v) || (p->flags & PG_free))
 			fail(&c, g_strdup_printf("pfn %llu held by an LRU batch only: mapcount %d "
 						 "refcount %d", (unsigned long long)p->pfn,
@@ -338,6 +430,7 @@ struct shadow_page {
 	bool shared;
 	uint64_t pgoff, cow_seq;
 	bool unmapped, no_write, no_read;
+	uint8_t zap_kind;               /* enum mm_op_kind of the last completed zap */
 	uint8_t ring_next, ring_len;
 	struct mm_event ring[EVENT_RING];
 };
@@ -743,6 +836,8 @@ static const char *const event_path[] = {
 	[MEV_MPROTECT] = "mprotect",
 	[MEV_FORK_WP] = "copy_pte_range (fork)",
 	[MEV_COW] = "do_wp_page (copy-on-write)",
+	[MEV_COLLAPSE] = "khugepaged collapse_huge_page",
+	[MEV_COLLAPSE_RELEASE] = "khugepaged __collapse_huge_page_copy",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -780,6 +875,14 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_COW:
 		g_string_append_printf(s, "write fault gives this mm pfn %llu",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_COLLAPSE:
+		g_string_append_printf(s, "collapse maps it through the huge PMD (pfn %llu)",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_COLLAPSE_RELEASE:
+		g_string_append_printf(s, "collapse copied pfn %llu and unmaps it",
 				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:
@@ -879,6 +982,7 @@ static void op_apply(struct mm_checker *c, const struct mm_op *op, struct shadow
 		/* its data is gone as after a zap */
 		__attribute__((fallthrough));
 	case MOP_DONTNEED:
+		p->zap_kind = (uint8_t)op->kind;
 		p->zap_begin = op->begin_seq;
 		p->zap_end = c->seq;
 		break;
@@ -1071,10 +1175,19 @@ void mm_check_access(struct sim_task *t, struct mm_struct *mm, unsigned long add
 			zero_ok = true; /* stored while a zap ran, or one runs now */
 	}
 	ring_push(p, t, MEV_LOAD, off, got);
-	if (got != want && !(zero_ok && got == fresh))
+	if (got != want && !(zero_ok && got == fresh)) {
+		/* Name the zap that made a fresh page the only legal contents. */
+		bool zapped = sb && sb[BYTE_SEQ] < p->zap_begin;
 		mm_violation(t, mm, addr, "load-returns-last-store", path,
 			     "load of 0x%lx through pfn %llu read 0x%llx, but the last store "
-			     "there left 0x%llx%s", addr, (unsigned long long)pfn,
+			     "there left 0x%llx%s%s", addr, (unsigned long long)pfn,
 			     (unsigned long long)got, (unsigned long long)want,
-			     zero_ok ? " (or what a fresh fault maps: a zap raced with it)" : "");
+			     zero_ok ? " (or what a fresh fault maps: a zap raced with it)" : "",
+			     !zapped ? "" : p->zap_kind == MOP_DONTNEED ?
+			     p->file_id ? ": madvise(MADV_DONTNEED) returned after that store, so "
+			     "the page must read the file again (old data came back)" :
+			     ": madvise(MADV_DONTNEED) returned after that store, so the page "
+			     "must read zero (old data came back)" :
+			     ": munmap returned after that store");
+	}
 }

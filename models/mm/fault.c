@@ -10,8 +10,9 @@
  * fork is copied, a page only this PTE maps is reused in place.
  *
  * File VMAs go to do_fault and do_wp_file (models/mm/filemap.c) for their page cache
- * pages; anonymous copies in them take the paths here.
- * Not yet modelled here: THP, swap, userfaultfd.
+ * pages; anonymous copies in them take the paths here.  THP's PMD-level paths (anonymous
+ * VMAs only) are in huge_memory.c (huge_pmd_fault).
+ * Not yet modelled here: swap, userfaultfd.
  */
 #include "mm.h"
 #include "mm/rmap.h"
@@ -95,13 +96,14 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 		mm_check_event(t, mm, addr, MEV_FAULT_MAP, pte_pfn(*pte));
 }
 
-/* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it. */
+/* The same under pte_offset_map_lock: take the PTE table's lock, commit, drop it.  False
+ * also when the table is no longer what *pmd points at (a THP or a collapse came). */
 static bool set_pte_locked(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-			   struct page *pt, pteval_t expect, struct page *p)
+			   pteval_t *pmd, struct page *pt, pteval_t expect, struct page *p)
 {
-	struct spinlock *ptl = pte_lockptr(vma->vm_mm, pt);
-
-	spin_lock(t, ptl);
+	struct spinlock *ptl = pte_offset_map_lock(t, vma->vm_mm, pmd, pt);
+	if (!ptl)
+		return false;
 	bool done = set_pte_ptl_held(t, vma, addr, pt, expect, p);
 	spin_unlock(t, ptl);
 	return done;
@@ -132,7 +134,8 @@ vm_fault_t vmf_anon_prepare(struct sim_task *t, struct vm_area_struct *vma,
 }
 
 static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *vma,
-				    unsigned long addr, unsigned int flags, struct page *pt)
+				    unsigned long addr, unsigned int flags, pteval_t *pmd,
+				    struct page *pt)
 {
 	struct mm_struct *mm = vma->vm_mm;
 
@@ -140,7 +143,7 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 		return VM_FAULT_SIGSEGV; /* shared anonymous memory is shmem: not modelled */
 	if (!(flags & FAULT_FLAG_WRITE)) {
 		/* Read fault: map the shared zero page, no allocation. */
-		if (set_pte_locked(t, vma, addr, pt, 0, NULL))
+		if (set_pte_locked(t, vma, addr, pmd, pt, 0, NULL))
 			count_event(&t->stats, EV_FAULT_ZERO);
 		return 0;
 	}
@@ -150,7 +153,7 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 	struct page *p = alloc_zeroed_user_page(t, mm, false);
 	if (!p)
 		return VM_FAULT_OOM;
-	if (!set_pte_locked(t, vma, addr, pt, 0, p)) {
+	if (!set_pte_locked(t, vma, addr, pmd, pt, 0, p)) {
 		drop_unmapped_page(t, mm, p);
 		return 0;
 	}
@@ -160,7 +163,7 @@ static vm_fault_t do_anonymous_page(struct sim_task *t, struct vm_area_struct *v
 
 /* do_wp_page for the zero page: copy-on-write into a fresh zeroed page. */
 static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma,
-				  unsigned long addr, struct page *pt, pteval_t orig,
+				  unsigned long addr, pteval_t *pmd, struct page *pt, pteval_t orig,
 				  unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
@@ -176,7 +179,7 @@ static vm_fault_t do_wp_zero_page(struct sim_task *t, struct vm_area_struct *vma
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr & PAGE_MASK,
 				(addr & PAGE_MASK) + PAGE_SIZE, "do_wp_page (wp_page_copy)");
 	mmu_notifier_invalidate_range_start(t, &range);
-	bool done = set_pte_locked(t, vma, addr, pt, orig, p);
+	bool done = set_pte_locked(t, vma, addr, pmd, pt, orig, p);
 	mmu_notifier_invalidate_range_end(t, &range);
 	if (!done) {
 		drop_unmapped_page(t, mm, p);
@@ -210,14 +213,16 @@ static bool wp_can_reuse(struct sim_task *t, struct mm_struct *mm, struct page *
  * copy (wp_page_copy) and retaken for the commit, which rechecks the PTE.
  */
 static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
-			     struct page *pt, pteval_t orig, unsigned int flags)
+			     pteval_t *pmd, struct page *pt, pteval_t orig, unsigned int flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
-	struct spinlock *ptl = pte_lockptr(mm, pt);
 	unsigned long page_addr = addr & PAGE_MASK;
 
-	spin_lock(t, ptl);
+	/* pte_offset_map_lock: NULL if a collapse took the table meanwhile (refault). */
+	struct spinlock *ptl = pte_offset_map_lock(t, mm, pmd, pt);
+	if (!ptl)
+		return 0;
 	hw_load(t, pte, sizeof(*pte));
 	if (*pte != orig) {
 		spin_unlock(t, ptl);
@@ -261,11 +266,14 @@ static vm_fault_t do_wp_page(struct sim_task *t, struct vm_area_struct *vma, uns
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, page_addr, page_addr + PAGE_SIZE,
 				"do_wp_page (wp_page_copy)");
 	mmu_notifier_invalidate_range_start(t, &range);
-	spin_lock(t, ptl);
-	hw_load(t, pte, sizeof(*pte));
-	if (*pte != orig) {
-		/* Changed while we copied (another thread's COW, a zap): drop ours. */
-		spin_unlock(t, ptl);
+	ptl = pte_offset_map_lock(t, mm, pmd, pt);
+	if (ptl)
+		hw_load(t, pte, sizeof(*pte));
+	if (!ptl || *pte != orig) {
+		/* Changed while we copied (another thread's COW, a zap, a collapse): drop
+		 * ours. */
+		if (ptl)
+			spin_unlock(t, ptl);
 		mmu_notifier_invalidate_range_end(t, &range);
 		count_event(&t->stats, EV_FAULT_RACE);
 		folio_put(t, mm->zone, new);
@@ -307,28 +315,42 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 	count_event(&t->stats, EV_FAULT);
 	cpu_work(t, t->machine->path.fault_core);
 	pteval_t *pmd = pt_pmd_alloc(t, mm, addr, &pmd_table);
-	if (!pmd || !pt_pte_alloc(t, mm, pmd_table, pmd))
+	if (!pmd)
 		return VM_FAULT_OOM;
+	/* THP: create_huge_pmd and the huge-PMD paths (models/mm/huge_memory.c). */
+	vm_fault_t hret;
+	if (mm->pmd_recheck && huge_pmd_fault(t, vma, addr, flags, pmd_table, pmd, &hret))
+		return hret;
+	if (!pt_pte_alloc(t, mm, pmd_table, pmd))
+		return VM_FAULT_OOM;
+	if (mm->pmd_recheck && pmd_trans_huge(*pmd))
+		return 0; /* pmd_trans_unstable: a huge PMD appeared meanwhile; refault */
 	struct page *pt = pt_page(mm, *pmd);
 	pteval_t *pte = &pt->table[pt_index(addr, PT_PTE)];
 	hw_load(t, pte, sizeof(*pte));
 	pteval_t orig = *pte;
 
+	if (pte_is_collapse_marker(orig)) {
+		/* invalid-pte collapse in progress: wait for it as for a migration entry. */
+		count_event(&t->stats, EV_COLLAPSE_WAIT);
+		khugepaged_wait_collapse(t, mm);
+		return 0;
+	}
 	if (!pte_present(orig)) /* do_pte_missing */
 		return (vma->vm_flags & VM_FILEMAP) ? do_fault(t, vma, addr, flags, pt) :
-						      do_anonymous_page(t, vma, addr, flags, pt);
+						      do_anonymous_page(t, vma, addr, flags, pmd, pt);
 	/* PROT_NONE entries are refused by access_error before we get here. */
 	sim_bug_on(!(orig & _PAGE_PRESENT));
 	if ((flags & FAULT_FLAG_WRITE) && !(orig & _PAGE_RW)) {
 		if (!(vma->vm_flags & VM_WRITE))
 			return VM_FAULT_SIGSEGV;
 		if (orig & _PAGE_SPECIAL)
-			return do_wp_zero_page(t, vma, addr, pt, orig, flags);
+			return do_wp_zero_page(t, vma, addr, pmd, pt, orig, flags);
 		/* A page cache page of a file VMA (models/mm/filemap.c); an anonymous copy in
 		 * a private file VMA is copied or reused as any anonymous page. */
 		if (pfn_to_page(vma->vm_mm->zone, pte_pfn(orig))->flags & PG_file)
 			return do_wp_file(t, vma, addr, flags, pt, orig);
-		return do_wp_page(t, vma, addr, pt, orig, flags);
+		return do_wp_page(t, vma, addr, pmd, pt, orig, flags);
 	}
 	/* Present and permitted: another CPU fixed it meanwhile (spurious fault). */
 	return 0;

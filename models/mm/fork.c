@@ -84,12 +84,20 @@ static void copy_pte_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 	spin_unlock(t, dst_ptl);
 }
 
-/* copy_page_range: the PTEs of src_vma into dst_vma (same range, another mm). */
+/*
+ * copy_page_range: the PTEs of src_vma into dst_vma (same range, another mm).  A huge
+ * PMD on the way is split in the parent first (pt_next_pte_table without a gather), and
+ * its 512 PTEs are then copied as any others: the child shares order-0 pages, not the
+ * huge page (the kernel's copy_huge_pmd shares the huge page and deposits a table in the
+ * child; see docs/model-mm.md, THP and fork).
+ */
 static void copy_page_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 			    struct vm_area_struct *src_vma)
 {
 	struct mm_struct *src_mm = src_vma->vm_mm;
 	struct page *pt;
+	pteval_t *pmd;
+
 	/* A private mapping's PTEs become read-only in the parent: its secondary MMUs must
 	 * drop their writable translations first (is_cow_mapping). */
 	struct mmu_notifier_range range;
@@ -97,7 +105,8 @@ static void copy_page_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 				src_vma->vm_end, "fork (copy_page_range)");
 	mmu_notifier_invalidate_range_start(t, &range);
 	for (unsigned long addr = src_vma->vm_start, next;
-	     (pt = pt_next_pte_table(t, src_mm, &addr, src_vma->vm_end, &next)); addr = next)
+	     (pt = pt_next_pte_table(t, src_mm, &addr, src_vma->vm_end, &next, &pmd, NULL));
+	     addr = next)
 		copy_pte_range(t, dst_vma, src_vma, pt, addr, next);
 	mmu_notifier_invalidate_range_end(t, &range);
 }
@@ -116,6 +125,9 @@ struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm)
 	mm_set_tree_lock(mm, oldmm->tree_lock);
 	mm->fault_prefetchw = oldmm->fault_prefetchw;
 	mm->seq_shares_lock_line = oldmm->seq_shares_lock_line;
+	/* THP: the child's faults may map huge PMDs too (no khugepaged scans the child). */
+	mm->thp = oldmm->thp;
+	mm->pmd_recheck = oldmm->pmd_recheck;
 	mmap_write_lock(t, oldmm);
 	mmap_write_lock(t, mm); /* mmap_write_lock_nested: nobody else can know mm yet */
 	for (struct vm_area_struct *vma = find_vma(t, oldmm, 0); vma;

@@ -115,6 +115,27 @@ void folio_add_lru(struct sim_task *t, struct zone *z, struct page *p)
 		folio_batch_move_lru(t, z, fb);
 }
 
+void lru_add_drain_all(struct sim_task *t, struct zone *z)
+{
+	/* Each CPU's batch, charged to the caller: the model has no per-CPU workers, so
+	 * the drains run in the caller's time rather than on each CPU's kworker. */
+	for (int cpu = 0; cpu < z->nr_cpus; cpu++) {
+		struct folio_batch *fb = &z->lru_add[cpu];
+		hw_load(t, &fb->nr, sizeof(fb->nr));
+		if (fb->nr)
+			folio_batch_move_lru(t, z, fb);
+	}
+}
+
+void folio_split_lru(struct sim_task *t, struct zone *z, struct page *head, unsigned nr)
+{
+	struct lruvec *lv = z->lruvec;
+	spin_lock(t, &lv->lru_lock);
+	for (unsigned i = 1; i < nr; i++)
+		lruvec_add(t, lv, head + i);
+	spin_unlock(t, &lv->lru_lock);
+}
+
 void lru_add_drain(struct sim_task *t, struct zone *z)
 {
 	struct folio_batch *fb = &z->lru_add[t->cpu];
@@ -161,13 +182,17 @@ void folios_free(struct sim_task *t, struct zone *z, struct page **pages, unsign
 		spin_unlock(t, &lv->lru_lock);
 	for (unsigned i = 0; i < n; i++) {
 		struct page *p = pages[i];
+		bool huge = p->flags & PG_head; /* a THP folio: its head, 512 pages */
 		if (p->memcg) {
-			charged++;
+			charged += huge ? HPAGE_PMD_NR : 1;
 			p->memcg = NULL;
 		}
 		p->mapping = NULL; /* free_pages_prepare */
 		count_event(&t->stats, EV_PGFREE);
-		free_page(t, z, p);
+		if (huge)
+			free_pages_huge(t, z, p);
+		else
+			free_page(t, z, p);
 	}
 	if (charged)
 		mem_cgroup_uncharge_pages(t, z, charged);

@@ -35,6 +35,11 @@ void lru_destroy(struct zone *z);
 void folio_add_lru(struct sim_task *t, struct zone *z, struct page *p);
 /* lru_add_drain: move this CPU's batch to the LRU now. */
 void lru_add_drain(struct sim_task *t, struct zone *z);
+/* lru_add_drain_all: every CPU's batch (khugepaged, before it isolates pages). */
+void lru_add_drain_all(struct sim_task *t, struct zone *z);
+/* lru_add_split_folio: the tails of a folio split into nr order-0 pages join the LRU
+ * (under lru_lock once); each holds the reference of its own mapping. */
+void folio_split_lru(struct sim_task *t, struct zone *z, struct page *head, unsigned nr);
 /* Is p queued in cpu's batch (so that batch holds one of its references)? */
 bool folio_in_lru_batch(const struct zone *z, int cpu, const struct page *p);
 /* Pages held only by a batch reference (not mapped anywhere): the checker counts them. */
@@ -73,6 +78,8 @@ void memcg_init(struct zone *z);
 void memcg_destroy(struct zone *z);
 /* mem_cgroup_charge of one new user page to the run's cgroup (no limit: never fails). */
 int mem_cgroup_charge(struct sim_task *t, struct zone *z, struct page *p);
+/* The same for a folio of nr pages (a THP: 512), the charge recorded in its head. */
+int mem_cgroup_charge_folio(struct sim_task *t, struct zone *z, struct page *p, unsigned nr);
 /* uncharge_batch: n freed pages return their charge to the counter at once. */
 void mem_cgroup_uncharge_pages(struct sim_task *t, struct zone *z, unsigned n);
 /* Pages sitting in the per-CPU stocks (charged, not used): for the checker. */

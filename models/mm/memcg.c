@@ -37,21 +37,31 @@ static void page_counter_charge(struct sim_task *t, struct page_counter *c, long
 
 int mem_cgroup_charge(struct sim_task *t, struct zone *z, struct page *p)
 {
+	return mem_cgroup_charge_folio(t, z, p, 1);
+}
+
+int mem_cgroup_charge_folio(struct sim_task *t, struct zone *z, struct page *p, unsigned nr)
+{
 	struct mem_cgroup *memcg = z->memcg;
 	struct memcg_stock_pcp *stock = &z->memcg_stock[t->cpu];
 
-	/* consume_stock (local_lock'd per-CPU data: no shared traffic) */
-	hw_load(t, stock, sizeof(*stock));
-	if (stock->cached == memcg && stock->nr_pages) {
+	/* consume_stock (local_lock'd per-CPU data: no shared traffic); a charge larger
+	 * than the batch never looks at the stock (try_charge_memcg). */
+	if (nr <= MEMCG_CHARGE_BATCH)
+		hw_load(t, stock, sizeof(*stock));
+	if (nr <= MEMCG_CHARGE_BATCH && stock->cached == memcg && stock->nr_pages >= nr) {
 		hw_store(t, stock, sizeof(*stock));
-		stock->nr_pages--;
+		stock->nr_pages -= nr;
+	} else if (nr > MEMCG_CHARGE_BATCH) {
+		/* try_charge: batch = max(MEMCG_CHARGE_BATCH, nr_pages), no surplus left. */
+		page_counter_charge(t, &memcg->memory, nr);
 	} else {
 		/* try_charge: a batch to the counter, the surplus into the stock (refill_stock;
 		 * a stock cached for another cgroup would be drained first: there is one). */
 		page_counter_charge(t, &memcg->memory, MEMCG_CHARGE_BATCH);
 		hw_store(t, stock, sizeof(*stock));
 		stock->cached = memcg;
-		stock->nr_pages += MEMCG_CHARGE_BATCH - 1;
+		stock->nr_pages += MEMCG_CHARGE_BATCH - nr;
 	}
 	hw_store(t, &p->memcg, sizeof(p->memcg)); /* commit_charge: folio->memcg_data */
 	p->memcg = memcg;

@@ -62,6 +62,16 @@ typedef bool (*rmap_one_fn)(struct sim_task *t, struct page *p, struct vm_area_s
  * the global bit, which user entries never carry). */
 #define _PAGE_PROTNONE 0x100ULL
 #define PTE_PFN_MASK 0x000ffffffffff000ULL
+/* In a PMD entry: a 2 MiB leaf mapping a huge page, not a pointer to a PTE table. */
+#define _PAGE_PSE 0x080ULL
+/*
+ * The invalid-pte collapse scheme's marker (models/mm/collapse.c): a non-present, non-none
+ * PTE (software bit 10) that every walker recognises and waits on, as on a migration
+ * entry.  No other code path creates a non-present, non-none PTE (there is no swap).
+ */
+#define PTE_MARKER_COLLAPSE 0x400ULL
+#define HPAGE_PMD_ORDER 9
+#define HPAGE_PMD_NR (1 << HPAGE_PMD_ORDER)
 
 enum pt_level { PT_PGD = 3, PT_PUD = 2, PT_PMD = 1, PT_PTE = 0 };
 
@@ -81,11 +91,23 @@ static inline uint64_t pte_pfn(pteval_t e)
 	return (e & PTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
+/* pmd_trans_huge: the PMD entry maps 2 MiB itself. */
+static inline bool pmd_trans_huge(pteval_t pmd)
+{
+	return pmd & _PAGE_PSE;
+}
+
+static inline bool pte_is_collapse_marker(pteval_t e)
+{
+	return e == PTE_MARKER_COLLAPSE;
+}
+
 /* vm_flags */
 #define VM_READ 0x1UL
 #define VM_WRITE 0x2UL
 #define VM_EXEC 0x4UL
 #define VM_SHARED 0x8UL
+#define VM_HUGEPAGE 0x20000000UL  /* madvise(MADV_HUGEPAGE) */
 #define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
 /* Model flag: the VMA maps a file (vm_file set).  Its PTEs are installed read-only and a
  * write faults first: copy-on-write when private, page_mkwrite and dirtying when shared
@@ -124,6 +146,8 @@ typedef unsigned int vm_fault_t;
 #define PG_dirty 0x20UL     /* page cache page written through a shared mapping */
 #define PG_uptodate 0x40UL  /* page cache page read in from the backing device */
 #define PG_lru 0x80UL       /* on its node's LRU list (lru.c); lru_lock */
+#define PG_head 0x100UL     /* first page of a 512-page compound (THP) folio */
+#define PG_tail 0x200UL     /* other pages of it; the head is at pfn & ~511 */
 
 struct anon_vma;
 struct mem_cgroup;
@@ -137,10 +161,10 @@ struct page {
 	int refcount;
 	int mapcount;           /* PTEs mapping it; -1 based in the kernel, 0 based here */
 	struct mm_struct *mm;   /* table: pt_mm (anon pages are found through `mapping`) */
-	unsigned long index;    /* anon: page offset in its VMAs (vm_pgoff + page in VMA);
-				 * file: page offset in the file */
 	/* As the kernel's struct page, one layout per use (folio or ptdesc), so a user page's
-	 * metadata is the one line PG.META. */
+	 * metadata is the one line PG.META.  index belongs to the user layout: in a
+	 * page-table page its place holds the PMD sequence and the deposit list (THP,
+	 * huge_memory.c), and the split lock stays where it was. */
 	union {
 		struct { /* a user page: anonymous or in a page cache */
 			union {
@@ -154,11 +178,23 @@ struct page {
 				 * folio->mapping pointer, untagged).  filemap.c. */
 				struct address_space *f_mapping;
 			};
+			/* anon: page offset in its VMAs (vm_pgoff + page in VMA); file: page
+			 * offset in the file */
+			unsigned long index;
 			struct page *lru_prev, *lru_next; /* PG_lru: the LRU list; lru_lock */
 			struct mem_cgroup *memcg; /* folio->memcg_data (memcg.c) */
 		};
 		struct { /* a page-table page (ptdesc) */
 			pteval_t *table;        /* its entries */
+			/* PTE table page, collapse = "pmd-seq": the sequence count of the
+			 * PMD entry pointing at it (odd while a collapse works on the
+			 * table), on the line of the split PTL.  Changed under the PMD
+			 * lock. */
+			uint32_t pmd_seq;
+			/* pgtable_trans_huge_deposit: in a PMD table page, the pfn of the
+			 * first PTE table deposited for its huge entries; in a deposited
+			 * table, the next one.  0: none.  pmd lock. */
+			uint32_t pt_deposit;
 			struct spinlock ptl;    /* split PTE/PMD lock */
 		};
 	};
@@ -179,6 +215,7 @@ struct zone {
 	uint64_t max_pfn;       /* frames [1, max_pfn] exist */
 	uint64_t next_fresh;    /* frames never handed out start here */
 	GArray *free;           /* uint64_t pfns given back (LIFO) */
+	GArray *free_huge;      /* uint64_t head pfns of free 512-frame blocks (LIFO) */
 	uint64_t nr_free;       /* free frames in the zone (not counting pcp lists) */
 	struct page **chunk;    /* mem_map in chunks of PAGES_PER_CHUNK, allocated on demand */
 	unsigned nr_chunks;
@@ -289,6 +326,11 @@ enum mm_inject {
 enum anon_vma_lock_kind { ANON_VMA_LOCK_RWSEM = 0, ANON_VMA_LOCK_SPINLOCK };
 
 struct mm_checker;
+struct khugepaged_mm;
+
+/* Transparent huge pages for anonymous memory (scenario field `thp`), as
+ * /sys/kernel/mm/transparent_hugepage/enabled. */
+enum thp_mode { THP_NEVER = 0, THP_ALWAYS, THP_MADVISE };
 struct mmu_notifier_subscriptions;
 
 /*
@@ -342,6 +384,13 @@ struct mm_struct {
 	enum mm_inject inject;
 	enum anon_vma_lock_kind anon_vma_lock; /* set before the first fault */
 	struct mm_checker *checker;     /* check.c; NULL when the checker is off */
+	/* THP (models/mm/huge_memory.c): which VMAs may get huge PMDs; set before the first
+	 * fault.  pmd_recheck: huge PMDs or collapses can change a PMD under a walker, so
+	 * pte_offset_map_lock re-reads the PMD after taking the PTL (6.5+); off when neither
+	 * can happen, so runs without THP cost what they did. */
+	enum thp_mode thp;
+	bool pmd_recheck;
+	struct khugepaged_mm *khugepaged; /* khugepaged.c; NULL: no khugepaged */
 	bool exited;                    /* exit_mmap done; kept until the end of the run */
 	/* Knobs (scenario fields), fixed before the first task runs; appended so that they
 	 * move no line of the layout above. */
@@ -449,13 +498,17 @@ pteval_t *pt_pmd_alloc(struct sim_task *t, struct mm_struct *mm, unsigned long a
 		       struct page **pmd_table);
 /* Make sure *pmd points at a PTE table (pte_alloc); false on OOM. */
 bool pt_pte_alloc(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table, pteval_t *pmd);
-/* Lockless walk (hardware walker or fault entry); NULL if a level is missing. */
+/* Lockless walk (hardware walker or fault entry); NULL if a level is missing.  A huge
+ * PMD leaf is returned itself (pmd_trans_huge of the entry tells). */
 pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
 			struct page **pte_table);
 /* The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
- * return [*addr, *next) is the part it maps.  NULL once the range is done. */
+ * return [*addr, *next) is the part it maps and *pmdp its PMD entry.  NULL once the
+ * range is done.  A huge PMD on the way is zapped whole into `zap` when given and the
+ * range covers it, else split (fork, mprotect, partial zaps). */
 struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm, unsigned long *addr,
-			       unsigned long end, unsigned long *next);
+			       unsigned long end, unsigned long *next, pteval_t **pmdp,
+			       struct mmu_gather *zap);
 /* Zap [start, end): clear the PTEs, gather the data pages; caller holds the VMAs out of
  * reach. */
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
@@ -588,6 +641,54 @@ void do_set_pte(struct sim_task *t, struct vm_area_struct *vma, unsigned long ad
 bool set_pte_ptl_held(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
 		      struct page *pt, pteval_t expect, struct page *p);
 
+/*
+ * huge_memory.c: THP for anonymous memory (kernel-algorithms.md A.6 step 4, G).  The
+ * order-9 allocator path is in page_alloc.c.
+ */
+struct page *alloc_pages_huge(struct sim_task *t, struct zone *z);   /* NULL: none free */
+void free_pages_huge(struct sim_task *t, struct zone *z, struct page *head);
+/* May addr's 2 MiB range get a huge PMD in vma (aligned, inside it, thp allows it)? */
+bool thp_vma_suitable(const struct vm_area_struct *vma, unsigned long addr);
+/*
+ * handle_mm_fault's PMD level (create_huge_pmd, the huge-PMD paths and the ≤6.4
+ * pmd_trans_unstable check): true if the fault is finished there with *ret; false: go on
+ * to the PTE level (the PMD now points at a PTE table).
+ */
+bool huge_pmd_fault(struct sim_task *t, struct vm_area_struct *vma, unsigned long addr,
+		    unsigned int flags, struct page *pmd_table, pteval_t *pmd, vm_fault_t *ret);
+/*
+ * pte_offset_map_lock after the table `pt` was found through *pmd: take its PTL, then
+ * (mm->pmd_recheck) re-read the PMD and, under collapse = "pmd-seq", recheck the PMD
+ * sequence.  NULL (nothing held; the caller refaults or rewalks) if the table is no
+ * longer there or a collapse is in progress (waited for first).
+ */
+struct spinlock *pte_offset_map_lock(struct sim_task *t, struct mm_struct *mm, pteval_t *pmd,
+				     struct page *pt);
+/* The PMD entry on addr's path, or NULL if an upper level is missing (no allocation). */
+pteval_t *pt_find_pmd(struct sim_task *t, struct mm_struct *mm, unsigned long addr,
+		      struct page **pmd_table);
+/* zap_huge_pmd: unmap the whole 2 MiB at *pmd, gathering the folio and its deposit. */
+void zap_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_table,
+		  pteval_t *pmd, unsigned long haddr);
+/* __split_huge_pmd: replace the huge PMD by its deposited PTE table, 512 PTEs. */
+void split_huge_pmd(struct sim_task *t, struct mm_struct *mm, struct page *pmd_table,
+		    pteval_t *pmd, unsigned long haddr);
+/* change_huge_pmd: the whole 2 MiB gets newprot. */
+void change_huge_pmd(struct sim_task *t, struct mmu_gather *tlb, struct page *pmd_table,
+		     pteval_t *pmd, unsigned long haddr, pteval_t newprot);
+/* Deposit / withdraw the PTE table kept with a huge PMD (pmd lock held). */
+void pgtable_trans_huge_deposit(struct sim_task *t, struct mm_struct *mm,
+				struct page *pmd_table, struct page *pt);
+struct page *pgtable_trans_huge_withdraw(struct sim_task *t, struct mm_struct *mm,
+					 struct page *pmd_table);
+/* madvise(MADV_HUGEPAGE) body under mmap_lock (W): -ENOMEM if [start, end) has a hole. */
+int madvise_hugepage_locked(struct sim_task *t, struct mm_struct *mm, unsigned long start,
+			    unsigned long end);
+/* khugepaged.c: a walker met a collapse in progress (a marker PTE, an odd PMD sequence)
+ * and sleeps until it ends, as migration_entry_wait does on the folio lock. */
+void khugepaged_wait_collapse(struct sim_task *t, struct mm_struct *mm);
+/* A user-visible fault that ran from t0 to t1 (ps), for the collapse-stall statistics. */
+void khugepaged_note_fault(struct mm_struct *mm, sim_time_t t0, sim_time_t t1);
 /* fork.c: fork's and exit's address-space halves. */
 /* dup_mmap: a new mm with oldmm's VMAs, anon_vmas and (write-protected) page tables. */
 struct mm_struct *dup_mm(struct sim_task *t, struct mm_struct *oldmm);
@@ -602,6 +703,7 @@ void mm_reap_exited(struct zone *z);
 int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, bool write);
 
 /* check.c: whole-state consistency (tests and `check = true` runs). */
+
 struct mm_check_report {
 	uint64_t mapped_pages;   /* present PTEs to real pages */
 	uint64_t zero_ptes;      /* present PTEs to the zero page */
@@ -625,7 +727,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
  */
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
-	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW,
+	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW, MEV_COLLAPSE,
+	MEV_COLLAPSE_RELEASE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
@@ -635,7 +738,8 @@ struct mm_checker *mm_checker_create(void);
  * frames are one shadow shared by both.  The parent's checker must outlive the child's
  * (whose verified-access counts it receives). */
 struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
-/* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped). */
+/* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped): a
+ * COW copy, or khugepaged copying a small page into its huge page. */
 void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
 void mm_checker_destroy(struct mm_checker *c);
 /* Accesses verified so far (loads, stores), for results.json. */

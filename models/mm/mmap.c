@@ -56,11 +56,18 @@ struct mm_struct *mm_create(struct zone *zone, const struct mm_scheme_ops *schem
 	return mm;
 }
 
-static void pt_release(struct mm_struct *mm, pteval_t *table, int level)
+static void pt_release(struct mm_struct *mm, struct page *tp, int level)
 {
+	pteval_t *table = tp->table;
 	for (unsigned i = 0; level > PT_PTE && i < PTRS_PER_TABLE; i++)
-		if (table[i])
-			pt_release(mm, pt_entries(mm, table[i]), level - 1);
+		if (table[i] && !(level == PT_PMD && pmd_trans_huge(table[i])))
+			pt_release(mm, pt_page(mm, table[i]), level - 1);
+	/* PTE tables deposited with the PMD table's huge entries (huge_memory.c). */
+	for (uint32_t pfn = level == PT_PMD ? tp->pt_deposit : 0; pfn;) {
+		struct page *pt = pfn_to_page(mm->zone, pfn);
+		pfn = pt->pt_deposit;
+		g_aligned_free(pt->table);
+	}
 	g_aligned_free(table);
 }
 
@@ -70,7 +77,7 @@ void mm_destroy(struct mm_struct *mm)
 		pteval_t *pgd = mm->pgd->table;
 		for (unsigned i = 0; i < PTRS_PER_TABLE; i++)
 			if (pgd[i])
-				pt_release(mm, pt_entries(mm, pgd[i]), PT_PUD);
+				pt_release(mm, pt_page(mm, pgd[i]), PT_PUD);
 		g_aligned_free(pgd);
 	}
 	for (struct vm_area_struct *v = find_vma(NULL, mm, 0), *next; v; v = next) {

@@ -92,14 +92,16 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		count_event(&t->stats, EV_PAGE_WALK);
 		pteval_t *pte = pt_lookup_pte(t, mm, addr, NULL);
 		if (pte && (*pte & _PAGE_PRESENT) && (!write || (*pte & _PAGE_RW))) {
-			pfn = pte_pfn(*pte);
+			/* A huge PMD leaf ends the walk a level early: a 2 MiB translation. */
+			bool huge = pmd_trans_huge(*pte);
+			pfn = pte_pfn(*pte) + (huge ? (addr >> PAGE_SHIFT) % HPAGE_PMD_NR : 0);
 			if (!(*pte & _PAGE_ACCESSED)) {
-				/* The walker sets the accessed bit (a locked update of the PTE);
-				 * folio_referenced clears it. */
+				/* The walker sets the accessed bit (a locked update of the PTE or
+				 * PMD leaf); folio_referenced clears it. */
 				hw_rmw(t, pte, sizeof(*pte));
 				*pte |= _PAGE_ACCESSED;
 			}
-			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, false);
+			hw_tlb_insert(t, mm->asid, addr, pfn, *pte & _PAGE_RW, huge);
 			mmu_data_access(t, mm, pfn, addr, write);
 			return 0;
 		}
@@ -118,6 +120,8 @@ int mmu_access(struct sim_task *t, struct mm_struct *mm, unsigned long addr, boo
 		vm_fault_t ret = mm->scheme->fault(t, mm, addr, flags);
 		mmu_notifier_assert_balanced(t, mm, "page fault");
 		hist_record(&t->stats.fault_latency, (uint64_t)llround(ps_to_ns(t->now - t0)));
+		if (mm->khugepaged)
+			khugepaged_note_fault(mm, t0, t->now);
 		if (t->now <= t->deadline)
 			count_event(&t->stats, EV_FAULT_IN_WINDOW);
 		if (ret & VM_FAULT_SIGSEGV) {

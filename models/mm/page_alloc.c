@@ -21,6 +21,7 @@ struct zone *zone_create(uint64_t mem_bytes, int nr_cpus)
 	z->nr_chunks = (unsigned)(z->max_pfn / PAGES_PER_CHUNK + 1);
 	z->chunk = g_new0(struct page *, z->nr_chunks);
 	z->free = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	z->free_huge = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	z->next_fresh = 1; /* pfn 0 is never handed out: a zero PTE means "none" */
 	z->nr_free = z->max_pfn;
 	z->nr_cpus = nr_cpus;
@@ -47,8 +48,22 @@ void zone_destroy(struct zone *z)
 		g_aligned_free(z->chunk[i]);
 	g_free(z->chunk);
 	g_array_free(z->free, TRUE);
+	g_array_free(z->free_huge, TRUE);
 	g_aligned_free(z->pcp);
 	g_aligned_free(z);
+}
+
+/* The mem_map chunk holding pfn exists (created on first use). */
+static void zone_chunk_init(struct zone *z, uint64_t pfn)
+{
+	unsigned c = (unsigned)(pfn / PAGES_PER_CHUNK);
+	if (!z->chunk[c]) {
+		z->chunk[c] = g_aligned_alloc0(PAGES_PER_CHUNK, sizeof(struct page), 64);
+		for (unsigned i = 0; i < PAGES_PER_CHUNK; i++) {
+			z->chunk[c][i].pfn = (uint64_t)c * PAGES_PER_CHUNK + i;
+			z->chunk[c][i].flags = PG_free;
+		}
+	}
 }
 
 static uint64_t zone_take(struct zone *z)
@@ -61,14 +76,7 @@ static uint64_t zone_take(struct zone *z)
 	if (z->next_fresh > z->max_pfn)
 		return 0;
 	uint64_t pfn = z->next_fresh++;
-	unsigned c = (unsigned)(pfn / PAGES_PER_CHUNK);
-	if (!z->chunk[c]) {
-		z->chunk[c] = g_aligned_alloc0(PAGES_PER_CHUNK, sizeof(struct page), 64);
-		for (unsigned i = 0; i < PAGES_PER_CHUNK; i++) {
-			z->chunk[c][i].pfn = (uint64_t)c * PAGES_PER_CHUNK + i;
-			z->chunk[c][i].flags = PG_free;
-		}
-	}
+	zone_chunk_init(z, pfn);
 	return pfn;
 }
 
@@ -160,6 +168,77 @@ void free_page(struct sim_task *t, struct zone *z, struct page *p)
 	pcp->pfn[pcp->count++] = p->pfn;
 	if (pcp->count >= PCP_HIGH + PCP_BATCH / 2)
 		pcp_drain(t, z, pcp);
+}
+
+/*
+ * The order-9 path (__rmqueue for a THP): huge pages never come from the pcp lists; the
+ * zone lock is taken for each allocation and each free.  Blocks are 512 frames aligned
+ * to 512, so a tail's head is at pfn & ~511.  The model keeps order-0 and order-9 free
+ * frames apart (no buddy merging or splitting): a block comes from the order-9 free list
+ * or from never-used frames, whose alignment gap goes to the order-0 free list; no block
+ * left means failure, and the caller falls back to 4 KiB pages.
+ */
+struct page *alloc_pages_huge(struct sim_task *t, struct zone *z)
+{
+	uint64_t head = 0;
+	bool fresh = false;
+
+	cpu_work(t, t->machine->path.page_alloc);
+	spin_lock(t, &z->lock);
+	count_event(&t->stats, EV_ZONE_LOCK);
+	if (z->free_huge->len) {
+		head = g_array_index(z->free_huge, uint64_t, z->free_huge->len - 1);
+		g_array_set_size(z->free_huge, z->free_huge->len - 1);
+	} else {
+		uint64_t start = (z->next_fresh + HPAGE_PMD_NR - 1) & ~(uint64_t)(HPAGE_PMD_NR - 1);
+		if (start + HPAGE_PMD_NR - 1 <= z->max_pfn) {
+			for (uint64_t pfn = z->next_fresh; pfn < start; pfn++) {
+				zone_chunk_init(z, pfn);
+				g_array_append_val(z->free, pfn);
+			}
+			zone_chunk_init(z, start);
+			z->next_fresh = start + HPAGE_PMD_NR;
+			head = start;
+			fresh = true;
+		}
+	}
+	if (head)
+		z->nr_free -= HPAGE_PMD_NR;
+	spin_unlock(t, &z->lock);
+	if (!head)
+		return NULL;
+	/* prep_compound_page: every struct page of the folio is written. */
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *p = pfn_to_page(z, head + i);
+		sim_bug_on(!fresh && !(p->flags & PG_free)); /* (never-used frames: any) */
+		hw_store(t, p, sizeof(*p));
+		p->flags = i ? PG_tail : PG_head;
+		p->refcount = i ? 0 : 1;
+		p->mapcount = 0;
+		p->mm = NULL;
+		p->index = 0;
+		p->mapping = NULL;
+		p->lru_prev = p->lru_next = NULL;
+		p->memcg = NULL;
+	}
+	return pfn_to_page(z, head);
+}
+
+void free_pages_huge(struct sim_task *t, struct zone *z, struct page *head)
+{
+	sim_bug_on(!(head->flags & PG_head) || head->refcount != 0 || head->mapcount != 0);
+	cpu_work(t, t->machine->path.page_alloc);
+	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *p = head + i;
+		hw_store(t, p, sizeof(*p));
+		p->flags = PG_free;
+		p->mm = NULL;
+	}
+	spin_lock(t, &z->lock);
+	count_event(&t->stats, EV_ZONE_LOCK);
+	g_array_append_val(z->free_huge, head->pfn);
+	z->nr_free += HPAGE_PMD_NR;
+	spin_unlock(t, &z->lock);
 }
 
 uint64_t zone_pages_in_use(const struct zone *z)

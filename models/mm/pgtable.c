@@ -4,6 +4,8 @@
  * table.  Installing a table follows __pte_alloc/__pud_alloc: allocate outside the lock,
  * take the lock of the level (mm->page_table_lock above the PMD, the split PMD lock for a
  * PTE table), recheck the entry is still empty, populate, and free our table if we lost.
+ * Zap and change_protection meet huge PMD leaves on their way (zap_huge_pmd,
+ * change_huge_pmd, split_huge_pmd in huge_memory.c).
  * Spec: ../shared/reference/kernel-algorithms.md A.6, A.7 step 2, B.4 step 5.
  */
 #include <stdlib.h>
@@ -29,6 +31,8 @@ struct page *pt_alloc_table(struct sim_task *t, struct mm_struct *mm)
 	p->flags = PG_table;
 	p->table = mem;
 	p->mm = mm;
+	p->pmd_seq = 0;
+	p->pt_deposit = 0;
 	spin_lock_init(&p->ptl, "ptlock_ptr(ptdesc)");
 	count_event(&t->stats, EV_PT_ALLOC);
 	return p;
@@ -117,6 +121,8 @@ pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long 
 		hw_load(t, e, sizeof(*e));
 		if (!*e)
 			return NULL;
+		if (level == PT_PMD && pmd_trans_huge(*e))
+			return e; /* a huge leaf: the walk ends at the PMD */
 		if (level == PT_PMD && pte_table)
 			*pte_table = pt_page(mm, *e);
 		table = pt_entries(mm, *e);
@@ -126,11 +132,17 @@ pteval_t *pt_lookup_pte(struct sim_task *t, struct mm_struct *mm, unsigned long 
 	return pte;
 }
 
-/* Walk to the PTE table covering addr without allocating; NULL if there is none. */
+/*
+ * Walk to the PTE table covering addr without allocating; NULL if there is none.  On
+ * return *pmdp is the PMD entry and *pmd_table its table page; a huge PMD leaf returns
+ * the PMD table page with *huge set.
+ */
 static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
-				      unsigned long addr, unsigned long *skip_to)
+				      unsigned long addr, unsigned long *skip_to,
+				      pteval_t **pmdp, struct page **pmd_table, bool *huge)
 {
 	pteval_t *table = mm->pgd->table;
+	struct page *tp = mm->pgd;
 
 	sim_sync(t);
 	for (int level = PT_PGD; level > PT_PTE; level--) {
@@ -141,25 +153,45 @@ static struct page *pt_find_pte_table(struct sim_task *t, struct mm_struct *mm,
 			*skip_to = (addr & ~(size - 1)) + size;
 			return NULL;
 		}
-		if (level == PT_PMD)
-			return pt_page(mm, *e);
-		table = pt_entries(mm, *e);
+		if (level == PT_PMD) {
+			*pmdp = e;
+			*pmd_table = tp;
+			*huge = pmd_trans_huge(*e);
+			return *huge ? tp : pt_page(mm, *e);
+		}
+		tp = pt_page(mm, *e);
+		table = tp->table;
 	}
 	return NULL;
 }
 
 /*
  * The next PTE table mapping part of [*addr, end), skipping ranges with no table; on
- * return [*addr, *next) is the part it maps.  NULL once the range is done.
+ * return [*addr, *next) is the part it maps.  NULL once the range is done.  A huge PMD
+ * in the way is zapped whole (`tlb` given and the range covers it), else split, and the
+ * walk goes on through the table the split left.
  */
 struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm,
-			       unsigned long *addr, unsigned long end, unsigned long *next)
+				      unsigned long *addr, unsigned long end, unsigned long *next,
+				      pteval_t **pmdp, struct mmu_gather *zap)
 {
 	while (*addr < end) {
+		struct page *pmd_table;
+		bool huge = false;
 		*next = (*addr & ~(PMD_SIZE - 1)) + PMD_SIZE;
-		struct page *pt = pt_find_pte_table(t, mm, *addr, next);
+		struct page *pt = pt_find_pte_table(t, mm, *addr, next, pmdp, &pmd_table, &huge);
 		if (*next > end)
 			*next = end;
+		if (huge) {
+			unsigned long haddr = *addr & ~(PMD_SIZE - 1);
+			if (zap && *addr == haddr && *next == haddr + PMD_SIZE) {
+				zap_huge_pmd(t, zap, pmd_table, *pmdp, haddr);
+				*addr = *next;
+			} else {
+				split_huge_pmd(t, mm, pmd_table, *pmdp, haddr);
+			}
+			continue; /* walk again from *addr */
+		}
 		if (pt)
 			return pt;
 		*addr = *next;
@@ -167,20 +199,44 @@ struct page *pt_next_pte_table(struct sim_task *t, struct mm_struct *mm,
 	return NULL;
 }
 
+/*
+ * pte_offset_map_lock for the walkers below: plain spin_lock unless huge PMDs or
+ * collapses exist in this mm (then the 6.5+ PMD recheck and the collapse waits).
+ */
+static struct spinlock *pt_walk_lock(struct sim_task *t, struct mm_struct *mm, pteval_t *pmd,
+				     struct page *pt)
+{
+	if (!mm->pmd_recheck) {
+		struct spinlock *ptl = pte_lockptr(mm, pt);
+		spin_lock(t, ptl);
+		return ptl;
+	}
+	return pte_offset_map_lock(t, mm, pmd, pt);
+}
+
 void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long start,
 		  unsigned long end)
 {
 	struct mm_struct *mm = tlb->mm;
 	struct page *pt;
+	pteval_t *pmd;
 
-	for (unsigned long addr = start, next; (pt = pt_next_pte_table(t, mm, &addr, end, &next));
-	     addr = next) {
+	for (unsigned long addr = start, next;
+	     (pt = pt_next_pte_table(t, mm, &addr, end, &next, &pmd, tlb)); addr = next) {
 		/* zap_pte_range: everything under the PTE table's lock. */
-		struct spinlock *ptl = pte_lockptr(mm, pt);
-		spin_lock(t, ptl);
+		struct spinlock *ptl = pt_walk_lock(t, mm, pmd, pt);
+		if (!ptl) {
+			next = addr; /* the PMD changed under us: walk this range again */
+			continue;
+		}
+		bool busy = false;
 		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
 			pteval_t *pte = &pt->table[pt_index(a, PT_PTE)];
 			hw_load(t, pte, sizeof(*pte));
+			if (pte_is_collapse_marker(*pte)) {
+				busy = true; /* a collapse owns the table: wait, then walk again */
+				break;
+			}
 			if (!pte_present(*pte))
 				continue;
 			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)
@@ -218,6 +274,13 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			if (p->refcount == 0)
 				g_ptr_array_add(tlb->pages, p);
 		}
+		if (busy) {
+			spin_unlock(t, ptl);
+			count_event(&t->stats, EV_COLLAPSE_WAIT);
+			khugepaged_wait_collapse(t, mm);
+			next = addr;
+			continue;
+		}
 		if (tlb->dontneed && mm->checker) {
 			/* MADV_DONTNEED's postcondition, checked while no fault can refill the
 			 * table (we still hold its lock). */
@@ -238,16 +301,36 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 {
 	struct mm_struct *mm = tlb->mm;
 	struct page *pt;
+	pteval_t *pmd;
 
-	for (unsigned long addr = start, next; (pt = pt_next_pte_table(t, mm, &addr, end, &next));
-	     addr = next) {
+	for (unsigned long addr = start, next; addr < end; addr = next) {
+		/* change_pmd_range: a huge PMD the range covers whole changes in place (a
+		 * partial one is split by the walk below). */
+		unsigned long haddr = addr & ~(PMD_SIZE - 1);
+		if (mm->pmd_recheck && addr == haddr && end - haddr >= PMD_SIZE) {
+			struct page *pmd_table;
+			pteval_t *hpmd = pt_find_pmd(t, mm, addr, &pmd_table);
+			if (hpmd && pmd_trans_huge(*hpmd)) {
+				change_huge_pmd(t, tlb, pmd_table, hpmd, haddr, newprot);
+				next = haddr + PMD_SIZE;
+				continue;
+			}
+		}
+		pt = pt_next_pte_table(t, mm, &addr, end, &next, &pmd, NULL);
+		if (!pt)
+			break;
 		/* change_pte_range: each present PTE rewritten under the table's lock. */
-		struct spinlock *ptl = pte_lockptr(mm, pt);
-		spin_lock(t, ptl);
+		struct spinlock *ptl = pt_walk_lock(t, mm, pmd, pt);
+		if (!ptl) {
+			next = addr;
+			continue;
+		}
 		for (unsigned long a = addr; a < next; a += PAGE_SIZE) {
 			pteval_t *pte = &pt->table[pt_index(a, PT_PTE)];
 			hw_load(t, pte, sizeof(*pte));
 			pteval_t old = *pte;
+			/* mprotect holds mmap_lock (W): no read-lock collapse runs now. */
+			sim_bug_on(pte_is_collapse_marker(old));
 			if (!pte_present(old))
 				continue;
 			pteval_t prot = newprot;

@@ -136,7 +136,15 @@ static bool rmap_walk_vma(struct anon_vma_chain *avc, void *arg)
 	pteval_t *pte = pt_lookup_pte(t, mm, addr, &pt);
 	if (!pte || !pte_present(*pte))
 		return true;
-	struct spinlock *ptl = pte_lockptr(mm, pt);
+	struct spinlock *ptl;
+	if (pmd_trans_huge(*pte)) {
+		/* A PMD-mapped THP (p is its head): the PMD leaf, under the PMD lock. */
+		struct page *pmd_table = NULL;
+		pt_find_pmd(t, mm, addr, &pmd_table);
+		ptl = pmd_lockptr(mm, pmd_table);
+	} else {
+		ptl = pte_lockptr(mm, pt);
+	}
 	spin_lock(t, ptl);
 	hw_load(t, pte, sizeof(*pte));
 	if (pte_present(*pte) && !(*pte & _PAGE_SPECIAL) && pte_pfn(*pte) == p->pfn) {
@@ -218,6 +226,8 @@ static bool unmap_one(struct sim_task *t, struct page *p, struct vm_area_struct 
 
 bool try_to_unmap(struct sim_task *t, struct page *p)
 {
+	/* A PMD-mapped THP would be split first (TTU_SPLIT_HUGE_PMD): no caller passes one. */
+	sim_bug_on(p->flags & PG_head);
 	rmap_walk(t, p, false, unmap_one, NULL);
 	return p->mapcount == 0;
 }

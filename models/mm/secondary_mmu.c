@@ -80,6 +80,9 @@ static pteval_t primary_pte(const struct mm_struct *mm, unsigned long hva)
 		pteval_t e = table[pt_index(hva, level)];
 		if (!e)
 			return 0;
+		if (level == PT_PMD && pmd_trans_huge(e)) /* a THP: the subpage's translation */
+			return ((pte_pfn(e) + pt_index(hva, PT_PTE)) << PAGE_SHIFT) |
+			       (e & ~(PTE_PFN_MASK | _PAGE_PSE));
 		table = pt_entries(mm, e);
 	}
 	return table[pt_index(hva, PT_PTE)];
@@ -256,9 +259,11 @@ static void smmu_fault(struct sim_task *t, struct secondary_mmu *s, unsigned lon
 				return; /* unmapped meanwhile: KVM reports -EFAULT to the VMM */
 			continue;
 		}
-		uint64_t pfn = pte_pfn(*pte);
+		/* A huge PMD leaf (THP): the subpage of hva; the reference is the folio's. */
+		bool huge = pmd_trans_huge(*pte);
+		uint64_t pfn = pte_pfn(*pte) + (huge ? pt_index(hva, PT_PTE) : 0);
 		bool writable = *pte & _PAGE_RW;
-		struct page *page = pfn_to_page(mm->zone, pfn);
+		struct page *page = pfn_to_page(mm->zone, huge ? pte_pfn(*pte) : pfn);
 		hw_rmw(t, &page->refcount, sizeof(page->refcount)); /* get_page */
 		mmu_lock(t, s);
 		/* inject = "secondary-mmu-no-retry" leaves the check out: a pfn read before an

@@ -30,6 +30,7 @@
 #include "hw/hw.h"
 #include "sync/rcu.h"
 #include "die.h"
+#include "mm/khugepaged.h"
 
 #define RCU_TIER0_DONE NR_STAT_EVENTS /* rcu_tier0: no fallback */
 
@@ -158,6 +159,10 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 		goto out;
 	}
 	s.pmd_val = *s.pmd;
+	if (pmd_trans_huge(s.pmd_val)) {
+		why = EV_RCU_FB_PGTABLE; /* a huge PMD: the locked tiers handle it */
+		goto out;
+	}
 	s.pt = pt_page(mm, s.pmd_val);
 	pteval_t *pte = &s.pt->table[pt_index(addr, PT_PTE)];
 	hw_load(t, pte, sizeof(*pte));
@@ -170,7 +175,10 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 		goto out;
 	}
 	enum stat_event done_ev;
-	if (!pte_present(s.orig)) {
+	if (pte_is_collapse_marker(s.orig)) {
+		why = EV_RCU_FB_STALE; /* a collapse is at work: a locked tier waits for it */
+		goto out;
+	} else if (!pte_present(s.orig)) {
 		done_ev = write ? EV_FAULT_ANON : EV_FAULT_ZERO;
 	} else if (write && (s.orig & _PAGE_PRESENT) && !(s.orig & _PAGE_RW) &&
 		   (s.orig & _PAGE_SPECIAL)) {
@@ -232,6 +240,12 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	/* Kept alive by RCU: a table freed without its grace period would show here. */
 	sim_bug_on(!(s.pt->flags & PG_table) || s.pt->mm != mm);
 	why = rcu_revalidate(t, mm, addr, &s);
+	if (why == RCU_TIER0_DONE && mm->khugepaged && khugepaged_pmd_seq(mm)) {
+		/* pmd-seq: a collapse at work on this table (the locked tiers wait). */
+		hw_load(t, &s.pt->pmd_seq, sizeof(s.pt->pmd_seq));
+		if (s.pt->pmd_seq & 1)
+			why = EV_RCU_FB_STALE;
+	}
 	if (why != RCU_TIER0_DONE) {
 		spin_unlock(t, ptl);
 		goto out;

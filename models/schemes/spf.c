@@ -39,6 +39,7 @@
 #include "sync/rcu.h"
 #include "sync/irq.h"
 #include "die.h"
+#include "mm/khugepaged.h"
 
 /* speculative_page_walk_begin/end: what keeps the page tables from being freed. */
 static void spf_walk_begin(struct sim_task *t, struct mm_struct *mm)
@@ -67,6 +68,7 @@ struct spf_fault {
 	pteval_t *pmd;               /* PMD entry for addr, and its value seen by the walk */
 	pteval_t orig_pmd;
 	struct page *pt;             /* PTE table the walk found */
+	unsigned long pmd_seq;       /* its PMD sequence then (collapse = "pmd-seq") */
 	pteval_t orig_pte;
 };
 
@@ -138,9 +140,14 @@ static enum stat_event spf_walk(struct sim_task *t, struct spf_fault *f)
 			goto out;
 		}
 		if (level == PT_PMD) {
+			if (pmd_trans_huge(*e)) {
+				ret = EV_SPF_ABORT_HUGE_PMD;
+				goto out;
+			}
 			f->pmd = e;
 			f->orig_pmd = *e;
 			f->pt = pt_page(mm, *e);
+			f->pmd_seq = f->pt->pmd_seq;
 		}
 		table = pt_entries(mm, *e);
 	}
@@ -184,6 +191,17 @@ static enum stat_event pte_map_lock(struct sim_task *t, struct spf_fault *f)
 	if (mmap_seq_changed(t, f)) {
 		spin_unlock(t, ptl);
 		ret = EV_SPF_ABORT_SEQ2;
+	} else if (mm->pmd_recheck && (hw_load(t, f->pmd, sizeof(*f->pmd)),
+				       *f->pmd != f->orig_pmd)) {
+		/* A read-lock collapse does not move mmap_seq: the PMD is rechecked under
+		 * the PTL (huge PMDs and collapses only). */
+		spin_unlock(t, ptl);
+		ret = EV_SPF_ABORT_PMD;
+	} else if (mm->khugepaged && khugepaged_pmd_seq(mm) &&
+		   (hw_load(t, &f->pt->pmd_seq, sizeof(f->pt->pmd_seq)),
+		    (f->pt->pmd_seq & 1) || f->pt->pmd_seq != f->pmd_seq)) {
+		spin_unlock(t, ptl);
+		ret = EV_SPF_ABORT_COLLAPSE;
 	}
 out:
 	spf_walk_end(t, mm);
@@ -221,6 +239,8 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 		 * instead; the model takes the mmap_lock path). */
 		if (mm->notifier_subscriptions)
 			return EV_SPF_ABORT_NOTIFIER;
+	} else if (pte_is_collapse_marker(expect)) {
+		return EV_SPF_ABORT_COLLAPSE; /* the classic path waits for the collapse */
 	} else {
 		sim_bug_on(expect != 0); /* no swap entries in the model */
 	}

@@ -78,4 +78,22 @@ for s in classic pervma; do
   check "$s: results.json identical across runs and heap layouts" \
     cmp -s "$TMP/det-$s-a.json" "$TMP/det-$s-b.json"
 done
+# THP and khugepaged next to the secondary MMU: huge faults (the vCPUs translate the
+# subpage of a huge PMD), splits by DONTNEED and mprotect, and collapses, each inside an
+# invalidation, with the checker clean.
+for c in write-lock read-swapin pmd-seq invalid-pte; do
+  d="$TMP/thp-$c"
+  "$MMSIM" run "$sc" --set threads=3 --set cpus=4 --set pages=1024 --set thp=always \
+    --set collapse=$c --set khugepaged_scan_sleep_ms=0.02 --set duration_ms=2 \
+    --out "$d" 2>"$d.err"
+  rc=$?
+  check "thp=always, collapse=$c: exit 0 (got $rc)" [ $rc -eq 0 ]
+  [ $rc -eq 0 ] || sed 's/^/# /' "$d.err"
+  check "thp=always, collapse=$c: verdict consistent" \
+    grep -q '"verdict" : "consistent"' "$d/results.json"
+  ncol=$(sed -n 's/.*"collapses" : \([0-9]*\).*/\1/p' "$d/results.json" | sort -n | tail -1)
+  check "thp=always, collapse=$c: khugepaged collapsed ranges ($ncol)" [ "${ncol:-0}" -gt 0 ]
+  check "thp=always, collapse=$c: huge PMDs were mapped" \
+    [ "$(ev "$d/results.json" thp_fault_alloc)" -gt 0 ]
+done
 done_testing
