@@ -14,19 +14,11 @@
 #include "mm/mm.h"
 #include "mm/lru.h"
 #include "schemes/scheme.h"
+#include "violation_log.h"
 
 static struct sim_task task;
 
 /* Violations reported by the checker: counted, the last one kept. */
-static int violations;
-static char *last_violation;
-
-static void record_violation(const char *report, void *arg)
-{
-	violations++;
-	g_free(last_violation);
-	last_violation = g_strdup(report);
-}
 
 /* The syscalls as sim/workload.c issues them: bracketed for the checker. */
 static unsigned long sys_mmap_prot(struct mm_struct *mm, unsigned long len, unsigned long prot)

@@ -19,18 +19,9 @@
 #include "mm/mm.h"
 #include "mm/lru.h"
 #include "schemes/scheme.h"
+#include "violation_log.h"
 
 static struct sim_task task;
-static int violations;
-static char *last_violation;
-
-static void record_violation(const char *report, void *arg)
-{
-	(void)arg;
-	violations++;
-	g_free(last_violation);
-	last_violation = g_strdup(report);
-}
 
 static uint64_t rng_state = 88172645463325252ULL;
 static uint64_t rnd(uint64_t n)

@@ -24,18 +24,9 @@
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
 #include "race_fixture.h"
+#include "violation_log.h"
 
 static const struct mm_scheme_ops *scheme;
-static int violations;
-static char *last_violation;
-
-static void record_violation(const char *report, void *arg)
-{
-	(void)arg;
-	violations++;
-	g_free(last_violation);
-	last_violation = g_strdup(report);
-}
 
 /* ---- the interval tree against a reference ---- */
 

@@ -25,19 +25,10 @@
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
 #include "race_fixture.h"
+#include "violation_log.h"
 
 #define P PAGE_SIZE
 static const struct mm_scheme_ops *scheme;
-static int violations;
-static char *last_violation;
-
-static void record_violation(const char *report, void *arg)
-{
-	(void)arg;
-	violations++;
-	g_free(last_violation);
-	last_violation = g_strdup(report);
-}
 
 /* mmap as sim/workload_mmap.c issues it, bracketed for the checker. */
 static unsigned long sys_mmap(struct mm_struct *mm, struct mmap_args a)

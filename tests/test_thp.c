@@ -18,21 +18,13 @@
 #include "mm/lru.h"
 #include "mm/rmap.h"
 #include "schemes/scheme.h"
+#include "violation_log.h"
 
 #define HUGE PMD_SIZE
 
 static struct sim_task task, kthread;
 static struct machine *machine;
 
-static int violations;
-static char *last_violation;
-
-static void record_violation(const char *report, void *arg)
-{
-	violations++;
-	g_free(last_violation);
-	last_violation = g_strdup(report);
-}
 
 static unsigned long sys_mmap(struct mm_struct *mm, unsigned long len)
 {
