@@ -28,7 +28,7 @@ static const char *const scenario_keys[] = {
 	"name", "description", "machine", "cpus", "scheme", "seed", "duration_ms",
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
 	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
-	"seq_shares_lock_line", "secondary_mmu", "tasks", NULL,
+	"seq_shares_lock_line", "secondary_mmu", "rmap_walker", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
@@ -731,6 +731,7 @@ static int read_scenario(lua_State *L)
 					  "until the scenario's duration ends)");
 	}
 	lua_pop(L, 1);
+	config_read_rmap_walker(L, sc, cfg, max_cpus);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -782,6 +783,10 @@ static int read_scenario(lua_State *L)
 		return luaL_error(L, "secondary_mmu: %d vCPUs after CPU %d do not fit in the "
 				  "%d CPUs of %s", cfg->smmu_cpus, smmu_base - 1, max_cpus,
 				  cfg->machine_name);
+	if (cfg->walker_cpus && smmu_base + cfg->smmu_cpus + cfg->walker_cpus > max_cpus)
+		return luaL_error(L, "rmap_walker: %d threads after CPU %d do not fit in the %d "
+				  "CPUs of %s", cfg->walker_cpus, smmu_base + cfg->smmu_cpus - 1,
+				  max_cpus, cfg->machine_name);
 	return 0;
 }
 
@@ -936,6 +941,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_add_bool(b, "sleeps", cfg->smmu_sleeps);
 		json_builder_end_object(b);
 	}
+	config_rmap_walker_json(b, cfg);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

@@ -219,6 +219,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 	*r = (struct mm_check_report){ 0 };
 	for (int cpu = 0; cpu < z->nr_cpus; cpu++)
 		for (unsigned i = 0; i < z->lru_add[cpu].nr; i++) {
+			if (z->lru_add[cpu].pages[i]->flags & PG_file)
+				continue; /* a page cache page: filemap_check counts it */
 			gpointer k = GSIZE_TO_POINTER(z->lru_add[cpu].pages[i]->pfn);
 			gsize b = GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
 			g_hash_table_insert(c.batched, k, GSIZE_TO_POINTER(b + 1));

@@ -88,6 +88,8 @@ struct address_space *filemap_create(struct zone *z, const char *name, unsigned 
 			p->content_gen++;
 			xa_store_locked(NULL, &m->i_pages, i, p);
 			m->nrpages++;
+			if (z->lru_file)
+				lru_add_boot(z, p);
 		}
 	}
 	g_ptr_array_add(all, m);
@@ -272,8 +274,21 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 	for (;;) {
 		struct page *p = filemap_lookup(t, m, pgoff);
 		if (p) {
+			/* folio_try_get: reclaim freezes the count at 0 to remove the page
+			 * (filemap_remove_folio), and the page found under RCU may have been
+			 * removed and reused since: recheck its slot with the reference held. */
+			hw_rmw(t, &p->refcount, sizeof(p->refcount));
+			if (p->refcount <= 0)
+				continue;
+			p->refcount++;
+			rcu_read_lock(t);
+			struct page *again = xa_load(t, &m->i_pages, pgoff);
+			rcu_read_unlock(t);
+			if (again != p) {
+				folio_put(t, z, p);
+				continue;
+			}
 			count_event(&t->stats, EV_PGCACHE_HIT);
-			page_ref_add(t, p, 1);          /* folio_try_get */
 			folio_lock(t, m, p);            /* waits for a read in flight */
 			sim_bug_on(!(p->flags & PG_uptodate) || p->f_mapping != m);
 			return p;
@@ -307,6 +322,8 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 		hw_rmw(t, &m->nrpages, sizeof(m->nrpages));
 		m->nrpages++;
 		spin_unlock(t, &m->i_pages.xa_lock);
+		if (z->lru_file)
+			folio_add_lru(t, z, np); /* filemap_add_folio */
 		/* filemap_read_folio: submit, sleep until the device completes, uptodate.
 		 * Waiters on the folio lock wait with us. */
 		count_event(&t->stats, EV_PGCACHE_READ);
@@ -638,6 +655,38 @@ int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_f
 	return c.found;
 }
 
+/* ---- reclaim (models/mm/vmscan.c) ---- */
+
+bool filemap_folio_trylock(struct sim_task *t, struct page *p)
+{
+	return mutex_trylock(t, folio_lock_of(p->f_mapping, p));
+}
+
+void filemap_folio_unlock(struct sim_task *t, struct page *p)
+{
+	folio_unlock(t, p->f_mapping, p);
+}
+
+bool filemap_remove_folio(struct sim_task *t, struct page *p)
+{
+	struct address_space *m = p->f_mapping;
+
+	spin_lock(t, &m->i_pages.xa_lock);
+	hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* folio_ref_freeze(folio, 2) */
+	hw_load(t, p, 64);
+	if (p->refcount != 2 || p->mapcount || (p->flags & PG_dirty)) {
+		spin_unlock(t, &m->i_pages.xa_lock);
+		return false;
+	}
+	p->refcount = 0;
+	struct page *old = xa_clear_locked(t, &m->i_pages, p->index);
+	sim_bug_on(old != p);
+	hw_rmw(t, &m->nrpages, sizeof(m->nrpages));
+	m->nrpages--;
+	spin_unlock(t, &m->i_pages.xa_lock);
+	return true;
+}
+
 /* ---- mmap ---- */
 
 unsigned long mmap_region_file_locked(struct sim_task *t, struct mm_struct *mm,
@@ -706,6 +755,7 @@ char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *f
 	*cache_pages = 0;
 	for (unsigned i = 0; i < all->len; i++) {
 		struct address_space *m = g_ptr_array_index(all, i);
+		const struct zone *z = nr_mms ? mms[0]->zone : NULL;
 		unsigned long n = 0;
 		for (unsigned long idx = 0; idx < m->size_pages; idx++) {
 			struct page *p = xa_load(NULL, &m->i_pages, idx);
@@ -720,7 +770,11 @@ char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *f
 				return g_strdup_printf("page %lu of '%s' (pfn %llu) is not an uptodate "
 						       "page cache page of it", idx, m->name,
 						       (unsigned long long)p->pfn);
-			if (p->mapcount != ptes || p->refcount != 1 + ptes)
+			/* LRU batches still holding it (filemap_add_folio's folio_add_lru) */
+			long batched = 0;
+			for (int cpu = 0; cpu < (int)(z ? z->nr_cpus : 0); cpu++)
+				batched += folio_in_lru_batch(z, cpu, p);
+			if (p->mapcount != ptes || p->refcount != 1 + ptes + batched)
 				return g_strdup_printf("page %lu of '%s' (pfn %llu): mapcount %d, "
 						       "refcount %d, but %ld PTEs map it", idx,
 						       m->name, (unsigned long long)p->pfn,

@@ -193,6 +193,10 @@ struct zone {
 	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
 	 * reclaim.  Drawn from the allocating task's own stream. */
 	double nowait_fail;
+	/* Page cache pages join the LRU (filemap_add_folio's folio_add_lru), so reclaim can
+	 * find them: set when the scenario has an rmap walker (models/mm/vmscan.c); off, they
+	 * stay off the list as before it existed. */
+	bool lru_file;
 };
 #define PAGES_PER_CHUNK 32768u
 

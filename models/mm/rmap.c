@@ -204,12 +204,16 @@ static bool unmap_one(struct sim_task *t, struct page *p, struct vm_area_struct 
 	(void)arg;
 	cpu_work(t, t->machine->path.pte_op);
 	hw_rmw(t, pte, sizeof(*pte));
+	pteval_t old = *pte;
 	*pte = 0;
 	flush_tlb_mm_range(t, mm, addr, addr + PAGE_SIZE, false);
 	if (mm->checker)
 		mm_check_event(t, mm, addr, MEV_ZAP, p->pfn);
 	page_remove_rmap(t, mm, p, addr, "try_to_unmap_one");
-	mm->rss_anon--;
+	if (p->flags & PG_file)
+		zap_file_pte(t, mm, p, old); /* rss_file; the PTE's dirty bit to the folio */
+	else
+		mm->rss_anon--;
 	hw_rmw(t, &p->refcount, sizeof(p->refcount));
 	sim_bug_on(p->refcount <= 1); /* the caller's own reference remains */
 	p->refcount--;
