@@ -46,6 +46,7 @@ const char *const config_tree_lock_names[] = { "mmap_lock", "spinlock", NULL };
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
 	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
+	"migration-skip-child",
 	NULL,
 };
 const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };

@@ -5,7 +5,8 @@
  *   rmap_walker = { cpus = 2, kind = "reclaim", batch = 32, interval_us = 100 }
  *
  * cpus: walker threads, one per CPU after the scenario's and the secondary MMU's (default
- * 1); kind: what a pass does with the folios it isolates ("reclaim"); batch: folios
+ * 1); kind: what a pass does with the folios it isolates ("reclaim": shrink_folio_list's
+ * rmap part, "migrate": migrate_pages to new frames); batch: folios
  * isolated per pass (default 32, SWAP_CLUSTER_MAX); interval_us: simulated sleep between
  * passes (default 100).  The threads run until the scenario's duration ends, so the
  * scenario needs duration_ms.
@@ -15,7 +16,7 @@
 #include "config.h"
 #include "mm/vmscan.h"
 
-const char *const config_rmap_walker_kind_names[] = { "reclaim", NULL };
+const char *const config_rmap_walker_kind_names[] = { "reclaim", "migrate", NULL };
 
 static bool known_key(const char *k)
 {
@@ -75,7 +76,7 @@ void config_read_rmap_walker(lua_State *L, int sc, struct run_config *cfg, int m
 		       strcmp(config_rmap_walker_kind_names[i], k))
 			i++;
 		if (!k || !config_rmap_walker_kind_names[i])
-			luaL_error(L, "rmap_walker: 'kind' must be \"reclaim\", got %s",
+			luaL_error(L, "rmap_walker: 'kind' must be \"reclaim\" or \"migrate\", got %s",
 				   luaL_tolstring(L, -1, NULL));
 		cfg->walker_kind = i;
 	}

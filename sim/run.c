@@ -18,6 +18,7 @@
 #include "schemes/scheme.h"
 #include "mm/mmu_notifier.h"
 #include "mm/vmscan.h"
+#include "mm/migrate.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
 static void run_violation(const char *report, void *arg)
@@ -109,7 +110,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	/* The rmap walker threads (kswapd-like kernel threads, no mm of their own): they
 	 * run until the scenario's duration ends, so they never stop holding a lock or an
 	 * isolated folio. */
-	struct rmap_walker_params wparams = { zone, (enum rmap_walker_kind)cfg->walker_kind,
+	struct rmap_walker_params wparams = { zone, mm, (enum rmap_walker_kind)cfg->walker_kind,
 					      (unsigned)cfg->walker_batch,
 					      cfg->walker_interval_us };
 	for (int i = 0; i < cfg->walker_cpus; i++) {
@@ -201,6 +202,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	while (filemap_all()->len)
 		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
 	mm_reap_exited(zone);
+	migrate_reset();
 	zone_destroy(zone);
 	return 0;
 }

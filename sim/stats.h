@@ -131,6 +131,12 @@ enum stat_event {
 	EV_RECLAIM_EVICTED,    /* ... clean, taken out of the page cache and freed */
 	EV_RECLAIM_DIRTY,      /* ... dirty: kept (no writeback in the model) */
 	EV_RECLAIM_ANON_NOSWAP, /* unreferenced anonymous folios put back: no swap to go to */
+	EV_MIGRATED,           /* folios moved to a new frame (models/mm/migrate.c) */
+	EV_MIGRATE_FAIL,       /* ... not moved: a reference was held elsewhere, or no memory */
+	EV_MIGRATE_WAIT,       /* faults that met a migration entry and waited */
+	EV_MIGRATE_WAIT_NS,    /* ns those faults slept (a sum, not a count) */
+	EV_SPF_ABORT_NONPRESENT, /* SPF: the PTE was a migration entry */
+	EV_RCU_FB_NONPRESENT,  /* rcu Tier 0: the PTE was a migration entry */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

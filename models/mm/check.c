@@ -13,6 +13,7 @@
 #include "mm/lru.h"
 #include <stdarg.h>
 #include "die.h"
+#include "mm/migrate.h"
 
 struct check_ctx {
 	struct mm_struct *mm;
@@ -85,8 +86,12 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 			check_table(c, pt_page(mm, e), level - 1, va);
 			continue;
 		}
-		if (!pte_present(e))
+		if (!pte_present(e)) {
+			char *merr = migration_entry_check(e, va);
+			if (merr)
+				fail(c, merr);
 			continue;
+		}
 		struct vm_area_struct *v = vma_at(mm, va);
 		if (!v) {
 			fail(c, g_strdup_printf("PTE for 0x%lx is present outside every VMA", va));
@@ -744,6 +749,8 @@ static const char *const event_path[] = {
 	[MEV_MPROTECT] = "mprotect",
 	[MEV_FORK_WP] = "copy_pte_range (fork)",
 	[MEV_COW] = "do_wp_page (copy-on-write)",
+	[MEV_MIGRATE_ENTRY] = "try_to_migrate_one",
+	[MEV_MIGRATE_RESTORE] = "remove_migration_pte",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -781,6 +788,14 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_COW:
 		g_string_append_printf(s, "write fault gives this mm pfn %llu",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_MIGRATE_ENTRY:
+		g_string_append_printf(s, "migration entry replaces the PTE of pfn %llu",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_MIGRATE_RESTORE:
+		g_string_append_printf(s, "migration entry becomes a PTE of pfn %llu",
 				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:

@@ -687,6 +687,37 @@ bool filemap_remove_folio(struct sim_task *t, struct page *p)
 	return true;
 }
 
+void filemap_folio_wait(struct sim_task *t, struct address_space *m, uint64_t pfn)
+{
+	struct mutex *l = g_hash_table_lookup(m->folio_locks, GSIZE_TO_POINTER(pfn));
+	sim_bug_on(!l); /* the migration that made the entry locked it */
+	mutex_lock(t, l);
+	mutex_unlock(t, l);
+}
+
+bool filemap_migrate_mapping(struct sim_task *t, struct page *old, struct page *new)
+{
+	struct address_space *m = old->f_mapping;
+
+	spin_lock(t, &m->i_pages.xa_lock);
+	hw_rmw(t, &old->refcount, sizeof(old->refcount)); /* folio_ref_freeze(src, 2) */
+	hw_load(t, old, 64);
+	if (old->refcount != 2 || old->mapcount) {
+		spin_unlock(t, &m->i_pages.xa_lock);
+		return false;
+	}
+	old->refcount = 0;
+	hw_store(t, new, 64);
+	new->flags = PG_file | PG_uptodate | (old->flags & PG_dirty);
+	new->f_mapping = m;
+	new->index = old->index;
+	new->refcount = 2;
+	struct page *was = xa_store_locked(t, &m->i_pages, old->index, new);
+	sim_bug_on(was != old);
+	spin_unlock(t, &m->i_pages.xa_lock);
+	return true;
+}
+
 /* ---- mmap ---- */
 
 unsigned long mmap_region_file_locked(struct sim_task *t, struct mm_struct *mm,

@@ -201,6 +201,14 @@ void filemap_folio_unlock(struct sim_task *t, struct page *p);
  * holds it locked and isolated; on success the page is the caller's to free.
  */
 bool filemap_remove_folio(struct sim_task *t, struct page *p);
+/* folio_wait_locked on the page cache page at pfn of m: sleep until its lock is free. */
+void filemap_folio_wait(struct sim_task *t, struct address_space *m, uint64_t pfn);
+/*
+ * __folio_migrate_mapping: under xa_lock, freeze old's references (only the cache's and
+ * the caller's may remain, and no mapping) and put new, a copy holding the cache's and the
+ * caller's references, in its slot.  False (nothing changed) if old is held elsewhere.
+ */
+bool filemap_migrate_mapping(struct sim_task *t, struct page *old, struct page *new);
 
 /* End-of-run checks (check.c's mm_check): a page cache PTE at va of vma (NULL: fine),
  * and every file's page cache and i_mmap against the PTE counts of all the mms in

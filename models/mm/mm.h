@@ -81,6 +81,27 @@ static inline uint64_t pte_pfn(pteval_t e)
 	return (e & PTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
+/*
+ * A migration entry (swp_entry of type SWP_MIGRATION_READ/WRITE): a non-present PTE that
+ * names the frame being migrated and whether the mapping was writable; a fault on it
+ * waits for the migration to end (models/mm/migrate.c).  Software bits of a non-present
+ * entry; the only non-present non-zero entries of the model.
+ */
+#define _PAGE_MIGRATION 0x400ULL
+#define _PAGE_MIGRATION_WRITE 0x800ULL
+static inline bool is_migration_entry(pteval_t e)
+{
+	return !pte_present(e) && (e & _PAGE_MIGRATION);
+}
+static inline uint64_t migration_entry_to_pfn(pteval_t e)
+{
+	return pte_pfn(e);
+}
+static inline pteval_t make_migration_entry(uint64_t pfn, bool write)
+{
+	return (pfn << PAGE_SHIFT) | _PAGE_MIGRATION | (write ? _PAGE_MIGRATION_WRITE : 0);
+}
+
 /* vm_flags */
 #define VM_READ 0x1UL
 #define VM_WRITE 0x2UL
@@ -285,6 +306,7 @@ enum mm_inject {
 	INJECT_COW_NO_COPY,        /* a COW write fault reuses a page others still map */
 	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
 	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
+	INJECT_MIGRATION_SKIP_CHILD, /* remove_migration_ptes restores only the first mapping */
 };
 
 /* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
@@ -597,6 +619,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
 	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW,
+	MEV_MIGRATE_ENTRY, MEV_MIGRATE_RESTORE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };

@@ -27,6 +27,7 @@
  */
 #include "mm/vmscan.h"
 #include "mm/rmap.h"
+#include "mm/migrate.h"
 #include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
@@ -102,7 +103,11 @@ void rmap_walker_main(struct sim_task *t, void *arg)
 		for (unsigned i = 0; i < n; i++) {
 			struct page *p = isolated[i];
 			count_event(&t->stats, EV_RMAP_SCANNED);
-			if (reclaim_folio(t, p) == FREED)
+			if (wp->kind == RMAP_WALKER_MIGRATE) {
+				/* The new folio, if it moved, goes back in the old one's place. */
+				struct page *np = migrate_folio(t, z, wp->check_mm, p);
+				keep[nr_keep++] = np ? np : p;
+			} else if (reclaim_folio(t, p) == FREED)
 				freed[nr_freed++] = p;
 			else
 				keep[nr_keep++] = p;
@@ -110,7 +115,7 @@ void rmap_walker_main(struct sim_task *t, void *arg)
 		/* Evicted folios: references frozen at 0, off the LRU and out of the cache. */
 		if (nr_freed)
 			folios_free(t, z, freed, nr_freed);
-		for (unsigned i = 0; i < nr_keep; i++)
+		for (unsigned i = 0; wp->kind == RMAP_WALKER_RECLAIM && i < nr_keep; i++)
 			count_event(&t->stats, EV_RMAP_ROTATED);
 		putback_lru_folios(t, z, keep, nr_keep);
 		/* Sleep until the next pass: the CPU idles (an RCU quiescent state). */

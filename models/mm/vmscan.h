@@ -11,10 +11,12 @@
 
 enum rmap_walker_kind {
 	RMAP_WALKER_RECLAIM = 0,   /* shrink_folio_list's rmap part */
+	RMAP_WALKER_MIGRATE,       /* migrate_pages (models/mm/migrate.c) */
 };
 
 struct rmap_walker_params {
 	struct zone *zone;
+	struct mm_struct *check_mm;  /* its checker follows migration's frame copies */
 	enum rmap_walker_kind kind;
 	unsigned batch;            /* folios isolated per pass (isolate_lru_folios' nr) */
 	double interval_us;        /* sleep between passes (simulated microseconds) */
