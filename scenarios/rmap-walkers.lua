@@ -10,7 +10,7 @@
 -- (rmap_walk_contended).  See docs/rmap.md.
 local parents = param("parents", 2, "forking tasks (one process family each)")
 local walkers = param("walkers", 2, "rmap walker threads")
-local kind = param("kind", "reclaim", "what the walkers do with a folio: reclaim")
+local kind = param("kind", "reclaim", "what the walkers do with a folio: reclaim or migrate")
 local avl = param("anon_vma_lock", "rwsem", "anon_vma lock: rwsem or spinlock")
 local iml = param("i_mmap_lock", "rwsem", "i_mmap lock: rwsem or spinlock")
 local pages = param("pages", 32, "pages per mapping")

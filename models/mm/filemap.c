@@ -26,8 +26,10 @@
  * reference and the folio lock, which waits for a read in flight.  A miss allocates a
  * page, locks it, inserts it under xa_lock (a concurrent inserter wins: ours is freed and
  * we take theirs), "reads" it (the task sleeps for the device's latency with the page
- * locked), marks it uptodate.  The page cache holds one reference on each page for as
- * long as the run lasts (no truncation, no reclaim, no writeback: PG_dirty stays set).
+ * locked), marks it uptodate.  The page cache holds one reference on each page until
+ * reclaim evicts a clean, unmapped one or migration moves it (models/mm/vmscan.c,
+ * migrate.c: both freeze the references under xa_lock); no truncation, no writeback:
+ * PG_dirty stays set.
  *
  * Not modelled: readahead and fault-around (filemap_map_pages), VM_FAULT_RETRY on I/O
  * (the fault sleeps for the read with its mmap_lock or VMA lock held, where the kernel

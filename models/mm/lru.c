@@ -11,8 +11,12 @@
  * refcount raised by its own CPU's batch drains it first (wp_can_reuse_anon_folio).
  * Freeing pages takes lru_lock once per batch of freed pages that are on the list.
  *
- * Not modelled: active/inactive lists and aging (folio_referenced in rmap.c is the
- * building block), per-memcg lruvecs (one cgroup), lru_add_drain_all.
+ * Page cache pages join the list too when the run has an rmap walker (zone->lru_file),
+ * which isolates pages from its tail (isolate_lru_folios) and puts them back at its head
+ * (putback_lru_folios).
+ *
+ * Not modelled: active/inactive lists and aging (the walker rotates what it finds
+ * referenced), per-memcg lruvecs (one cgroup), lru_add_drain_all.
  */
 #include "mm/lru.h"
 #include "hw/hw.h"

@@ -70,6 +70,29 @@ for seed in 1 2 3; do
   check "locks, seed $seed: anon_vma spinlock alone: more give up ($sr > $rr)" [ "$sr" -gt "$rr" ]
   check "locks, seed $seed: i_mmap spinlock alone: more give up ($rs > $rr)" [ "$rs" -gt "$rr" ]
 done
+# Migration walks block on the locks instead of giving up: with the spinlock forms the
+# two walkers (and fork and exit) contend on them more than with the rwsem forms.
+rmap_contentions() { # results.json: contentions of the anon_vma and i_mmap lock classes
+  python3 -c "
+import json
+ls={c['class']:c for c in json.load(open('$1'))['results']['lock_stat']}
+print(sum(c['write']['contentions'] + c.get('read', {'contentions': 0})['contentions']
+          for k, c in ls.items() if 'anon_vma' in k or 'i_mmap' in k))"
+}
+for seed in 1 2; do
+  for l in rwsem spinlock; do
+    d="$TMP/mg-$l-$seed"
+    "$MMSIM" run "$wk" --set kind=migrate --set anon_vma_lock=$l --set i_mmap_lock=$l \
+      --set seed=$seed --out "$d" 2>"$d.err" || sed 's/^/# /' "$d.err"
+  done
+  check "migrate locks, seed $seed: both runs consistent, folios migrated" \
+    sh -c "grep -q '\"verdict\" : \"consistent\"' '$TMP/mg-rwsem-$seed/results.json' &&
+           grep -q '\"verdict\" : \"consistent\"' '$TMP/mg-spinlock-$seed/results.json'"
+  cr=$(rmap_contentions "$TMP/mg-rwsem-$seed/results.json")
+  cs=$(rmap_contentions "$TMP/mg-spinlock-$seed/results.json")
+  check "migrate locks, seed $seed: spinlock forms contend more than rwsem forms ($cs > $cr)" \
+    [ "$cs" -gt "$cr" ]
+done
 r="$TMP/wk-rwsem-rwsem-1/results.json"
 # lock_stat: the rwsem forms are taken for read by the walks; the spinlock forms exist.
 check "locks: lock_stat has anon_vma and i_mmap read acquisitions under rwsem" \
