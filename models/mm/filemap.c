@@ -41,6 +41,7 @@
 #include "fs.h"
 #include "mm/rmap.h"
 #include "mm/lru.h"
+#include "mm/mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -607,6 +608,7 @@ struct rmap_walk_ctx {
 	void *arg;
 	unsigned found;
 	bool stop;
+	bool notify;  /* RMAP_WALK_NOTIFY */
 };
 
 static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
@@ -622,6 +624,12 @@ static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
 	pteval_t *pte = pt_lookup_pte(t, mm, addr, &pt);
 	if (!pte)
 		return true;
+	struct mmu_notifier_range range;
+	if (c->notify) { /* try_to_unmap_one: before the PTE lock, as it may sleep */
+		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr, addr + PAGE_SIZE,
+					"try_to_unmap");
+		mmu_notifier_invalidate_range_start(t, &range);
+	}
 	struct spinlock *ptl = pte_lockptr(mm, pt);
 	spin_lock(t, ptl);
 	hw_load(t, pte, sizeof(*pte));
@@ -630,6 +638,8 @@ static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
 		c->stop = !c->fn(t, c->p, vma, addr, pte, c->arg);
 	}
 	spin_unlock(t, ptl);
+	if (c->notify)
+		mmu_notifier_invalidate_range_end(t, &range);
 	return !c->stop;
 }
 
@@ -640,13 +650,14 @@ static bool i_mmap_trylock_read(struct sim_task *t, struct address_space *m)
 						   down_read_trylock(t, &m->i_mmap_rwsem);
 }
 
-int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg)
 {
 	struct address_space *m = p->f_mapping;
-	struct rmap_walk_ctx c = { .t = t, .p = p, .fn = fn, .arg = arg };
+	struct rmap_walk_ctx c = { .t = t, .p = p, .fn = fn, .arg = arg,
+				   .notify = flags & RMAP_WALK_NOTIFY };
 
 	sim_bug_on(!(p->flags & PG_file) || !m);
-	if (try_lock) {
+	if (flags & RMAP_WALK_TRYLOCK) {
 		if (!i_mmap_trylock_read(t, m))
 			return -1;
 	} else {

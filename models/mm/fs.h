@@ -186,10 +186,14 @@ void zap_file_pte(struct sim_task *t, struct mm_struct *mm, struct page *p, uint
  * rmap_walk_file: for each VMA of mapping->i_mmap that may map the page (its index in
  * the VMA's file range), under i_mmap lock (R), find the PTE at the page's address and,
  * if it maps the page, call fn (mm.h's rmap_one_fn) with the PTE table's lock held.  fn
- * returns false to stop.  try_lock (rwc->try_lock, reclaim): give up rather than wait for
- * the i_mmap lock.  Returns the number of PTEs found mapping the page, -1 if it gave up.
+ * returns false to stop.  flags: RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up
+ * rather than wait for the i_mmap lock; RMAP_WALK_NOTIFY: bracket each mapping's PTE lock
+ * section with MMU notifier calls (try_to_unmap_one).  Returns the number of PTEs found
+ * mapping the page, -1 if it gave up.
  */
-int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+#define RMAP_WALK_TRYLOCK 0x1u
+#define RMAP_WALK_NOTIFY 0x2u
+int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 
 /* PG_locked of a page cache page: reclaim's folio_trylock and the unlock. */
 bool filemap_folio_trylock(struct sim_task *t, struct page *p);

@@ -25,20 +25,22 @@ void folio_move_anon_rmap(struct sim_task *t, struct page *p, struct vm_area_str
 /*
  * rmap_walk_anon: lock the page's anon_vma for read (folio_lock_anon_vma_read: an RCU
  * trylock fast path, else pin it and sleep on the lock) and call fn for each VMA of its
- * interval tree that maps the page, under the PTE lock of that mapping.  try_lock (rwc->
- * try_lock, reclaim): give up instead of sleeping.  Returns the number of mappings
+ * interval tree that maps the page, under the PTE lock of that mapping.  flags (fs.h):
+ * RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up instead of sleeping;
+ * RMAP_WALK_NOTIFY: MMU notifier calls around each mapping.  Returns the number of mappings
  * visited, or -1 if the walk gave up on a contended lock or the page is not mapped.
  */
-int rmap_walk_anon(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 /* rmap_walk: by the kind of page: rmap_walk_anon, or rmap_walk_file (fs.h) over i_mmap;
  * -1 for a page that is neither. */
-int rmap_walk(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+int rmap_walk(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 
 /* folio_referenced: clear the accessed bit of every PTE mapping the page (no flush, as
  * x86's ptep_clear_flush_young); returns how many had it set, -1 if contended. */
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock);
 /*
- * try_to_unmap: clear every PTE mapping the page, flushing each translation, and drop
+ * try_to_unmap: clear every PTE mapping the page, flushing each translation (MMU notifiers
+ * around each), and drop
  * their rmap and references; the caller holds a reference of its own (the page stays
  * allocated for it) and decides what replaces the mappings.  True if nothing maps it now.
  */

@@ -6,6 +6,7 @@
 # spinlock forms of the anon_vma and i_mmap locks the walkers' trylocks give up more
 # often than with the rwsem forms, whose read side the walkers share (the direction of
 # the spinlock -> rwsem conversions), and the walkers' read acquisitions show in lock_stat.
+# Under a secondary MMU (tests/scenarios/rmap-smmu.lua) both kinds stay checker-clean.
 . "$(dirname "$0")/lib.sh"
 schemes=$("$MMSIM" list schemes | awk '{print $1}')
 ev() { grep -m1 "\"$2\" :" "$1" | sed 's/.*: \([0-9]*\).*/\1/'; }
@@ -107,4 +108,21 @@ import json,sys
 ls={c['class']:c for c in json.load(open('$TMP/wk-spinlock-spinlock-1/results.json'))['results']['lock_stat']}
 sys.exit(0 if '&anon_vma->lock' in ls and '&mapping->i_mmap_lock' in ls and
          '&anon_vma->rwsem' not in ls else 1)"
+# Under a secondary MMU: try_to_unmap and try_to_migrate invalidate its translations
+# (the checker flags any shadow entry to a page the mm no longer maps there).
+sm="$SRC/tests/scenarios/rmap-smmu.lua"
+for k in reclaim migrate; do
+  for sl in true false; do
+    d="$TMP/smmu-$k-$sl"
+    "$MMSIM" run "$sm" --set kind=$k --set sleeps=$sl --out "$d" 2>"$d.err"
+    rc=$?
+    check "secondary MMU, $k, sleeps=$sl: exit 0 (got $rc)" [ $rc -eq 0 ]
+    [ $rc -eq 0 ] || { sed 's/^/# /' "$d.err"; continue; }
+    r="$d/results.json"
+    check "secondary MMU, $k, sleeps=$sl: consistent" grep -q '"verdict" : "consistent"' "$r"
+    moved=$(( $(ev "$r" reclaim_unmapped) + $(ev "$r" migrated) ))
+    check "secondary MMU, $k, sleeps=$sl: pages unmapped or moved ($moved), every invalidation reached it" \
+      [ "$moved" -gt 0 -a "$(ev "$r" smmu_invalidate)" -eq "$(ev "$r" mmu_notifier_invalidate)" ]
+  done
+done
 done_testing
