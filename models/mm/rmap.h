@@ -1,7 +1,7 @@
 /*
  * Reverse mapping of anonymous pages (rmap.c): the page's side of the mapping (mapping,
- * index, mapcount) and the walk from a page to every PTE that maps it.  Anonymous only;
- * a file rmap_walk would dispatch on the page's mapping to i_mmap instead.
+ * index, mapcount) and the walk from a page to every PTE that maps it; rmap_walk
+ * dispatches page cache pages to rmap_walk_file (fs.h, over i_mmap).
  */
 #ifndef MMSIM_RMAP_H
 #define MMSIM_RMAP_H
@@ -40,9 +40,9 @@ int rmap_walk(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock);
 /*
  * try_to_unmap: clear every PTE mapping the page, flushing each translation (MMU notifiers
- * around each), and drop
- * their rmap and references; the caller holds a reference of its own (the page stays
- * allocated for it) and decides what replaces the mappings.  True if nothing maps it now.
+ * around each), and drop their rmap and references; the caller holds a reference of its
+ * own (the page stays allocated for it) and decides what replaces the mappings.  True if
+ * nothing maps it now.
  */
 bool try_to_unmap(struct sim_task *t, struct page *p);
 
