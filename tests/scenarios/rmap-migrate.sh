@@ -4,7 +4,9 @@
 # every run is checker-clean (every load reads what was stored before the frame moved,
 # no migration entry is left), folios migrate in every run, and faults wait on migration
 # entries.  A remove_migration_ptes that forgets a mapping (inject =
-# "migration-skip-child") is caught with exit status 3.
+# "migration-skip-child") is caught with exit status 3.  Anonymous writers under
+# continuous migration (rmap-migrate-anon.lua) make SPF and the rcu schemes' Tier 0
+# meet migration entries and leave them to the locked path.
 . "$(dirname "$0")/lib.sh"
 schemes=$("$MMSIM" list schemes | awk '{print $1}')
 ev() { grep -m1 "\"$2\" :" "$1" | sed 's/.*: \([0-9]*\).*/\1/'; }
@@ -33,6 +35,20 @@ check "migrate: faults waited on migration entries ($waits)" [ "$waits" -gt 0 ]
 "$MMSIM" run "$sc" --set walkers=2 --set threads=4 --out "$TMP/det1" 2>/dev/null
 "$MMSIM" run "$sc" --set walkers=2 --set threads=4 --out "$TMP/det2" 2>/dev/null
 check "migrate: same seed, byte-identical results" cmp -s "$TMP/det1/results.json" "$TMP/det2/results.json"
+# Private anonymous writers under continuous migration: the lockless paths meet entries.
+an="$SRC/tests/scenarios/rmap-migrate-anon.lua"
+for s in spf rcu rcu-drop; do
+  d="$TMP/anon-$s"
+  "$MMSIM" run "$an" --set scheme=$s --out "$d" 2>"$d.err"
+  rc=$?
+  check "anon writers, $s: exit 0 (got $rc)" [ $rc -eq 0 ]
+  [ $rc -eq 0 ] || { sed 's/^/# /' "$d.err"; continue; }
+  r="$d/results.json"
+  check "anon writers, $s: consistent, faults waited on entries" \
+    sh -c "grep -q '\"verdict\" : \"consistent\"' '$r' && [ $(ev "$r" migration_entry_wait) -gt 0 ]"
+  if [ $s = spf ]; then nonp=$(ev "$r" spf_abort_nonpresent); else nonp=$(ev "$r" rcu_fallback_nonpresent); fi
+  check "anon writers, $s: the lockless path left migration entries to the locked one ($nonp)" [ "$nonp" -gt 0 ]
+done
 for s in classic pervma-refcount; do
   d="$TMP/inject-$s"
   "$MMSIM" run "$sc" --set scheme=$s --set inject=migration-skip-child --out "$d" 2>"$d.err"
