@@ -1,7 +1,8 @@
 /*
  * Running one point (see run.h).  Tasks are placed on CPUs 0, 1, 2, ... in the order of
  * the scenario's task groups; every task of the scenario shares one mm (threads of one
- * process).
+ * process).  The secondary MMU's vCPUs and then the rmap walker threads take the CPUs
+ * after them.
  */
 #include <stdio.h>
 #include "run.h"
