@@ -658,8 +658,10 @@ int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_
 
 	sim_bug_on(!(p->flags & PG_file) || !m);
 	if (flags & RMAP_WALK_TRYLOCK) {
-		if (!i_mmap_trylock_read(t, m))
-			return -1;
+		if (!i_mmap_trylock_read(t, m)) {
+			count_event(&t->stats, EV_RMAP_CONTENDED);
+			return RMAP_WALK_CONTENDED;
+		}
 	} else {
 		i_mmap_lock_read(t, m);
 	}

@@ -189,10 +189,11 @@ void zap_file_pte(struct sim_task *t, struct mm_struct *mm, struct page *p, uint
  * returns false to stop.  flags: RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up
  * rather than wait for the i_mmap lock; RMAP_WALK_NOTIFY: bracket each mapping's PTE lock
  * section with MMU notifier calls (try_to_unmap_one).  Returns the number of PTEs found
- * mapping the page, -1 if it gave up.
+ * mapping the page, or RMAP_WALK_CONTENDED if it gave up (counted: rmap_walk_contended).
  */
 #define RMAP_WALK_TRYLOCK 0x1u
 #define RMAP_WALK_NOTIFY 0x2u
+#define RMAP_WALK_CONTENDED (-2)
 int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 
 /* PG_locked of a page cache page: reclaim's folio_trylock and the unlock. */

@@ -164,8 +164,12 @@ int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_
 	bool contended = false;
 	struct anon_vma *av = folio_lock_anon_vma_read(t, p, flags & RMAP_WALK_TRYLOCK,
 						       &contended);
-	if (!av)
-		return -1;
+	if (!av) {
+		if (!contended)
+			return -1;
+		count_event(&t->stats, EV_RMAP_CONTENDED);
+		return RMAP_WALK_CONTENDED;
+	}
 	struct rmap_walk_ctx w = { .t = t, .p = p, .fn = fn, .arg = arg,
 				   .notify = flags & RMAP_WALK_NOTIFY };
 	avc_tree_foreach(t, av, p->index, p->index, rmap_walk_vma, &w);
@@ -203,9 +207,10 @@ static bool referenced_one(struct sim_task *t, struct page *p, struct vm_area_st
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock)
 {
 	int referenced = 0;
-	if (rmap_walk(t, p, try_lock ? RMAP_WALK_TRYLOCK : 0, referenced_one, &referenced) < 0)
-		return -1;
-	return referenced;
+	int r = rmap_walk(t, p, try_lock ? RMAP_WALK_TRYLOCK : 0, referenced_one, &referenced);
+	if (r == RMAP_WALK_CONTENDED)
+		return -1; /* rwc.contended */
+	return r < 0 ? 0 : referenced;
 }
 
 /* try_to_unmap_one: ptep_clear_flush, rmap and rss, the mapping's reference. */

@@ -28,7 +28,8 @@ void folio_move_anon_rmap(struct sim_task *t, struct page *p, struct vm_area_str
  * interval tree that maps the page, under the PTE lock of that mapping.  flags (fs.h):
  * RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up instead of sleeping;
  * RMAP_WALK_NOTIFY: MMU notifier calls around each mapping.  Returns the number of mappings
- * visited, or -1 if the walk gave up on a contended lock or the page is not mapped.
+ * visited, -1 if the page is not mapped, RMAP_WALK_CONTENDED if the walk gave up on a
+ * contended lock (counted as rmap_walk_contended).
  */
 int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 /* rmap_walk: by the kind of page: rmap_walk_anon, or rmap_walk_file (fs.h) over i_mmap;
@@ -36,7 +37,8 @@ int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_
 int rmap_walk(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 
 /* folio_referenced: clear the accessed bit of every PTE mapping the page (no flush, as
- * x86's ptep_clear_flush_young); returns how many had it set, -1 if contended. */
+ * x86's ptep_clear_flush_young); returns how many had it set (0 if not mapped), -1 if
+ * the walk gave up on a contended lock. */
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock);
 /*
  * try_to_unmap: clear every PTE mapping the page, flushing each translation (MMU notifiers

@@ -45,19 +45,11 @@ static enum folio_verdict reclaim_folio(struct sim_task *t, struct page *p)
 		count_event(&t->stats, EV_RMAP_FOLIO_LOCKED);
 		return KEEP;
 	}
+	/* -1: the walk gave up on a contended lock (counted by the walk): "activate". */
 	int referenced = folio_referenced(t, p, true);
-	if (referenced < 0) {
-		hw_load(t, &p->mapcount, sizeof(p->mapcount));
-		/* -1 is also "not mapped": only a walk that met a lock counts as contended. */
-		if (p->mapcount > 0) {
-			count_event(&t->stats, EV_RMAP_CONTENDED);
-			referenced = 1;
-		} else {
-			referenced = 0;
-		}
-	}
-	if (referenced > 0) {
-		count_event(&t->stats, EV_RMAP_REFERENCED);
+	if (referenced != 0) {
+		if (referenced > 0)
+			count_event(&t->stats, EV_RMAP_REFERENCED);
 		if (file)
 			filemap_folio_unlock(t, p);
 		return KEEP;
