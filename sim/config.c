@@ -29,7 +29,7 @@ static const char *const scenario_keys[] = {
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
 	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
 	"seq_shares_lock_line", "secondary_mmu", "thp", "collapse", "khugepaged_pages_to_scan",
-	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "tasks", NULL,
+	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "rmap_walker", "tasks", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
@@ -54,7 +54,7 @@ const char *const config_collapse_names[] = {
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
 	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
-	"mmap-fixed-no-zap", NULL,
+	"mmap-fixed-no-zap", "migration-skip-child", NULL,
 };
 const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
@@ -768,6 +768,7 @@ static int read_scenario(lua_State *L)
 		cfg->khugepaged_scan_sleep_ms = d;
 	}
 	lua_pop(L, 1);
+	config_read_rmap_walker(L, sc, cfg, max_cpus);
 
 	lua_getfield(L, sc, "tasks");
 	if (!lua_istable(L, -1))
@@ -838,6 +839,10 @@ static int read_scenario(lua_State *L)
 					  "its own, but all %d CPUs have a task (raise cpus)",
 					  config_collapse_names[cfg->collapse], cfg->cpus);
 	}
+	if (cfg->walker_cpus && smmu_base + cfg->smmu_cpus + cfg->walker_cpus > max_cpus)
+		return luaL_error(L, "rmap_walker: %d threads after CPU %d do not fit in the %d "
+				  "CPUs of %s", cfg->walker_cpus, smmu_base + cfg->smmu_cpus - 1,
+				  max_cpus, cfg->machine_name);
 	return 0;
 }
 
@@ -1000,6 +1005,7 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_add_int(b, "khugepaged_max_ptes_none", cfg->khugepaged_max_ptes_none);
 		json_add_int(b, "khugepaged_cpu", cfg->khugepaged_cpu);
 	}
+	config_rmap_walker_json(b, cfg);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);
 	for (unsigned i = 0; i < cfg->params->len; i++) {

@@ -78,6 +78,12 @@ struct run_config {
 	double smmu_rate_per_ms;
 	double smmu_callback_ns;
 	bool smmu_sleeps;
+	/* rmap_walker = {...}: rmap walker threads (models/mm/vmscan.h; sim/config_walker.c);
+	 * walker_cpus == 0: none.  They run on the CPUs after the secondary MMU's. */
+	int walker_cpus;
+	int walker_kind;     /* enum rmap_walker_kind */
+	int walker_batch;
+	double walker_interval_us;
 	GPtrArray *groups;   /* struct task_group * */
 	GPtrArray *params;   /* struct scenario_param *, in declaration order */
 	int nr_tasks;
@@ -103,6 +109,10 @@ extern const char *const config_i_mmap_lock_names[];
 void config_read_files(lua_State *L, int sc, struct run_config *cfg);
 void config_files_json(JsonBuilder *b, const struct run_config *cfg);
 extern const char *const config_tree_lock_names[];
+extern const char *const config_rmap_walker_kind_names[];
+/* sim/config_walker.c: read `rmap_walker` (luaL_error on mistakes); write it back. */
+void config_read_rmap_walker(lua_State *L, int sc, struct run_config *cfg, int max_cpus);
+void config_rmap_walker_json(JsonBuilder *b, const struct run_config *cfg);
 
 /* KEY=VALUE strings from --set; NULL-terminated or NULL. */
 struct run_config *config_load(const char *file, char **sets, char **err);

@@ -1,7 +1,8 @@
 /*
  * Running one point (see run.h).  Tasks are placed on CPUs 0, 1, 2, ... in the order of
  * the scenario's task groups; every task of the scenario shares one mm (threads of one
- * process).
+ * process).  The secondary MMU's vCPUs and then the rmap walker threads take the CPUs
+ * after them.
  */
 #include <stdio.h>
 #include "run.h"
@@ -18,6 +19,8 @@
 #include "schemes/scheme.h"
 #include "mm/khugepaged.h"
 #include "mm/mmu_notifier.h"
+#include "mm/vmscan.h"
+#include "mm/migrate.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
 static void run_violation(const char *report, void *arg)
@@ -36,7 +39,8 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	engine_init();
 	/* The secondary MMU's vCPUs, if any, run on the CPUs after the scenario's. */
 	int smmu_base = cfg->max_cpu + 1 > cfg->cpus ? cfg->max_cpu + 1 : cfg->cpus;
-	engine_platform(m, smmu_base + cfg->smmu_cpus);
+	int walker_base = smmu_base + cfg->smmu_cpus;
+	engine_platform(m, walker_base + cfg->walker_cpus);
 	/* Per-CPU state for every CPU of the machine: tasks may be placed anywhere. */
 	struct zone *zone = zone_create(m->mem_bytes, m->nr_cpus);
 	struct mm_struct *mm = mm_create(zone, cfg->scheme);
@@ -67,6 +71,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm_set_tree_lock(mm, (enum mm_tree_lock)cfg->tree_lock);
 	mm->fault_prefetchw = cfg->prefetchw;
 	mm->seq_shares_lock_line = cfg->seq_shares_lock_line;
+	zone->lru_file = cfg->walker_cpus > 0;
 	mm_set_violation_handler(run_violation, cfg);
 	if (cfg->check)
 		mm->checker = mm_checker_create();
@@ -120,6 +125,21 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			if (need_rcu)
 				rcu_register(t);
 		}
+	}
+	/* The rmap walker threads (kswapd-like kernel threads, no mm of their own): they
+	 * run until the scenario's duration ends, so they never stop holding a lock or an
+	 * isolated folio. */
+	struct rmap_walker_params wparams = { zone, mm, (enum rmap_walker_kind)cfg->walker_kind,
+					      (unsigned)cfg->walker_batch,
+					      cfg->walker_interval_us };
+	for (int i = 0; i < cfg->walker_cpus; i++) {
+		char *name = g_strdup_printf("rmap_walker/%d", i + 1);
+		struct sim_task *t = engine_spawn(name, walker_base + i, false, rmap_walker_main,
+						  &wparams);
+		t->deadline = duration;
+		rng_seed(&t->rng, cfg->seed, (uint64_t)t->id);
+		if (need_rcu)
+			rcu_register(t);
 	}
 	if (need_rcu)
 		engine_spawn("rcu_gp", 0, true, rcu_gp_kthread, NULL);
@@ -208,6 +228,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	while (filemap_all()->len)
 		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
 	mm_reap_exited(zone);
+	migrate_reset();
 	zone_destroy(zone);
 	return 0;
 }

@@ -134,6 +134,22 @@ enum stat_event {
 	EV_SMMU_FAULT_RETRY,   /* installs refused by mmu_invalidate_seq/in_progress: retried */
 	EV_SMMU_INVALIDATE,    /* invalidate_range_start callbacks run by the secondary MMU */
 	EV_SMMU_SPTE_ZAP,      /* shadow entries cleared by them */
+	/* the rmap walker (models/mm/vmscan.c) */
+	EV_RMAP_SCANNED,       /* folios isolated from the LRU and examined */
+	EV_RMAP_REFERENCED,    /* ... whose folio_referenced found an accessed bit */
+	EV_RMAP_ROTATED,       /* ... put back at the head of the LRU (referenced or kept) */
+	EV_RMAP_CONTENDED,     /* rmap walks that gave up on a contended anon_vma/i_mmap lock */
+	EV_RMAP_FOLIO_LOCKED,  /* page cache folios skipped: their folio lock was held */
+	EV_RECLAIM_UNMAPPED,   /* unreferenced page cache folios unmapped by try_to_unmap */
+	EV_RECLAIM_EVICTED,    /* ... clean, taken out of the page cache and freed */
+	EV_RECLAIM_DIRTY,      /* ... dirty: kept (no writeback in the model) */
+	EV_RECLAIM_ANON_NOSWAP, /* unreferenced anonymous folios put back: no swap to go to */
+	EV_MIGRATED,           /* folios moved to a new frame (models/mm/migrate.c) */
+	EV_MIGRATE_FAIL,       /* ... not moved: a reference was held elsewhere, or no memory */
+	EV_MIGRATE_WAIT,       /* faults that met a migration entry and waited */
+	EV_MIGRATE_WAIT_NS,    /* ns those faults slept (a sum, not a count) */
+	EV_SPF_ABORT_NONPRESENT, /* SPF: the PTE was a migration entry */
+	EV_RCU_FB_NONPRESENT,  /* rcu Tier 0: the PTE was a migration entry */
 	/* hardware model (models/hw) */
 	EV_L1_HIT,             /* line accesses served by the core's L1D */
 	EV_L2_HIT,             /* ... by its L2 */

@@ -13,6 +13,7 @@
 #include "mm/lru.h"
 #include <stdarg.h>
 #include "die.h"
+#include "mm/migrate.h"
 
 struct check_ctx {
 	struct mm_struct *mm;
@@ -170,8 +171,12 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 			check_table(c, pt_page(mm, e), level - 1, va);
 			continue;
 		}
-		if (!pte_present(e))
+		if (!pte_present(e)) {
+			char *merr = migration_entry_check(e, va);
+			if (merr)
+				fail(c, merr);
 			continue;
+		}
 		struct vm_area_struct *v = vma_at(mm, va);
 		if (!v) {
 			fail(c, g_strdup_printf("PTE for 0x%lx is present outside every VMA", va));
@@ -308,6 +313,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 	*r = (struct mm_check_report){ 0 };
 	for (int cpu = 0; cpu < z->nr_cpus; cpu++)
 		for (unsigned i = 0; i < z->lru_add[cpu].nr; i++) {
+			if (z->lru_add[cpu].pages[i]->flags & PG_file)
+				continue; /* a page cache page: filemap_check counts it */
 			gpointer k = GSIZE_TO_POINTER(z->lru_add[cpu].pages[i]->pfn);
 			gsize b = GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
 			g_hash_table_insert(c.batched, k, GSIZE_TO_POINTER(b + 1));
@@ -838,6 +845,8 @@ static const char *const event_path[] = {
 	[MEV_COW] = "do_wp_page (copy-on-write)",
 	[MEV_COLLAPSE] = "khugepaged collapse_huge_page",
 	[MEV_COLLAPSE_RELEASE] = "khugepaged __collapse_huge_page_copy",
+	[MEV_MIGRATE_ENTRY] = "try_to_migrate_one",
+	[MEV_MIGRATE_RESTORE] = "remove_migration_pte",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -883,6 +892,14 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_COLLAPSE_RELEASE:
 		g_string_append_printf(s, "collapse copied pfn %llu and unmaps it",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_MIGRATE_ENTRY:
+		g_string_append_printf(s, "migration entry replaces the PTE of pfn %llu",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_MIGRATE_RESTORE:
+		g_string_append_printf(s, "migration entry becomes a PTE of pfn %llu",
 				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:

@@ -20,6 +20,7 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "mmu_notifier.h"
+#include "mm/migrate.h"
 
 struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait)
 {
@@ -336,6 +337,8 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 		khugepaged_wait_collapse(t, mm);
 		return 0;
 	}
+	if (is_migration_entry(orig)) /* do_swap_page's migration entry case */
+		return migration_entry_wait(t, mm, pt, addr);
 	if (!pte_present(orig)) /* do_pte_missing */
 		return (vma->vm_flags & VM_FILEMAP) ? do_fault(t, vma, addr, flags, pt) :
 						      do_anonymous_page(t, vma, addr, flags, pmd, pt);

@@ -26,8 +26,10 @@
  * reference and the folio lock, which waits for a read in flight.  A miss allocates a
  * page, locks it, inserts it under xa_lock (a concurrent inserter wins: ours is freed and
  * we take theirs), "reads" it (the task sleeps for the device's latency with the page
- * locked), marks it uptodate.  The page cache holds one reference on each page for as
- * long as the run lasts (no truncation, no reclaim, no writeback: PG_dirty stays set).
+ * locked), marks it uptodate.  The page cache holds one reference on each page until
+ * reclaim evicts a clean, unmapped one or migration moves it (models/mm/vmscan.c,
+ * migrate.c: both freeze the references under xa_lock); no truncation, no writeback:
+ * PG_dirty stays set.
  *
  * Not modelled: readahead and fault-around (filemap_map_pages), VM_FAULT_RETRY on I/O
  * (the fault sleeps for the read with its mmap_lock or VMA lock held, where the kernel
@@ -39,7 +41,7 @@
 #include "fs.h"
 #include "mm/rmap.h"
 #include "mm/lru.h"
-#include "mmu_notifier.h"
+#include "mm/mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -89,6 +91,8 @@ struct address_space *filemap_create(struct zone *z, const char *name, unsigned 
 			p->content_gen++;
 			xa_store_locked(NULL, &m->i_pages, i, p);
 			m->nrpages++;
+			if (z->lru_file)
+				lru_add_boot(z, p);
 		}
 	}
 	g_ptr_array_add(all, m);
@@ -273,8 +277,21 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 	for (;;) {
 		struct page *p = filemap_lookup(t, m, pgoff);
 		if (p) {
+			/* folio_try_get: reclaim freezes the count at 0 to remove the page
+			 * (filemap_remove_folio), and the page found under RCU may have been
+			 * removed and reused since: recheck its slot with the reference held. */
+			hw_rmw(t, &p->refcount, sizeof(p->refcount));
+			if (p->refcount <= 0)
+				continue;
+			p->refcount++;
+			rcu_read_lock(t);
+			struct page *again = xa_load(t, &m->i_pages, pgoff);
+			rcu_read_unlock(t);
+			if (again != p) {
+				folio_put(t, z, p);
+				continue;
+			}
 			count_event(&t->stats, EV_PGCACHE_HIT);
-			page_ref_add(t, p, 1);          /* folio_try_get */
 			folio_lock(t, m, p);            /* waits for a read in flight */
 			sim_bug_on(!(p->flags & PG_uptodate) || p->f_mapping != m);
 			return p;
@@ -308,6 +325,8 @@ static struct page *filemap_fault(struct sim_task *t, struct zone *z, struct add
 		hw_rmw(t, &m->nrpages, sizeof(m->nrpages));
 		m->nrpages++;
 		spin_unlock(t, &m->i_pages.xa_lock);
+		if (z->lru_file)
+			folio_add_lru(t, z, np); /* filemap_add_folio */
 		/* filemap_read_folio: submit, sleep until the device completes, uptodate.
 		 * Waiters on the folio lock wait with us. */
 		count_event(&t->stats, EV_PGCACHE_READ);
@@ -598,6 +617,7 @@ struct rmap_walk_ctx {
 	void *arg;
 	unsigned found;
 	bool stop;
+	bool notify;  /* RMAP_WALK_NOTIFY */
 };
 
 static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
@@ -613,6 +633,12 @@ static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
 	pteval_t *pte = pt_lookup_pte(t, mm, addr, &pt);
 	if (!pte)
 		return true;
+	struct mmu_notifier_range range;
+	if (c->notify) { /* try_to_unmap_one: before the PTE lock, as it may sleep */
+		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr, addr + PAGE_SIZE,
+					"try_to_unmap");
+		mmu_notifier_invalidate_range_start(t, &range);
+	}
 	struct spinlock *ptl = pte_lockptr(mm, pt);
 	spin_lock(t, ptl);
 	hw_load(t, pte, sizeof(*pte));
@@ -621,6 +647,8 @@ static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
 		c->stop = !c->fn(t, c->p, vma, addr, pte, c->arg);
 	}
 	spin_unlock(t, ptl);
+	if (c->notify)
+		mmu_notifier_invalidate_range_end(t, &range);
 	return !c->stop;
 }
 
@@ -631,21 +659,87 @@ static bool i_mmap_trylock_read(struct sim_task *t, struct address_space *m)
 						   down_read_trylock(t, &m->i_mmap_rwsem);
 }
 
-int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg)
 {
 	struct address_space *m = p->f_mapping;
-	struct rmap_walk_ctx c = { .t = t, .p = p, .fn = fn, .arg = arg };
+	struct rmap_walk_ctx c = { .t = t, .p = p, .fn = fn, .arg = arg,
+				   .notify = flags & RMAP_WALK_NOTIFY };
 
 	sim_bug_on(!(p->flags & PG_file) || !m);
-	if (try_lock) {
-		if (!i_mmap_trylock_read(t, m))
-			return -1;
+	if (flags & RMAP_WALK_TRYLOCK) {
+		if (!i_mmap_trylock_read(t, m)) {
+			count_event(&t->stats, EV_RMAP_CONTENDED);
+			return RMAP_WALK_CONTENDED;
+		}
 	} else {
 		i_mmap_lock_read(t, m);
 	}
 	vma_interval_tree_foreach(t, &m->i_mmap, p->index, p->index, rmap_walk_one, &c);
 	i_mmap_unlock_read(t, m);
 	return c.found;
+}
+
+/* ---- reclaim (models/mm/vmscan.c) ---- */
+
+bool filemap_folio_trylock(struct sim_task *t, struct page *p)
+{
+	return mutex_trylock(t, folio_lock_of(p->f_mapping, p));
+}
+
+void filemap_folio_unlock(struct sim_task *t, struct page *p)
+{
+	folio_unlock(t, p->f_mapping, p);
+}
+
+bool filemap_remove_folio(struct sim_task *t, struct page *p)
+{
+	struct address_space *m = p->f_mapping;
+
+	spin_lock(t, &m->i_pages.xa_lock);
+	hw_rmw(t, &p->refcount, sizeof(p->refcount)); /* folio_ref_freeze(folio, 2) */
+	hw_load(t, p, 64);
+	if (p->refcount != 2 || p->mapcount || (p->flags & PG_dirty)) {
+		spin_unlock(t, &m->i_pages.xa_lock);
+		return false;
+	}
+	p->refcount = 0;
+	struct page *old = xa_clear_locked(t, &m->i_pages, p->index);
+	sim_bug_on(old != p);
+	hw_rmw(t, &m->nrpages, sizeof(m->nrpages));
+	m->nrpages--;
+	spin_unlock(t, &m->i_pages.xa_lock);
+	return true;
+}
+
+void filemap_folio_wait(struct sim_task *t, struct address_space *m, uint64_t pfn)
+{
+	struct mutex *l = g_hash_table_lookup(m->folio_locks, GSIZE_TO_POINTER(pfn));
+	sim_bug_on(!l); /* the migration that made the entry locked it */
+	mutex_lock(t, l);
+	mutex_unlock(t, l);
+}
+
+bool filemap_migrate_mapping(struct sim_task *t, struct page *old, struct page *new)
+{
+	struct address_space *m = old->f_mapping;
+
+	spin_lock(t, &m->i_pages.xa_lock);
+	hw_rmw(t, &old->refcount, sizeof(old->refcount)); /* folio_ref_freeze(src, 2) */
+	hw_load(t, old, 64);
+	if (old->refcount != 2 || old->mapcount) {
+		spin_unlock(t, &m->i_pages.xa_lock);
+		return false;
+	}
+	old->refcount = 0;
+	hw_store(t, new, 64);
+	new->flags = PG_file | PG_uptodate | (old->flags & PG_dirty);
+	new->f_mapping = m;
+	new->index = old->index;
+	new->refcount = 2;
+	struct page *was = xa_store_locked(t, &m->i_pages, old->index, new);
+	sim_bug_on(was != old);
+	spin_unlock(t, &m->i_pages.xa_lock);
+	return true;
 }
 
 /* ---- end-of-run checks (check.c) ---- */
@@ -695,6 +789,7 @@ char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *f
 	*cache_pages = 0;
 	for (unsigned i = 0; i < all->len; i++) {
 		struct address_space *m = g_ptr_array_index(all, i);
+		const struct zone *z = nr_mms ? mms[0]->zone : NULL;
 		unsigned long n = 0;
 		for (unsigned long idx = 0; idx < m->size_pages; idx++) {
 			struct page *p = xa_load(NULL, &m->i_pages, idx);
@@ -709,7 +804,11 @@ char *filemap_check(struct mm_struct *const *mms, unsigned nr_mms, GHashTable *f
 				return g_strdup_printf("page %lu of '%s' (pfn %llu) is not an uptodate "
 						       "page cache page of it", idx, m->name,
 						       (unsigned long long)p->pfn);
-			if (p->mapcount != ptes || p->refcount != 1 + ptes)
+			/* LRU batches still holding it (filemap_add_folio's folio_add_lru) */
+			long batched = 0;
+			for (int cpu = 0; cpu < (int)(z ? z->nr_cpus : 0); cpu++)
+				batched += folio_in_lru_batch(z, cpu, p);
+			if (p->mapcount != ptes || p->refcount != 1 + ptes + batched)
 				return g_strdup_printf("page %lu of '%s' (pfn %llu): mapcount %d, "
 						       "refcount %d, but %ld PTEs map it", idx,
 						       m->name, (unsigned long long)p->pfn,

@@ -25,6 +25,7 @@
 #include "mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "mm/migrate.h"
 
 static GPtrArray *exited; /* struct mm_struct *, exit order */
 
@@ -50,8 +51,11 @@ static void copy_pte_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 		pteval_t *dst = &dst_pt->table[pt_index(a, PT_PTE)];
 		hw_load(t, src, sizeof(*src));
 		pteval_t e = *src;
-		if (!pte_present(e))
-			continue; /* no swap entries in the model */
+		if (!pte_present(e)) { /* no swap entries in the model */
+			if (is_migration_entry(e))
+				copy_migration_pte(t, src_vma, dst_mm, src, dst, a);
+			continue;
+		}
 		cpu_work(t, t->machine->path.pte_op);
 		if (!(e & _PAGE_SPECIAL) &&
 		    (pfn_to_page(src_mm->zone, pte_pfn(e))->flags & PG_file)) {

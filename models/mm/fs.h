@@ -48,8 +48,9 @@ struct xa_node {
  * struct xarray: xa_head is NULL or the root node; the tree covers indices
  * [0, 64^(root shift/6 + 1)).  Readers walk under RCU with no lock; every store takes
  * xa_lock (a spinlock, as the kernel's).  Nodes are never freed while the tree is in use
- * by a run (the model has no truncation or reclaim), so RCU readers need no grace period
- * for them; xa_erase frees empty nodes at once and is only for callers with no readers.
+ * by a run (reclaim clears slots with xa_clear_locked and leaves the nodes), so RCU
+ * readers need no grace period for them; xa_erase frees empty nodes at once and is only
+ * for callers with no readers.
  */
 struct xarray {
 	struct spinlock xa_lock;
@@ -65,6 +66,9 @@ void *xa_load(struct sim_task *t, struct xarray *xa, unsigned long index);
 /* Store entry at index under xa_lock held by the caller (t may be NULL: boot, tests);
  * returns the old entry.  Allocates nodes as needed. */
 void *xa_store_locked(struct sim_task *t, struct xarray *xa, unsigned long index, void *entry);
+/* Clear the entry at index, keeping the nodes for RCU readers (xa_lock held); returns
+ * the old entry. */
+void *xa_clear_locked(struct sim_task *t, struct xarray *xa, unsigned long index);
 /* Remove the entry at index (no concurrent readers: see struct xarray). */
 void *xa_erase(struct xarray *xa, unsigned long index);
 /* Levels of nodes from the head to the entries (0: empty). */
@@ -178,10 +182,34 @@ void zap_file_pte(struct sim_task *t, struct mm_struct *mm, struct page *p, uint
  * rmap_walk_file: for each VMA of mapping->i_mmap that may map the page (its index in
  * the VMA's file range), under i_mmap lock (R), find the PTE at the page's address and,
  * if it maps the page, call fn (mm.h's rmap_one_fn) with the PTE table's lock held.  fn
- * returns false to stop.  try_lock (rwc->try_lock, reclaim): give up rather than wait for
- * the i_mmap lock.  Returns the number of PTEs found mapping the page, -1 if it gave up.
+ * returns false to stop.  flags: RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up
+ * rather than wait for the i_mmap lock; RMAP_WALK_NOTIFY: bracket each mapping's PTE lock
+ * section with MMU notifier calls (try_to_unmap_one).  Returns the number of PTEs found
+ * mapping the page, or RMAP_WALK_CONTENDED if it gave up (counted: rmap_walk_contended).
  */
-int rmap_walk_file(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+#define RMAP_WALK_TRYLOCK 0x1u
+#define RMAP_WALK_NOTIFY 0x2u
+#define RMAP_WALK_CONTENDED (-2)
+int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
+
+/* PG_locked of a page cache page: reclaim's folio_trylock and the unlock. */
+bool filemap_folio_trylock(struct sim_task *t, struct page *p);
+void filemap_folio_unlock(struct sim_task *t, struct page *p);
+/*
+ * __remove_mapping: take a clean, unmapped page cache page out of its file's cache under
+ * xa_lock, freezing its references at 0 (folio_ref_freeze: only the cache's and the
+ * caller's may remain; a concurrent lookup that took one makes it fail).  The caller
+ * holds it locked and isolated; on success the page is the caller's to free.
+ */
+bool filemap_remove_folio(struct sim_task *t, struct page *p);
+/* folio_wait_locked on the page cache page at pfn of m: sleep until its lock is free. */
+void filemap_folio_wait(struct sim_task *t, struct address_space *m, uint64_t pfn);
+/*
+ * __folio_migrate_mapping: under xa_lock, freeze old's references (only the cache's and
+ * the caller's may remain, and no mapping) and put new, a copy holding the cache's and the
+ * caller's references, in its slot.  False (nothing changed) if old is held elsewhere.
+ */
+bool filemap_migrate_mapping(struct sim_task *t, struct page *old, struct page *new);
 
 /* End-of-run checks (check.c's mm_check): a page cache PTE at va of vma (NULL: fine),
  * and every file's page cache and i_mmap against the PTE counts of all the mms in

@@ -11,8 +11,12 @@
  * refcount raised by its own CPU's batch drains it first (wp_can_reuse_anon_folio).
  * Freeing pages takes lru_lock once per batch of freed pages that are on the list.
  *
- * Not modelled: active/inactive lists and aging (folio_referenced in rmap.c is the
- * building block), per-memcg lruvecs (one cgroup), lru_add_drain_all.
+ * Page cache pages join the list too when the run has an rmap walker (zone->lru_file),
+ * which isolates pages from its tail (isolate_lru_folios) and puts them back at its head
+ * (putback_lru_folios).
+ *
+ * Not modelled: active/inactive lists and aging (the walker rotates what it finds
+ * referenced), per-memcg lruvecs (one cgroup), lru_add_drain_all.
  */
 #include "mm/lru.h"
 #include "hw/hw.h"
@@ -204,4 +208,78 @@ void folio_put(struct sim_task *t, struct zone *z, struct page *p)
 	sim_bug_on(p->refcount <= 0);
 	if (--p->refcount == 0)
 		folios_free(t, z, &p, 1);
+}
+
+/*
+ * isolate_lru_folios: up to nr pages from the cold end (the tail) of the list, each taken
+ * off it with a reference of the caller's (folio_try_get: a page whose last reference is
+ * being dropped is skipped, its freer takes it off the list).  One lru_lock section.
+ */
+unsigned isolate_lru_folios(struct sim_task *t, struct zone *z, unsigned nr, struct page **out)
+{
+	struct lruvec *lv = z->lruvec;
+	unsigned n = 0;
+
+	spin_lock(t, &lv->lru_lock);
+	hw_load(t, lv, sizeof(*lv));
+	struct page *p = lv->tail;
+	while (p && n < nr) {
+		struct page *prev = p->lru_prev;
+		hw_rmw(t, &p->refcount, sizeof(p->refcount));
+		if (p->refcount > 0) {
+			p->refcount++;
+			lruvec_del(t, lv, p);
+			out[n++] = p;
+		}
+		p = prev;
+	}
+	spin_unlock(t, &lv->lru_lock);
+	return n;
+}
+
+/*
+ * move_folios_to_lru: isolated pages back on the list (at the head: rotated, seen again
+ * last) in one lru_lock section, then the isolation references go; a page that lost its
+ * last other reference meanwhile is freed (its PG_lru set first, so the freer takes it
+ * off the list under lru_lock).
+ */
+void putback_lru_folios(struct sim_task *t, struct zone *z, struct page **pages, unsigned n)
+{
+	struct lruvec *lv = z->lruvec;
+	unsigned nr_free = 0;
+
+	if (!n)
+		return;
+	spin_lock(t, &lv->lru_lock);
+	hw_store(t, lv, sizeof(*lv));
+	for (unsigned i = 0; i < n; i++) {
+		struct page *p = pages[i];
+		hw_load(t, &p->refcount, sizeof(p->refcount));
+		if (p->refcount > 1)
+			lruvec_add(t, lv, p);
+	}
+	spin_unlock(t, &lv->lru_lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct page *p = pages[i];
+		hw_rmw(t, &p->refcount, sizeof(p->refcount));
+		sim_bug_on(p->refcount <= 0);
+		if (--p->refcount == 0)
+			pages[nr_free++] = p; /* nr_free <= i: reuses the slots already done */
+	}
+	if (nr_free)
+		folios_free(t, z, pages, nr_free);
+}
+
+void lru_add_boot(struct zone *z, struct page *p)
+{
+	struct lruvec *lv = z->lruvec;
+	p->flags |= PG_lru;
+	p->lru_prev = NULL;
+	p->lru_next = lv->head;
+	if (lv->head)
+		lv->head->lru_prev = p;
+	else
+		lv->tail = p;
+	lv->head = p;
+	lv->nr_pages++;
 }

@@ -52,6 +52,14 @@ uint64_t lru_batch_pages(const struct zone *z);
 void folios_free(struct sim_task *t, struct zone *z, struct page **pages, unsigned n);
 /* folio_put: drop a reference; the last one frees the page. */
 void folio_put(struct sim_task *t, struct zone *z, struct page *p);
+/* isolate_lru_folios: up to nr pages off the cold end of the list into out, each with a
+ * reference of the caller's and PG_lru clear; returns how many. */
+unsigned isolate_lru_folios(struct sim_task *t, struct zone *z, unsigned nr, struct page **out);
+/* putback_lru_folios (move_folios_to_lru): isolated pages back at the head of the list,
+ * their isolation references dropped (the last one frees the page). */
+void putback_lru_folios(struct sim_task *t, struct zone *z, struct page **pages, unsigned n);
+/* A page put on the list before the run (a warm page cache): no simulated work. */
+void lru_add_boot(struct zone *z, struct page *p);
 
 /* ---- memcg.c ---- */
 

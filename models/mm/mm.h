@@ -102,6 +102,27 @@ static inline bool pte_is_collapse_marker(pteval_t e)
 	return e == PTE_MARKER_COLLAPSE;
 }
 
+/*
+ * A migration entry (swp_entry of type SWP_MIGRATION_READ/WRITE): a non-present PTE that
+ * names the frame being migrated and whether the mapping was writable; a fault on it
+ * waits for the migration to end (models/mm/migrate.c).  Software bits of a non-present
+ * entry; with the collapse marker, the only non-present non-zero entries of the model.
+ */
+#define _PAGE_MIGRATION 0x800ULL             /* software bit 11 (0x400 is the collapse marker) */
+#define _PAGE_MIGRATION_WRITE (1ULL << 58)  /* software-available high bit */
+static inline bool is_migration_entry(pteval_t e)
+{
+	return !pte_present(e) && (e & _PAGE_MIGRATION);
+}
+static inline uint64_t migration_entry_to_pfn(pteval_t e)
+{
+	return pte_pfn(e);
+}
+static inline pteval_t make_migration_entry(uint64_t pfn, bool write)
+{
+	return (pfn << PAGE_SHIFT) | _PAGE_MIGRATION | (write ? _PAGE_MIGRATION_WRITE : 0);
+}
+
 /* vm_flags */
 #define VM_READ 0x1UL
 #define VM_WRITE 0x2UL
@@ -230,6 +251,10 @@ struct zone {
 	 * gfp_nowait_fail): the free pages are below the min watermark and the caller may not
 	 * reclaim.  Drawn from the allocating task's own stream. */
 	double nowait_fail;
+	/* Page cache pages join the LRU (filemap_add_folio's folio_add_lru), so reclaim can
+	 * find them: set when the scenario has an rmap walker (models/mm/vmscan.c); off, they
+	 * stay off the list as before it existed. */
+	bool lru_file;
 };
 #define PAGES_PER_CHUNK 32768u
 
@@ -319,6 +344,7 @@ enum mm_inject {
 	INJECT_NOTIFIER_MISSING_END, /* mprotect's -ENOMEM return skips invalidate_range_end */
 	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
 	INJECT_MMAP_FIXED_NO_ZAP,  /* MAP_FIXED frees the replaced VMAs but leaves their PTEs */
+	INJECT_MIGRATION_SKIP_CHILD, /* remove_migration_ptes restores only the first mapping */
 };
 
 /* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
@@ -728,7 +754,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
 	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW, MEV_COLLAPSE,
-	MEV_COLLAPSE_RELEASE,
+	MEV_COLLAPSE_RELEASE, MEV_MIGRATE_ENTRY, MEV_MIGRATE_RESTORE,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };

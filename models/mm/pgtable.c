@@ -15,6 +15,7 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
+#include "mm/migrate.h"
 
 #define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
@@ -237,8 +238,11 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 				busy = true; /* a collapse owns the table: wait, then walk again */
 				break;
 			}
-			if (!pte_present(*pte))
+			if (!pte_present(*pte)) {
+				if (is_migration_entry(*pte))
+					zap_migration_pte(t, mm, pte, a);
 				continue;
+			}
 			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)
 				continue; /* injected bug: the PTE survives the zap */
 			pteval_t old = *pte;
@@ -331,8 +335,11 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 			pteval_t old = *pte;
 			/* mprotect holds mmap_lock (W): no read-lock collapse runs now. */
 			sim_bug_on(pte_is_collapse_marker(old));
-			if (!pte_present(old))
+			if (!pte_present(old)) {
+				if (is_migration_entry(old))
+					change_migration_pte(t, mm, pte);
 				continue;
+			}
 			pteval_t prot = newprot;
 			if (old & _PAGE_SPECIAL) /* the zero page is never writable */
 				prot = (prot & ~(_PAGE_RW | _PAGE_DIRTY)) | _PAGE_SPECIAL;

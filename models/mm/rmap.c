@@ -13,6 +13,7 @@
 #include "mm/rmap.h"
 #include "mm/fs.h"
 #include "mm/lru.h"
+#include "mm/mmu_notifier.h"
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
@@ -118,6 +119,7 @@ struct rmap_walk_ctx {
 	void *arg;
 	int visited;
 	bool stop;
+	bool notify;  /* RMAP_WALK_NOTIFY */
 };
 
 /* page_vma_mapped_walk for one order-0 anonymous page: its PTE in vma, under the lock. */
@@ -136,6 +138,12 @@ static bool rmap_walk_vma(struct anon_vma_chain *avc, void *arg)
 	pteval_t *pte = pt_lookup_pte(t, mm, addr, &pt);
 	if (!pte || !pte_present(*pte))
 		return true;
+	struct mmu_notifier_range range;
+	if (w->notify) { /* try_to_unmap_one: before the PTE lock, as it may sleep */
+		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr, addr + PAGE_SIZE,
+					"try_to_unmap");
+		mmu_notifier_invalidate_range_start(t, &range);
+	}
 	struct spinlock *ptl;
 	if (pmd_trans_huge(*pte)) {
 		/* A PMD-mapped THP (p is its head): the PMD leaf, under the PMD lock. */
@@ -153,29 +161,37 @@ static bool rmap_walk_vma(struct anon_vma_chain *avc, void *arg)
 			w->stop = true;
 	}
 	spin_unlock(t, ptl);
+	if (w->notify)
+		mmu_notifier_invalidate_range_end(t, &range);
 	/* Stop once the page is no longer mapped anywhere (rmap_walk_anon's done()). */
 	return !w->stop && p->mapcount > 0;
 }
 
-int rmap_walk_anon(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg)
 {
 	bool contended = false;
-	struct anon_vma *av = folio_lock_anon_vma_read(t, p, try_lock, &contended);
-	if (!av)
-		return -1;
-	struct rmap_walk_ctx w = { .t = t, .p = p, .fn = fn, .arg = arg };
+	struct anon_vma *av = folio_lock_anon_vma_read(t, p, flags & RMAP_WALK_TRYLOCK,
+						       &contended);
+	if (!av) {
+		if (!contended)
+			return -1;
+		count_event(&t->stats, EV_RMAP_CONTENDED);
+		return RMAP_WALK_CONTENDED;
+	}
+	struct rmap_walk_ctx w = { .t = t, .p = p, .fn = fn, .arg = arg,
+				   .notify = flags & RMAP_WALK_NOTIFY };
 	avc_tree_foreach(t, av, p->index, p->index, rmap_walk_vma, &w);
 	anon_vma_unlock_read(t, av);
 	return w.visited;
 }
 
-int rmap_walk(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg)
+int rmap_walk(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg)
 {
 	hw_load(t, &p->flags, sizeof(p->flags));
 	if (p->flags & PG_anon)
-		return rmap_walk_anon(t, p, try_lock, fn, arg);
+		return rmap_walk_anon(t, p, flags, fn, arg);
 	if (p->flags & PG_file)
-		return rmap_walk_file(t, p, try_lock, fn, arg);
+		return rmap_walk_file(t, p, flags, fn, arg);
 	return -1;
 }
 
@@ -199,9 +215,10 @@ static bool referenced_one(struct sim_task *t, struct page *p, struct vm_area_st
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock)
 {
 	int referenced = 0;
-	if (rmap_walk(t, p, try_lock, referenced_one, &referenced) < 0)
-		return -1;
-	return referenced;
+	int r = rmap_walk(t, p, try_lock ? RMAP_WALK_TRYLOCK : 0, referenced_one, &referenced);
+	if (r == RMAP_WALK_CONTENDED)
+		return -1; /* rwc.contended */
+	return r < 0 ? 0 : referenced;
 }
 
 /* try_to_unmap_one: ptep_clear_flush, rmap and rss, the mapping's reference. */
@@ -212,12 +229,16 @@ static bool unmap_one(struct sim_task *t, struct page *p, struct vm_area_struct 
 	(void)arg;
 	cpu_work(t, t->machine->path.pte_op);
 	hw_rmw(t, pte, sizeof(*pte));
+	pteval_t old = *pte;
 	*pte = 0;
 	flush_tlb_mm_range(t, mm, addr, addr + PAGE_SIZE, false);
 	if (mm->checker)
 		mm_check_event(t, mm, addr, MEV_ZAP, p->pfn);
 	page_remove_rmap(t, mm, p, addr, "try_to_unmap_one");
-	mm->rss_anon--;
+	if (p->flags & PG_file)
+		zap_file_pte(t, mm, p, old); /* rss_file; the PTE's dirty bit to the folio */
+	else
+		mm->rss_anon--;
 	hw_rmw(t, &p->refcount, sizeof(p->refcount));
 	sim_bug_on(p->refcount <= 1); /* the caller's own reference remains */
 	p->refcount--;
@@ -228,6 +249,6 @@ bool try_to_unmap(struct sim_task *t, struct page *p)
 {
 	/* A PMD-mapped THP would be split first (TTU_SPLIT_HUGE_PMD): no caller passes one. */
 	sim_bug_on(p->flags & PG_head);
-	rmap_walk(t, p, false, unmap_one, NULL);
+	rmap_walk(t, p, RMAP_WALK_NOTIFY, unmap_one, NULL);
 	return p->mapcount == 0;
 }

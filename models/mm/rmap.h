@@ -1,7 +1,7 @@
 /*
  * Reverse mapping of anonymous pages (rmap.c): the page's side of the mapping (mapping,
- * index, mapcount) and the walk from a page to every PTE that maps it.  Anonymous only;
- * a file rmap_walk would dispatch on the page's mapping to i_mmap instead.
+ * index, mapcount) and the walk from a page to every PTE that maps it; rmap_walk
+ * dispatches page cache pages to rmap_walk_file (fs.h, over i_mmap).
  */
 #ifndef MMSIM_RMAP_H
 #define MMSIM_RMAP_H
@@ -25,22 +25,26 @@ void folio_move_anon_rmap(struct sim_task *t, struct page *p, struct vm_area_str
 /*
  * rmap_walk_anon: lock the page's anon_vma for read (folio_lock_anon_vma_read: an RCU
  * trylock fast path, else pin it and sleep on the lock) and call fn for each VMA of its
- * interval tree that maps the page, under the PTE lock of that mapping.  try_lock (rwc->
- * try_lock, reclaim): give up instead of sleeping.  Returns the number of mappings
- * visited, or -1 if the walk gave up on a contended lock or the page is not mapped.
+ * interval tree that maps the page, under the PTE lock of that mapping.  flags (fs.h):
+ * RMAP_WALK_TRYLOCK (rwc->try_lock, reclaim): give up instead of sleeping;
+ * RMAP_WALK_NOTIFY: MMU notifier calls around each mapping.  Returns the number of mappings
+ * visited, -1 if the page is not mapped, RMAP_WALK_CONTENDED if the walk gave up on a
+ * contended lock (counted as rmap_walk_contended).
  */
-int rmap_walk_anon(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 /* rmap_walk: by the kind of page: rmap_walk_anon, or rmap_walk_file (fs.h) over i_mmap;
  * -1 for a page that is neither. */
-int rmap_walk(struct sim_task *t, struct page *p, bool try_lock, rmap_one_fn fn, void *arg);
+int rmap_walk(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 
 /* folio_referenced: clear the accessed bit of every PTE mapping the page (no flush, as
- * x86's ptep_clear_flush_young); returns how many had it set, -1 if contended. */
+ * x86's ptep_clear_flush_young); returns how many had it set (0 if not mapped), -1 if
+ * the walk gave up on a contended lock. */
 int folio_referenced(struct sim_task *t, struct page *p, bool try_lock);
 /*
- * try_to_unmap: clear every PTE mapping the page, flushing each translation, and drop
- * their rmap and references; the caller holds a reference of its own (the page stays
- * allocated for it) and decides what replaces the mappings.  True if nothing maps it now.
+ * try_to_unmap: clear every PTE mapping the page, flushing each translation (MMU notifiers
+ * around each), and drop their rmap and references; the caller holds a reference of its
+ * own (the page stays allocated for it) and decides what replaces the mappings.  True if
+ * nothing maps it now.
  */
 bool try_to_unmap(struct sim_task *t, struct page *p);
 

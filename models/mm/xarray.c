@@ -139,6 +139,37 @@ void *xa_store_locked(struct sim_task *t, struct xarray *xa, unsigned long index
 	}
 }
 
+/*
+ * xas_store(NULL) for a tree with RCU readers (reclaim's __remove_mapping): the slot is
+ * cleared with a store a lockless reader sees whole, and the node stays, even when it
+ * becomes empty (the kernel frees empty nodes after a grace period; here they live until
+ * the tree is destroyed, so a reader never walks a freed node).  xa_lock held.
+ */
+void *xa_clear_locked(struct sim_task *t, struct xarray *xa, unsigned long index)
+{
+	spin_assert_held(t, &xa->xa_lock);
+	struct xa_node *n = xa->xa_head;
+	hw_load(t, &xa->xa_head, sizeof(xa->xa_head));
+	if (!n || index > xa_max_index(n->shift))
+		return NULL;
+	for (;;) {
+		void **slot = &n->slots[(index >> n->shift) & XA_CHUNK_MASK];
+		hw_load(t, slot, sizeof(*slot));
+		if (!n->shift) {
+			void *old = *slot;
+			if (old) {
+				hw_store(t, slot, sizeof(*slot));
+				*slot = NULL;
+				n->count--;
+			}
+			return old;
+		}
+		if (!*slot)
+			return NULL;
+		n = *slot;
+	}
+}
+
 void *xa_erase(struct xarray *xa, unsigned long index)
 {
 	struct xa_node *n = xa->xa_head;

@@ -178,6 +178,9 @@ static enum stat_event rcu_tier0(struct sim_task *t, struct mm_struct *mm, unsig
 	if (pte_is_collapse_marker(s.orig)) {
 		why = EV_RCU_FB_STALE; /* a collapse is at work: a locked tier waits for it */
 		goto out;
+	} else if (s.orig && !pte_present(s.orig)) {
+		why = EV_RCU_FB_NONPRESENT; /* a migration entry: a locked tier waits on it */
+		goto out;
 	} else if (!pte_present(s.orig)) {
 		done_ev = write ? EV_FAULT_ANON : EV_FAULT_ZERO;
 	} else if (write && (s.orig & _PAGE_PRESENT) && !(s.orig & _PAGE_RW) &&

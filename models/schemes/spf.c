@@ -241,8 +241,8 @@ static enum stat_event spf_handle(struct sim_task *t, struct spf_fault *f)
 			return EV_SPF_ABORT_NOTIFIER;
 	} else if (pte_is_collapse_marker(expect)) {
 		return EV_SPF_ABORT_COLLAPSE; /* the classic path waits for the collapse */
-	} else {
-		sim_bug_on(expect != 0); /* no swap entries in the model */
+	} else if (expect) {
+		return EV_SPF_ABORT_NONPRESENT; /* a migration entry: the locked path waits */
 	}
 	/* A first write to the VMA needs anon_vma_prepare, which needs mmap_lock. */
 	if (write && !f->vma.anon_vma)

@@ -105,6 +105,18 @@ bool _mutex_lock(struct sim_task *t, struct mutex *m, const char *site)
 	waitq_push(&m->wait_list, t, 0);
 	m->owner_flags |= MUTEX_FLAG_WAITERS;
 	hw_store(t, &m->wait_lock, sizeof(m->wait_lock));
+	/* __mutex_trylock once queued, before schedule (__mutex_lock_common): the owner may
+	 * have released the lock while we stopped spinning and queued, seeing no waiter to
+	 * wake. */
+	if (!m->owner && !(m->owner_flags & MUTEX_FLAG_HANDOFF) && m->wait_list.head == t) {
+		owner_rmw(t, m);
+		m->owner = t;
+		waitq_pop(&m->wait_list);
+		if (!m->wait_list.head)
+			m->owner_flags &= ~MUTEX_FLAG_WAITERS;
+		lock_acquired(t, &m->dep, LS_WRITE, site, spun, t->now - t0 - spun);
+		return true;
+	}
 	for (;;) {
 		mutex_sleep(t, m, &slept);
 		t->wait_flags++; /* wake-ups of this waiter */
