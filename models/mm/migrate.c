@@ -206,6 +206,10 @@ struct page *migrate_folio(struct sim_task *t, struct zone *z, struct mm_struct 
 	bool file = p->flags & PG_file;
 	if (!(p->flags & (PG_file | PG_anon)))
 		return NULL;
+	/* A THP: the kernel splits it or moves it whole with PMD migration entries; neither
+	 * is modelled, so it stays where it is (counted as a failure by the caller). */
+	if (p->flags & PG_head)
+		return NULL;
 	struct migration_state *ms = migration_state_of(p->pfn);
 	if (file ? !filemap_folio_trylock(t, p) : !mutex_trylock(t, &ms->lock)) {
 		count_event(&t->stats, EV_RMAP_FOLIO_LOCKED);

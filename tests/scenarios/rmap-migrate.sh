@@ -57,4 +57,13 @@ for s in classic pervma-refcount; do
   check "migration-skip-child, $s: a migration entry of no migration is reported" \
     grep -qE "migration entry (0x[0-9a-f]+ )?for pfn [0-9]+,? (at 0x[0-9a-f]+, )?which is not being migrated" "$d.err"
 done
+# THP-backed memory under both walker kinds: huge PMDs, their splits, and the walkers.
+for k in reclaim migrate; do
+  d="$TMP/thp-$k"
+  "$MMSIM" run "$SRC/tests/scenarios/thp-walkers.lua" --set kind=$k --out "$d" 2>"$d.err"
+  check "THP with $k walkers: exit 0 and consistent" \
+    grep -q '"verdict" : "consistent"' "$d/results.json"
+  check "THP with $k walkers: huge pages were faulted" \
+    [ "$(grep -m1 '"thp_fault_alloc" :' "$d/results.json" | sed 's/.*: \([0-9]*\).*/\1/')" -gt 0 ]
+done
 done_testing
