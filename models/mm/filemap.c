@@ -19,8 +19,8 @@
  *                 the cache page is mapped writable and dirty.
  * A write to a present read-only PTE of a file VMA (do_wp_file): a shared cache page is
  * made writable and dirty (wp_page_shared); a private cache page is copied (wp_page_copy,
- * with the flush of the old translation); a private anonymous copy that mprotect made
- * read-only is made writable again (wp_page_reuse: the model has no fork, so it is ours).
+ * with the flush of the old translation).  An anonymous copy in a private file VMA made
+ * read-only (mprotect, fork) is any anonymous page's business: do_wp_page in fault.c.
  *
  * filemap_fault: lookup under RCU (xa_load: one slot line per level).  A hit takes a
  * reference and the folio lock, which waits for a read in flight.  A miss allocates a
