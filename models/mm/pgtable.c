@@ -242,8 +242,11 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			if (!pte_present(*pte)) {
 				if (is_migration_entry(*pte))
 					zap_migration_pte(t, mm, pte, a);
-				else if (is_swap_entry(*pte))
-					zap_swap_pte(t, mm, pte, a);
+				else if (is_swap_entry(*pte)) {
+					struct page *fp = zap_swap_pte(t, mm, pte, a);
+					if (fp) /* freed with the gather's pages */
+						g_ptr_array_add(tlb->pages, fp);
+				}
 				continue;
 			}
 			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)

@@ -443,7 +443,9 @@ vm_fault_t do_swap_page(struct sim_task *t, struct vm_area_struct *vma, unsigned
 	mm->rss_anon++;
 	pteval_t prot = vma->vm_page_prot & ~(_PAGE_RW | _PAGE_DIRTY);
 	if ((flags & FAULT_FLAG_WRITE) && exclusive)
-		prot = vma->vm_page_prot | _PAGE_DIRTY; /* maybe_mkwrite(pte_mkdirty()) */
+		prot = vma->vm_page_prot | _PAGE_RW | _PAGE_DIRTY; /* maybe_mkwrite(pte_mkdirty()):
+								     * a private file VMA's
+								     * vm_page_prot is read-only */
 	hw_store(t, pte, sizeof(*pte));
 	*pte = (p->pfn << PAGE_SHIFT) | prot;
 	if (mm->checker)
@@ -475,7 +477,8 @@ void copy_swap_pte(struct sim_task *t, struct mm_struct *dst_mm, pteval_t *src, 
 	*dst = e;
 }
 
-void zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte, unsigned long addr)
+struct page *zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte,
+			  unsigned long addr)
 {
 	struct swap_info *si = mm->zone->swap;
 	uint32_t slot = swap_entry_to_slot(*pte);
@@ -493,10 +496,10 @@ void zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte, unsig
 	 */
 	unsigned left = swap_put(t, si, slot, 1, false);
 	if (left != SWAP_HAS_CACHE)
-		return;
+		return NULL;
 	struct page *p = swap_cache_get(t, si, slot);
 	if (!p)
-		return;
+		return NULL;
 	struct mutex *lock = folio_lock_anon(p->pfn);
 	if (mutex_trylock(t, lock)) {
 		hw_load(t, &si->swap_map[slot], sizeof(si->swap_map[slot]));
@@ -509,7 +512,12 @@ void zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte, unsig
 		}
 		mutex_unlock(t, lock);
 	}
-	folio_put(t, mm->zone, p);
+	/* Our lookup's reference: the last one leaves the page to the caller, which frees
+	 * it once the PTE lock is dropped (the allocator's lock nests in no PTE lock). */
+	hw_rmw(t, &p->refcount, sizeof(p->refcount));
+	if (--p->refcount == 0)
+		return p;
+	return NULL;
 }
 
 /* ---- the checker ---- */

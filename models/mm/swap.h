@@ -78,8 +78,11 @@ vm_fault_t do_swap_page(struct sim_task *t, struct vm_area_struct *vma, unsigned
 			unsigned int flags, pteval_t *pmd, struct page *pt, pteval_t orig);
 /* copy_nonpresent_pte: fork copies a swap entry (both PTE locks held): swap_duplicate. */
 void copy_swap_pte(struct sim_task *t, struct mm_struct *dst_mm, pteval_t *src, pteval_t *dst);
-/* zap_nonpresent_ptes: free_swap_and_cache for a swap entry (its PTE lock held). */
-void zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte, unsigned long addr);
+/* zap_nonpresent_ptes: free_swap_and_cache for a swap entry (its PTE lock held).  Returns
+ * the cached page if it left the swap cache with its last reference (refcount 0), for
+ * the caller to free after the PTE lock, with the gather's pages; else NULL. */
+struct page *zap_swap_pte(struct sim_task *t, struct mm_struct *mm, pteval_t *pte,
+			  unsigned long addr);
 /*
  * The checker (check.c, end of run): entries maps slot -> swap entries found in every
  * mm's tables.  Each slot's count must equal them, the swap cache must match
