@@ -9,6 +9,8 @@
 #  - thp/collapse-swapin.lua: khugepaged's swap-in step reads the swapped-out pages of a
 #    range back before the collapse; read-swapin does it under mmap_lock (R), write-lock
 #    under (W), which the write hold time shows.
+#  - rmap-smmu.lua and rmap-reclaim.lua with swap_mb: swap-outs under the secondary MMU
+#    and of the anonymous copies in private file mappings stay checker-clean.
 #  - Without swap_mb the anonymous folios are kept, as before.
 . "$(dirname "$0")/lib.sh"
 sc="$SRC/tests/scenarios/swap.lua"
@@ -37,6 +39,22 @@ done
 hits=0
 for f in "$TMP"/sw-*/results.json; do hits=$((hits + $(ev "$f" swap_cache_hit))); done
 check "swap: faults found pages in the swap cache ($hits)" [ "$hits" -gt 0 ]
+
+# Swap under the secondary MMU (its shadow entries go with each swap-out's notifier
+# calls) and in private file mappings (their anonymous copies are swapped out too).
+for s in classic pervma-refcount rcu; do
+  for f in rmap-smmu rmap-reclaim; do
+    d="$TMP/$f-$s"
+    "$MMSIM" run "$SRC/tests/scenarios/$f.lua" --set swap_mb=8 --set scheme=$s --out "$d" \
+      2>"$d.err"
+    rc=$?
+    check "$f with swap, $s: exit 0 (got $rc)" [ $rc -eq 0 ]
+    [ $rc -eq 0 ] || { sed 's/^/# /' "$d.err" | head -20; continue; }
+    check "$f with swap, $s: consistent" grep -q '"verdict" : "consistent"' "$d/results.json"
+    check "$f with swap, $s: pages swapped out ($(ev "$d/results.json" swap_out))" \
+      [ "$(ev "$d/results.json" swap_out)" -gt 0 ]
+  done
+done
 
 # Same scenario and seed: byte-identical results.
 "$MMSIM" run "$sc" --set seed=3 --out "$TMP/det1" 2>/dev/null
