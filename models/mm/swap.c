@@ -99,6 +99,7 @@ static void swap_slots_refill(struct sim_task *t, struct swap_info *si,
 			continue;
 		hw_store(t, &si->swap_map[s], sizeof(si->swap_map[s]));
 		si->swap_map[s] = SWAP_SLOT_CACHED;
+		hw_store(t, &c->slots[c->nr], sizeof(c->slots[0]));
 		c->slots[c->nr++] = s;
 		si->inuse_pages++;
 	}
@@ -115,6 +116,7 @@ static bool get_swap_page(struct sim_task *t, struct swap_info *si, uint32_t *sl
 		swap_slots_refill(t, si, c);
 	if (!c->nr)
 		return false;
+	hw_load(t, &c->slots[c->nr - 1], sizeof(c->slots[0]));
 	*slot = c->slots[--c->nr];
 	hw_store(t, c, sizeof(c->nr));
 	struct spinlock *cl = cluster_lock(si, *slot);
@@ -144,8 +146,9 @@ static void free_swap_slot(struct sim_task *t, struct swap_info *si, uint32_t sl
 		spin_unlock(t, &si->lock);
 		c->nr_ret = 0;
 	}
+	hw_store(t, &c->slots_ret[c->nr_ret], sizeof(c->slots_ret[0]));
 	c->slots_ret[c->nr_ret++] = slot;
-	hw_store(t, c, sizeof(c->nr_ret));
+	hw_store(t, &c->nr_ret, sizeof(c->nr_ret));
 }
 
 /*

@@ -94,6 +94,20 @@ for c in read-swapin write-lock; do
   check "collapse-swapin, $c: ranges collapsed ($(kh "$d/results.json" "k['collapses']"))" \
     [ "$(kh "$d/results.json" "k['collapses']")" -gt 0 ]
 done
+# The read-lock collapse schemes swap in under mmap_lock (R) as well, whatever the fault
+# scheme.
+for c in pmd-seq invalid-pte; do
+  for s in classic pervma-refcount rcu; do
+    d="$TMP/cs-$c-$s"
+    "$MMSIM" run "$cs" --set collapse=$c --set scheme=$s --out "$d" 2>"$d.err"
+    rc=$?
+    check "collapse-swapin, $c, $s: exit 0 (got $rc)" [ $rc -eq 0 ]
+    [ $rc -eq 0 ] || { sed 's/^/# /' "$d.err" | head -20; continue; }
+    check "collapse-swapin, $c, $s: consistent" grep -q '"verdict" : "consistent"' "$d/results.json"
+    check "collapse-swapin, $c, $s: swapped in and collapsed" \
+      [ "$(kh "$d/results.json" "k['swapins']")" -gt 0 -a "$(kh "$d/results.json" "k['collapses']")" -gt 0 ]
+  done
+done
 rs=$(kh "$TMP/cs-read-swapin/results.json" "int(k['lock_hold']['mmap_write']['max_ns'])")
 wl=$(kh "$TMP/cs-write-lock/results.json" "int(k['lock_hold']['mmap_write']['max_ns'])")
 rr=$(kh "$TMP/cs-read-swapin/results.json" "int(k['lock_hold']['mmap_read']['total_ns'])")
