@@ -12,8 +12,9 @@
 
 /*
  * swap_map values (mm/swapfile.c): the low bits count the swap entries (PTEs) naming the
- * slot; SWAP_HAS_CACHE: a page for the slot is in the swap cache.  SWAP_SLOT_CACHED marks
- * a slot taken from the device by a per-CPU slot cache (allocated, no user yet), alone.
+ * slot; SWAP_HAS_CACHE: a page for the slot is in the swap cache.  SWAP_SLOT_CACHED, alone,
+ * marks a slot sitting in a per-CPU slot cache: taken from the device and not handed out
+ * yet, or freed and not given back yet.
  */
 #define SWAP_HAS_CACHE 0x4000u
 #define SWAP_SLOT_CACHED 0x8000u
