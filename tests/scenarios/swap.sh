@@ -56,6 +56,16 @@ for s in classic pervma-refcount rcu; do
   done
 done
 
+# A device too small for the cold pages: reclaim keeps what finds no slot, the rest still
+# round-trips.
+d="$TMP/full"
+"$MMSIM" run "$sc" --set threads=6 --set walkers=2 --set swap_mb=1 --set pages=256 \
+  --set cold_us=300 --set duration_ms=5 --out "$d" 2>"$d.err"
+check "1 MiB of swap: exit 0" [ $? -eq 0 ]
+check "1 MiB of swap: consistent" grep -q '"verdict" : "consistent"' "$d/results.json"
+check "1 MiB of swap: folios kept for want of a slot ($(ev "$d/results.json" swap_full)), others swapped" \
+  [ "$(ev "$d/results.json" swap_full)" -gt 0 -a "$(ev "$d/results.json" swap_in)" -gt 0 ]
+
 # Same scenario and seed: byte-identical results.
 "$MMSIM" run "$sc" --set seed=3 --out "$TMP/det1" 2>/dev/null
 "$MMSIM" run "$sc" --set seed=3 --out "$TMP/det2" 2>/dev/null
