@@ -29,14 +29,16 @@ static const char *const scenario_keys[] = {
 	"deadline_ms", "check", "ptl", "inject", "gfp_nowait_fail", "pt_free", "vma_free",
 	"spf_walk", "i_mmap_lock", "files", "anon_vma_lock", "tree_lock", "prefetchw",
 	"seq_shares_lock_line", "secondary_mmu", "thp", "collapse", "khugepaged_pages_to_scan",
-	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "rmap_walker", "tasks", NULL,
+	"khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", "rmap_walker", "tasks", "swap_mb",
+	"khugepaged_max_ptes_swap", NULL,
 };
 /* Scenario fields that --set may override when no param() of that name exists. */
 static const char *const overridable[] = {
 	"name", "machine", "cpus", "scheme", "seed", "duration_ms", "deadline_ms", "check", "ptl",
 	"inject", "gfp_nowait_fail", "pt_free", "vma_free", "spf_walk", "i_mmap_lock",
 	"anon_vma_lock", "tree_lock", "prefetchw", "seq_shares_lock_line", "thp", "collapse",
-	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none", NULL,
+	"khugepaged_pages_to_scan", "khugepaged_scan_sleep_ms", "khugepaged_max_ptes_none",
+	"swap_mb", "khugepaged_max_ptes_swap", NULL,
 };
 
 /* The values of the string-enum fields, in the order of their enums (models/mm/mm.h). */
@@ -54,7 +56,7 @@ const char *const config_collapse_names[] = {
 const char *const config_inject_names[] = {
 	"none", "skip-tlb-flush", "free-before-flush", "dontneed-no-zap", "skip-wp-flush",
 	"file-cow-no-flush", "cow-no-copy", "notifier-missing-end", "secondary-mmu-no-retry",
-	"mmap-fixed-no-zap", "migration-skip-child", NULL,
+	"mmap-fixed-no-zap", "migration-skip-child", "swap-no-writeback", NULL,
 };
 const char *const config_anon_vma_lock_names[] = { "rwsem", "spinlock", NULL };
 
@@ -519,7 +521,8 @@ static int read_scenario(lua_State *L)
 					"vma_free, spf_walk, i_mmap_lock, anon_vma_lock, tree_lock, "
 					"prefetchw, seq_shares_lock_line, thp, collapse, "
 					"khugepaged_pages_to_scan, khugepaged_scan_sleep_ms, "
-					"khugepaged_max_ptes_none)", key,
+					"khugepaged_max_ptes_none, swap_mb, "
+					"khugepaged_max_ptes_swap)", key,
 					known->len ? known->str : "none");
 			g_string_free(known, TRUE);
 			g_ptr_array_free(keys, TRUE);
@@ -754,6 +757,14 @@ static int read_scenario(lua_State *L)
 	    L, sc, "khugepaged_max_ptes_none", what, 0, 511, &present);
 	if (!present)
 		cfg->khugepaged_max_ptes_none = 511;
+	cfg->khugepaged_max_ptes_swap = (int)check_integer_field(
+	    L, sc, "khugepaged_max_ptes_swap", what, 0, 512, &present);
+	if (!present)
+		cfg->khugepaged_max_ptes_swap = 64; /* the kernel's default */
+	/* The swap device (models/mm/swap.c): MiB, 0 = none.  At most 16 GiB (2^22 slots). */
+	cfg->swap_mb = (int)check_integer_field(L, sc, "swap_mb", what, 0, 16384, &present);
+	if (cfg->inject == INJECT_SWAP_NO_WRITEBACK && !cfg->swap_mb)
+		return luaL_error(L, "scenario: inject = \"swap-no-writeback\" needs swap_mb > 0");
 	cfg->khugepaged_scan_sleep_ms = 10;
 	lua_getfield(L, sc, "khugepaged_scan_sleep_ms");
 	if (!lua_isnil(L, -1)) {
@@ -1003,8 +1014,12 @@ JsonNode *config_to_json(const struct run_config *cfg)
 		json_add_int(b, "khugepaged_pages_to_scan", cfg->khugepaged_pages_to_scan);
 		json_add_double(b, "khugepaged_scan_sleep_ms", cfg->khugepaged_scan_sleep_ms);
 		json_add_int(b, "khugepaged_max_ptes_none", cfg->khugepaged_max_ptes_none);
+		if (cfg->swap_mb)
+			json_add_int(b, "khugepaged_max_ptes_swap", cfg->khugepaged_max_ptes_swap);
 		json_add_int(b, "khugepaged_cpu", cfg->khugepaged_cpu);
 	}
+	if (cfg->swap_mb)
+		json_add_int(b, "swap_mb", cfg->swap_mb);
 	config_rmap_walker_json(b, cfg);
 	json_builder_set_member_name(b, "params");
 	json_builder_begin_object(b);

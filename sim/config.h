@@ -66,6 +66,8 @@ struct run_config {
 	int khugepaged_pages_to_scan;
 	double khugepaged_scan_sleep_ms;
 	int khugepaged_max_ptes_none;
+	int khugepaged_max_ptes_swap; /* swap entries a range may have (default 64) */
+	int swap_mb;         /* swap device size in MiB (models/mm/swap.c); 0: no swap */
 	int khugepaged_cpu;  /* the CPU khugepaged runs on (-1: none) */
 	int i_mmap_lock;     /* enum i_mmap_lock_kind: "rwsem" or "spinlock" (pre-2.6.38) */
 	GPtrArray *files;    /* struct file_config *, sorted by name */

@@ -201,6 +201,7 @@ static void add_khugepaged(JsonBuilder *b, const struct mm_struct *mm)
 	json_add_double(b, "window_max_ns", ps_to_ns(k.window_max));
 	json_add_int(b, "walker_waits", (gint64)k.walker_waits);
 	json_add_double(b, "walker_wait_total_ns", ps_to_ns(k.walker_wait_total));
+	json_add_int(b, "swapins", (gint64)k.swapins);
 	json_hist_member(b, "faults_during_collapse", &k.during);
 	json_hist_member(b, "faults_outside_collapse", &k.outside);
 	json_builder_set_member_name(b, "per_collapse");

@@ -21,6 +21,7 @@
 #include "mm/mmu_notifier.h"
 #include "mm/vmscan.h"
 #include "mm/migrate.h"
+#include "mm/swap.h"
 
 /* A broken address-space invariant ends the run at once: the report, status 3. */
 static void run_violation(const char *report, void *arg)
@@ -51,6 +52,11 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 	mm->spf_walk_irqs_off = cfg->spf_walk_irqs_off;
 	mm->anon_vma_lock = (enum anon_vma_lock_kind)cfg->anon_vma_lock;
 	zone->nowait_fail = cfg->gfp_nowait_fail;
+	if (cfg->swap_mb) {
+		zone->swap = swap_create((uint64_t)cfg->swap_mb << 20, m->nr_cpus,
+					 m->path.swap_read, m->path.swap_write);
+		zone->swap->no_writeback = cfg->inject == INJECT_SWAP_NO_WRITEBACK;
+	}
 	/* THP: huge PMDs can appear, so PTL takers recheck the PMD (models/mm/huge_memory.c). */
 	mm->thp = (enum thp_mode)cfg->thp;
 	mm->pmd_recheck = cfg->thp != THP_NEVER;
@@ -60,6 +66,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 			.pages_to_scan = (unsigned)cfg->khugepaged_pages_to_scan,
 			.scan_sleep_ms = cfg->khugepaged_scan_sleep_ms,
 			.max_ptes_none = (unsigned)cfg->khugepaged_max_ptes_none,
+			.max_ptes_swap = (unsigned)cfg->khugepaged_max_ptes_swap,
 			.cpu = cfg->khugepaged_cpu,
 			.should_stop = engine_users_done,
 		};
@@ -229,6 +236,7 @@ int run_point(struct run_config *cfg, const char *out_dir, bool quiet)
 		filemap_destroy(zone, g_ptr_array_index(filemap_all(), 0));
 	mm_reap_exited(zone);
 	migrate_reset();
+	swap_destroy(zone->swap);
 	zone_destroy(zone);
 	return 0;
 }

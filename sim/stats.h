@@ -148,6 +148,15 @@ enum stat_event {
 	EV_MIGRATE_FAIL,       /* ... not moved: a reference was held elsewhere, or no memory */
 	EV_MIGRATE_WAIT,       /* faults that met a migration entry and waited */
 	EV_MIGRATE_WAIT_NS,    /* ns those faults slept (a sum, not a count) */
+	/* swap (models/mm/swap.c) */
+	EV_SWAP_OUT,           /* anonymous pages written to the swap device by reclaim */
+	EV_SWAP_OUT_KEPT,      /* ... not freed after all: a fault mapped them back */
+	EV_SWAP_FULL,          /* unreferenced anonymous folios kept: no free slot */
+	EV_SWAP_IN,            /* pages read back from the device (major faults) */
+	EV_SWAP_CACHE_HIT,     /* swap-in faults that found the page in the swap cache */
+	EV_SWAP_CACHE_RACE,    /* ... that found another fault adding it and waited */
+	EV_FAULT_SWAP,         /* faults resolved by do_swap_page (mapped from swap) */
+	EV_COLLAPSE_SWAPIN,    /* swap entries khugepaged swapped in before a collapse */
 	EV_SPF_ABORT_NONPRESENT, /* SPF: the PTE was a migration entry */
 	EV_RCU_FB_NONPRESENT,  /* rcu Tier 0: the PTE was a migration entry */
 	/* hardware model (models/hw) */

@@ -206,7 +206,7 @@ static void attach_none(struct mm_struct *mm, const char *scheme, unsigned max_p
 {
 	struct khugepaged_params p = {
 		.ops = collapse_find(scheme), .pages_to_scan = 4096, .scan_sleep_ms = 0.01,
-		.max_ptes_none = max_ptes_none, .cpu = 1, .should_stop = stop_after_one_pass,
+		.max_ptes_none = max_ptes_none, .max_ptes_swap = 64, .cpu = 1, .should_stop = stop_after_one_pass,
 	};
 	khugepaged_attach(mm, &p);
 }

@@ -90,6 +90,8 @@ static const struct field path_fields[] = {
 	F("pte_op_ns", 'd', 0, 1e6, path.pte_op),
 	F("wakeup_ns", 'd', 0, 1e7, path.wakeup),
 	F("file_read_ns", 'd', 0, 1e9, path.file_read),
+	F("swap_read_ns", 'd', 0, 1e9, path.swap_read),
+	F("swap_write_ns", 'd', 0, 1e9, path.swap_write),
 	{ NULL, 0, 0, 0, 0 },
 };
 #undef F

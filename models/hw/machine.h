@@ -67,6 +67,8 @@ struct path_costs {
 	double pte_op;           /* building or clearing one PTE, rmap and counters */
 	double wakeup;           /* wake-up of a sleeping task until it runs (IPI + switch) */
 	double file_read;        /* one 4 KiB page read from the backing device (latency) */
+	double swap_read;        /* one 4 KiB page read from the swap device (latency) */
+	double swap_write;       /* one 4 KiB page written to the swap device (latency) */
 };
 
 struct machine {

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include "die.h"
 #include "mm/migrate.h"
+#include "mm/swap.h"
 
 struct check_ctx {
 	struct mm_struct *mm;
@@ -21,8 +22,10 @@ struct check_ctx {
 	GHashTable *seen;   /* anonymous pfn -> PTEs mapping it, over every mm checked */
 	GHashTable *file_maps; /* page cache pfn -> PTEs mapping it, over every mm checked */
 	GHashTable *batched; /* pfn -> references held by LRU batches */
+	GHashTable *swap_entries; /* slot -> swap entries naming it, over every mm checked */
 	long pte_tables;
 	uint64_t anon_ptes, file_ptes; /* PTEs of this mm (a huge PMD: 512) */
+	uint64_t swap_ptes;            /* swap entries of this mm */
 	long huge_pmds, deposits;      /* of this mm */
 };
 
@@ -171,6 +174,15 @@ static void check_table(struct check_ctx *c, struct page *tp, int level, unsigne
 			check_table(c, pt_page(mm, e), level - 1, va);
 			continue;
 		}
+		if (is_swap_entry(e)) {
+			gpointer k = GSIZE_TO_POINTER(swap_entry_to_slot(e));
+			g_hash_table_insert(c->swap_entries, k, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(
+				g_hash_table_lookup(c->swap_entries, k)) + 1));
+			c->swap_ptes++;
+			if (!vma_at(mm, va))
+				fail(c, g_strdup_printf("swap entry for 0x%lx outside every VMA", va));
+			continue;
+		}
 		if (!pte_present(e)) {
 			char *merr = migration_entry_check(e, va);
 			if (merr)
@@ -242,6 +254,9 @@ static void check_mm_state(struct check_ctx *c, struct mm_struct *mm)
 	if ((uint64_t)mm->rss_anon != c->anon_ptes)
 		fail(c, g_strdup_printf("rss_anon %ld but %llu anonymous pages mapped",
 					mm->rss_anon, (unsigned long long)c->anon_ptes));
+	if ((uint64_t)mm->rss_swap != c->swap_ptes)
+		fail(c, g_strdup_printf("rss_swap %ld but %llu swap entries", mm->rss_swap,
+					(unsigned long long)c->swap_ptes));
 	if ((uint64_t)mm->rss_file != c->file_ptes)
 		fail(c, g_strdup_printf("rss_file %ld but %llu page cache PTEs", mm->rss_file,
 					(unsigned long long)c->file_ptes));
@@ -306,7 +321,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 {
 	struct check_ctx c = { .r = r, .seen = g_hash_table_new(NULL, NULL),
 			       .file_maps = g_hash_table_new(NULL, NULL),
-			       .batched = g_hash_table_new(NULL, NULL) };
+			       .batched = g_hash_table_new(NULL, NULL),
+			       .swap_entries = g_hash_table_new(NULL, NULL) };
 	struct zone *z = mms[0]->zone;
 	uint64_t cache_pages = 0;
 
@@ -323,7 +339,7 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 	for (unsigned i = 0; i < n; i++) {
 		c.mm = mms[i];
 		c.pte_tables = 0;
-		c.anon_ptes = c.file_ptes = 0;
+		c.anon_ptes = c.file_ptes = c.swap_ptes = 0;
 		c.huge_pmds = c.deposits = 0;
 		check_table(&c, mms[i]->pgd, PT_PGD, 0);
 		check_mm_state(&c, mms[i]);
@@ -340,7 +356,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		uint64_t pfn = GPOINTER_TO_SIZE(k);
 		struct page *p = pfn_to_page(z, pfn);
 		long ptes = (long)GPOINTER_TO_SIZE(v);
-		long refs = ptes + (long)GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k));
+		long refs = ptes + (long)GPOINTER_TO_SIZE(g_hash_table_lookup(c.batched, k)) +
+			    ((p->flags & PG_swapcache) ? 1 : 0); /* the swap cache's */
 		if (p->flags & PG_head)
 			distinct += HPAGE_PMD_NR - 1; /* a THP: one entry, 512 frames */
 		if (p->mapcount != ptes || p->refcount != refs)
@@ -356,11 +373,19 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 		if (g_hash_table_contains(c.seen, k))
 			continue;
 		batch_only += (p->flags & PG_head) ? HPAGE_PMD_NR : 1;
-		if (p->mapcount || p->refcount != (int)GPOINTER_TO_SIZE(v) || (p->flags & PG_free))
+		if (p->mapcount || (p->flags & PG_free) ||
+		    p->refcount != (int)GPOINTER_TO_SIZE(v) + ((p->flags & PG_swapcache) ? 1 : 0))
 			fail(&c, g_strdup_printf("pfn %llu held by an LRU batch only: mapcount %d "
 						 "refcount %d", (unsigned long long)p->pfn,
 						 p->mapcount, p->refcount));
 	}
+	/* The swap device: slot counts against the entries, the swap cache, leaks. */
+	uint64_t swap_cache_only = 0;
+	char *serr = swap_check(z, c.swap_entries, c.seen, c.batched, &swap_cache_only);
+	if (serr)
+		fail(&c, serr);
+	batch_only += swap_cache_only; /* user pages held without a mapping */
+	g_hash_table_destroy(c.swap_entries);
 	g_hash_table_destroy(c.seen);
 	g_hash_table_destroy(c.batched);
 	/* The page caches and i_mmap trees of the files (models/mm/filemap.c). */
@@ -761,6 +786,15 @@ void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn
 	frame_copy(mm->checker, pfn_to_page(mm->zone, src_pfn), pfn_to_page(mm->zone, dst_pfn));
 }
 
+void mm_check_copy_frame(struct mm_struct *mm, uint64_t src_pfn, uint32_t src_gen,
+			 uint64_t dst_pfn, uint32_t dst_gen)
+{
+	/* frame_copy reads only a frame's number and generation. */
+	struct page sp = { .pfn = src_pfn, .content_gen = src_gen };
+	struct page dp = { .pfn = dst_pfn, .content_gen = dst_gen };
+	frame_copy(mm->checker, &sp, &dp);
+}
+
 void mm_check_copy(struct sim_task *t, struct mm_struct *mm, unsigned long addr, uint64_t src,
 		   uint64_t dst)
 {
@@ -847,6 +881,8 @@ static const char *const event_path[] = {
 	[MEV_COLLAPSE_RELEASE] = "khugepaged __collapse_huge_page_copy",
 	[MEV_MIGRATE_ENTRY] = "try_to_migrate_one",
 	[MEV_MIGRATE_RESTORE] = "remove_migration_pte",
+	[MEV_SWAP_ENTRY] = "try_to_unmap_one (swap-out)",
+	[MEV_SWAP_IN] = "do_swap_page",
 };
 
 static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
@@ -900,6 +936,14 @@ static void event_describe(GString *s, const struct mm_event *e, uint64_t vpn)
 		break;
 	case MEV_MIGRATE_RESTORE:
 		g_string_append_printf(s, "migration entry becomes a PTE of pfn %llu",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_SWAP_ENTRY:
+		g_string_append_printf(s, "swap entry for slot %llu replaces the PTE",
+				       (unsigned long long)e->aux);
+		break;
+	case MEV_SWAP_IN:
+		g_string_append_printf(s, "swap entry becomes a PTE of pfn %llu",
 				       (unsigned long long)e->aux);
 		break;
 	case MEV_MPROTECT:

@@ -13,6 +13,7 @@
 #include "mm/lru.h"
 #include "hw/hw.h"
 #include "die.h"
+#include "mm/swap.h"
 
 /* The kernel's default khugepaged/max_ptes_shared. */
 #define KHUGEPAGED_MAX_PTES_SHARED 256
@@ -66,22 +67,35 @@ enum scan_result collapse_revalidate(struct collapse_control *cc)
 }
 
 /*
- * __collapse_huge_page_swapin: one do_swap_page per swap entry the scan counted, under
- * the mmap_lock the scheme holds (read, or write before 2016).  The model has no swap
- * device, so the scan never counts a swap entry and the loop has nothing to do: when a
- * swap model arrives, its do_swap_page goes where the sim_bug_on is.
+ * __collapse_huge_page_swapin: one do_swap_page (models/mm/swap.c) per swap entry of the
+ * range, under the mmap_lock the scheme holds: read since 4.8, write before (the
+ * write-lock scheme), where every fault of the mm waits out the device reads.  The PTE
+ * table cannot go meanwhile: freeing it needs mmap_lock (W) or this collapse.  Then
+ * lru_add_drain, so the swapped-in pages' LRU batch references do not fail the isolate.
  */
 enum scan_result collapse_swapin(struct collapse_control *cc)
 {
 	if (!cc->nr_swap)
 		return SCAN_SUCCEED;
+	struct sim_task *t = cc->t;
 	struct page *pt = cc->pt;
+	unsigned done = 0;
 	for (unsigned i = 0; i < HPAGE_PMD_NR; i++) {
 		pteval_t *pte = &pt->table[i];
-		hw_load(cc->t, pte, sizeof(*pte)); /* pte_offset_map per entry, as the kernel */
-		bool swap = *pte && !pte_present(*pte) && !pte_is_collapse_marker(*pte);
-		sim_bug_on(swap); /* no swap model: see above */
+		hw_load(t, pte, sizeof(*pte)); /* pte_offset_map per entry, as the kernel */
+		pteval_t e = *pte;
+		if (!is_swap_entry(e))
+			continue;
+		vm_fault_t ret = do_swap_page(t, cc->vma, cc->haddr + i * PAGE_SIZE, 0, cc->pmd,
+					      pt, e);
+		if (ret & VM_FAULT_ERROR)
+			return SCAN_ALLOC_HUGE_PAGE_FAIL; /* SCAN_FAIL: no page to read into */
+		count_event(&t->stats, EV_COLLAPSE_SWAPIN);
+		cc->swapped_in++;
+		done++;
 	}
+	if (done)
+		lru_add_drain(t, cc->mm->zone);
 	return SCAN_SUCCEED;
 }
 
@@ -154,7 +168,8 @@ enum scan_result collapse_isolate(struct collapse_control *cc, enum isolate_mode
 		}
 		if (pte_is_collapse_marker(e))
 			return SCAN_PTE_BUSY;
-		sim_bug_on(!pte_present(e)); /* no swap entries in the model */
+		if (!pte_present(e)) /* swapped out again after the swap-in: SCAN_PTE_NON_PRESENT */
+			return SCAN_EXCEED_SWAP_PTE;
 		struct page *p = pfn_to_page(mm->zone, pte_pfn(e));
 		hw_load(t, p, sizeof(*p));
 		/* folio_trylock + folio_isolate_lru + the refcount check: one PTE's worth of

@@ -12,7 +12,7 @@
  * File VMAs go to do_fault and do_wp_file (models/mm/filemap.c) for their page cache
  * pages; anonymous copies in them take the paths here.  THP's PMD-level paths (anonymous
  * VMAs only) are in huge_memory.c (huge_pmd_fault).
- * Not yet modelled here: swap, userfaultfd.
+ * A swap entry goes to do_swap_page (models/mm/swap.c).  Not modelled: userfaultfd.
  */
 #include "mm.h"
 #include "mm/rmap.h"
@@ -21,6 +21,7 @@
 #include "die.h"
 #include "mmu_notifier.h"
 #include "mm/migrate.h"
+#include "mm/swap.h"
 
 struct page *alloc_zeroed_user_page(struct sim_task *t, struct mm_struct *mm, bool nowait)
 {
@@ -339,6 +340,8 @@ vm_fault_t handle_mm_fault(struct sim_task *t, struct vm_area_struct *vma, unsig
 	}
 	if (is_migration_entry(orig)) /* do_swap_page's migration entry case */
 		return migration_entry_wait(t, mm, pt, addr);
+	if (is_swap_entry(orig)) /* models/mm/swap.c */
+		return do_swap_page(t, vma, addr, flags, pmd, pt, orig);
 	if (!pte_present(orig)) /* do_pte_missing */
 		return (vma->vm_flags & VM_FILEMAP) ? do_fault(t, vma, addr, flags, pt) :
 						      do_anonymous_page(t, vma, addr, flags, pmd, pt);

@@ -26,6 +26,7 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "mm/migrate.h"
+#include "mm/swap.h"
 
 static GPtrArray *exited; /* struct mm_struct *, exit order */
 
@@ -51,9 +52,11 @@ static void copy_pte_range(struct sim_task *t, struct vm_area_struct *dst_vma,
 		pteval_t *dst = &dst_pt->table[pt_index(a, PT_PTE)];
 		hw_load(t, src, sizeof(*src));
 		pteval_t e = *src;
-		if (!pte_present(e)) { /* no swap entries in the model */
+		if (!pte_present(e)) { /* copy_nonpresent_pte */
 			if (is_migration_entry(e))
 				copy_migration_pte(t, src_vma, dst_mm, src, dst, a);
+			else if (is_swap_entry(e))
+				copy_swap_pte(t, dst_mm, src, dst);
 			continue;
 		}
 		cpu_work(t, t->machine->path.pte_op);

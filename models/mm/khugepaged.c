@@ -12,9 +12,9 @@
  * The model has one mm, so the kernel's mm_slot list and khugepaged_mm_lock are not
  * modelled; a wake-up ends when its budget is spent or when the scan wraps around the
  * address space.  The deferred allocation sleep (alloc_sleep_millisecs) is not modelled:
- * a failed allocation just fails the collapse.  max_ptes_swap (64) and max_ptes_shared
- * (256) are the kernel's defaults and are checked, though without swap and fork neither
- * count can be non-zero yet.
+ * a failed allocation just fails the collapse.  max_ptes_swap (scenario field
+ * khugepaged_max_ptes_swap, default 64) and max_ptes_shared (256) are checked; the swap
+ * entries of a range are swapped in before the collapse (collapse_swapin).
  */
 #include <string.h>
 #include "mm.h"
@@ -24,7 +24,6 @@
 #include "hw/hw.h"
 #include "die.h"
 
-#define KHUGEPAGED_MAX_PTES_SWAP 64
 #define KHUGEPAGED_MAX_PTES_SHARED 256
 
 const char *const scan_result_name[NR_SCAN_RESULTS] = {
@@ -78,6 +77,7 @@ struct khugepaged_mm {
 	uint64_t ipis;
 	uint64_t walker_waits;          /* walkers that slept on collapse_wait */
 	sim_time_t walker_wait_total;   /* ps they slept, all together */
+	uint64_t swapins;               /* pages the swap-in step read back (collapse_swapin) */
 	GArray *records;                /* struct collapse_record, every collapse attempt */
 	GArray *windows;                /* struct span, in order (one collapse at a time) */
 	GArray *faults;                 /* struct span of every user-visible fault */
@@ -295,6 +295,7 @@ static void collapse_huge_page(struct sim_task *t, struct mm_struct *mm, unsigne
 	collapse_free_old(cc);
 	collapse_free_hpage(cc);
 	collapse_account(k, cc, start);
+	k->swapins += cc->swapped_in;
 	g_free(cc);
 }
 
@@ -360,7 +361,7 @@ static enum scan_result scan_pmd(struct sim_task *t, struct mm_struct *mm, unsig
 		return ret;
 	if (none > k->p.max_ptes_none)
 		return SCAN_EXCEED_NONE_PTE;
-	if (swap > KHUGEPAGED_MAX_PTES_SWAP)
+	if (swap > k->p.max_ptes_swap)
 		return SCAN_EXCEED_SWAP_PTE;
 	if (shared > KHUGEPAGED_MAX_PTES_SHARED)
 		return SCAN_EXCEED_SHARED_PTE;
@@ -481,6 +482,7 @@ bool khugepaged_summary(const struct mm_struct *mm, struct khugepaged_summary *s
 		.collapses = k->collapses, .failed = k->failed, .ipis = k->ipis,
 		.window_total = k->window_total, .window_max = k->window_max,
 		.walker_waits = k->walker_waits, .walker_wait_total = k->walker_wait_total,
+		.swapins = k->swapins,
 		.nr_records = k->records->len,
 		.records = (const struct collapse_record *)(void *)k->records->data,
 	};

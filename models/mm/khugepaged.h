@@ -50,6 +50,7 @@ struct collapse_control {
 	struct khugepaged_mm *k;
 	unsigned long haddr;
 	unsigned nr_swap;               /* swap entries the scan saw (none without swap) */
+	unsigned swapped_in;            /* ... that the swap-in step read back */
 	unsigned max_ptes_none;         /* the tunable, for the isolate step */
 	struct vm_area_struct *vma;     /* valid while mmap_lock is held */
 	struct mmu_notifier_range mn_range; /* while the anon_vma lock is held */
@@ -87,6 +88,7 @@ struct khugepaged_params {
 	unsigned pages_to_scan;  /* PTEs per wake-up (/sys/.../khugepaged/pages_to_scan) */
 	double scan_sleep_ms;    /* between wake-ups (scan_sleep_millisecs) */
 	unsigned max_ptes_none;  /* empty or zero-page PTEs a range may have (default 511) */
+	unsigned max_ptes_swap;  /* swap entries a range may have (max_ptes_swap, default 64) */
 	int cpu;                 /* the CPU it runs on (one with no task) */
 	/* True once the run's user tasks have ended: the daemon stops at its next wake-up,
 	 * never inside a collapse. */
@@ -120,6 +122,7 @@ struct khugepaged_summary {
 	/* walkers (faults, zaps) that slept until a collapse ended, and how long in all */
 	uint64_t walker_waits;
 	sim_time_t walker_wait_total;                  /* ps */
+	uint64_t swapins;        /* pages swapped in before collapses (collapse_swapin) */
 	/* user-visible faults that overlapped a collapse window, and the others */
 	struct latency_hist during, outside;
 	unsigned nr_records;

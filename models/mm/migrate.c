@@ -58,6 +58,11 @@ static struct migration_state *migration_state_of(uint64_t pfn)
 	return s;
 }
 
+struct mutex *folio_lock_anon(uint64_t pfn)
+{
+	return &migration_state_of(pfn)->lock;
+}
+
 void migrate_reset(void)
 {
 	if (!mig_states)

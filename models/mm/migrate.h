@@ -40,4 +40,8 @@ char *migration_entry_check(pteval_t e, unsigned long va);
 /* End of a run: forget the folios' wait objects (host memory). */
 void migrate_reset(void);
 
+/* The folio lock of anonymous frame pfn (PG_locked): taken by migration, by swap-out
+ * while the folio is written and by do_swap_page while it is read or mapped. */
+struct mutex *folio_lock_anon(uint64_t pfn);
+
 #endif

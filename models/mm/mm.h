@@ -67,7 +67,7 @@ typedef bool (*rmap_one_fn)(struct sim_task *t, struct page *p, struct vm_area_s
 /*
  * The invalid-pte collapse scheme's marker (models/mm/collapse.c): a non-present, non-none
  * PTE (software bit 10) that every walker recognises and waits on, as on a migration
- * entry.  No other code path creates a non-present, non-none PTE (there is no swap).
+ * entry.  Migration and swap entries are the other non-present, non-none PTEs.
  */
 #define PTE_MARKER_COLLAPSE 0x400ULL
 #define HPAGE_PMD_ORDER 9
@@ -106,7 +106,7 @@ static inline bool pte_is_collapse_marker(pteval_t e)
  * A migration entry (swp_entry of type SWP_MIGRATION_READ/WRITE): a non-present PTE that
  * names the frame being migrated and whether the mapping was writable; a fault on it
  * waits for the migration to end (models/mm/migrate.c).  Software bits of a non-present
- * entry; with the collapse marker, the only non-present non-zero entries of the model.
+ * entry, never set in a swap entry (below) nor in the collapse marker.
  */
 #define _PAGE_MIGRATION 0x800ULL             /* software bit 11 (0x400 is the collapse marker) */
 #define _PAGE_MIGRATION_WRITE (1ULL << 58)  /* software-available high bit */
@@ -121,6 +121,26 @@ static inline uint64_t migration_entry_to_pfn(pteval_t e)
 static inline pteval_t make_migration_entry(uint64_t pfn, bool write)
 {
 	return (pfn << PAGE_SHIFT) | _PAGE_MIGRATION | (write ? _PAGE_MIGRATION_WRITE : 0);
+}
+
+/*
+ * A swap entry (swp_entry of a swap device, models/mm/swap.c): a non-present PTE naming
+ * the device slot that holds the page.  Software-available high bit 57, never set with
+ * _PAGE_MIGRATION (bit 11) nor in the collapse marker, so the three kinds of non-present
+ * non-zero entries stay apart.
+ */
+#define _PAGE_SWP_ENTRY (1ULL << 57)
+static inline bool is_swap_entry(pteval_t e)
+{
+	return !pte_present(e) && (e & _PAGE_SWP_ENTRY) && !(e & _PAGE_MIGRATION);
+}
+static inline uint32_t swap_entry_to_slot(pteval_t e)
+{
+	return (uint32_t)pte_pfn(e);
+}
+static inline pteval_t make_swap_entry(uint32_t slot)
+{
+	return ((pteval_t)slot << PAGE_SHIFT) | _PAGE_SWP_ENTRY;
 }
 
 /* vm_flags */
@@ -169,6 +189,7 @@ typedef unsigned int vm_fault_t;
 #define PG_lru 0x80UL       /* on its node's LRU list (lru.c); lru_lock */
 #define PG_head 0x100UL     /* first page of a 512-page compound (THP) folio */
 #define PG_tail 0x200UL     /* other pages of it; the head is at pfn & ~511 */
+#define PG_swapcache 0x400UL /* in the swap cache: `swap` names its slot (swap.c) */
 
 struct anon_vma;
 struct mem_cgroup;
@@ -204,6 +225,7 @@ struct page {
 			unsigned long index;
 			struct page *lru_prev, *lru_next; /* PG_lru: the LRU list; lru_lock */
 			struct mem_cgroup *memcg; /* folio->memcg_data (memcg.c) */
+			uint32_t swap; /* PG_swapcache: folio->swap, its slot; folio lock */
 		};
 		struct { /* a page-table page (ptdesc) */
 			pteval_t *table;        /* its entries */
@@ -255,6 +277,8 @@ struct zone {
 	 * find them: set when the scenario has an rmap walker (models/mm/vmscan.c); off, they
 	 * stay off the list as before it existed. */
 	bool lru_file;
+	/* The swap device (models/mm/swap.c; scenario field swap_mb); NULL: none. */
+	struct swap_info *swap;
 };
 #define PAGES_PER_CHUNK 32768u
 
@@ -345,6 +369,7 @@ enum mm_inject {
 	INJECT_SMMU_NO_RETRY,      /* the secondary MMU installs without its invalidation check */
 	INJECT_MMAP_FIXED_NO_ZAP,  /* MAP_FIXED frees the replaced VMAs but leaves their PTEs */
 	INJECT_MIGRATION_SKIP_CHILD, /* remove_migration_ptes restores only the first mapping */
+	INJECT_SWAP_NO_WRITEBACK,  /* swap-out frees the page without writing it to its slot */
 };
 
 /* Which lock anon_vma_lock_* take (scenario field `anon_vma_lock`): the root anon_vma's
@@ -428,6 +453,7 @@ struct mm_struct {
 	/* MMU notifier subscribers (mmu_notifier.h); NULL: none, the calls cost nothing.
 	 * Set under mmap_lock (W), read by every invalidation. */
 	struct mmu_notifier_subscriptions *notifier_subscriptions;
+	long rss_swap;                  /* swap entries (MM_SWAPENTS); PTE lock, as rss_anon */
 	/* tree_lock = spinlock: the maple tree's writers' lock (ma_lock), on a line of its
 	 * own (the tree's header shares line MM.SEQ in this layout). */
 	struct spinlock mm_mt_lock __attribute__((aligned(64)));
@@ -754,7 +780,8 @@ void mm_check_mms(struct mm_struct *const *mms, unsigned n, struct mm_check_repo
 enum mm_event_kind {
 	MEV_LOAD, MEV_STORE, MEV_FAULT_MAP, MEV_ZAP, MEV_CHANGE_PROT, MEV_PAGE_FREE,
 	MEV_MMAP, MEV_MUNMAP, MEV_DONTNEED, MEV_MPROTECT, MEV_FORK_WP, MEV_COW, MEV_COLLAPSE,
-	MEV_COLLAPSE_RELEASE, MEV_MIGRATE_ENTRY, MEV_MIGRATE_RESTORE,
+	MEV_COLLAPSE_RELEASE, MEV_MIGRATE_ENTRY, MEV_MIGRATE_RESTORE, MEV_SWAP_ENTRY,
+	MEV_SWAP_IN,
 };
 /* The user-visible operations whose effect on memory the shadow follows. */
 enum mm_op_kind { MOP_MMAP, MOP_MUNMAP, MOP_DONTNEED, MOP_MPROTECT };
@@ -767,6 +794,10 @@ struct mm_checker *mm_checker_fork(const struct mm_checker *parent);
 /* copy_user_highpage from src_pfn into dst_pfn (whose content_gen was just bumped): a
  * COW copy, or khugepaged copying a small page into its huge page. */
 void mm_check_copy_page(struct mm_struct *mm, uint64_t src_pfn, uint64_t dst_pfn);
+/* The same between any two frames named by number and content generation: a swap slot's
+ * pseudo-frame (swap.h SWAP_PSEUDO_PFN + slot) and a page, written or read back. */
+void mm_check_copy_frame(struct mm_struct *mm, uint64_t src_pfn, uint32_t src_gen,
+			 uint64_t dst_pfn, uint32_t dst_gen);
 void mm_checker_destroy(struct mm_checker *c);
 /* Accesses verified so far (loads, stores), for results.json. */
 void mm_checker_counts(const struct mm_checker *c, uint64_t *loads, uint64_t *stores);

@@ -16,6 +16,7 @@
 #include "die.h"
 #include "sync/rcu.h"
 #include "mm/migrate.h"
+#include "mm/swap.h"
 
 #define TABLE_ENTRY (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
@@ -241,6 +242,11 @@ void pt_zap_range(struct sim_task *t, struct mmu_gather *tlb, unsigned long star
 			if (!pte_present(*pte)) {
 				if (is_migration_entry(*pte))
 					zap_migration_pte(t, mm, pte, a);
+				else if (is_swap_entry(*pte)) {
+					struct page *fp = zap_swap_pte(t, mm, pte, a);
+					if (fp) /* freed with the gather's pages */
+						g_ptr_array_add(tlb->pages, fp);
+				}
 				continue;
 			}
 			if (tlb->dontneed && mm->inject == INJECT_DONTNEED_NO_ZAP)
@@ -348,7 +354,9 @@ void pt_change_prot_range(struct sim_task *t, struct mmu_gather *tlb, unsigned l
 				 * read-only, so the next write copies it (do_wp_page). */
 				struct page *pg = pfn_to_page(mm->zone, pte_pfn(old));
 				hw_load(t, &pg->mapcount, sizeof(pg->mapcount));
-				if (pg->mapcount != 1)
+				/* A page in the swap cache may still be mapped through
+				 * another entry for its slot (PageAnonExclusive clear). */
+				if (pg->mapcount != 1 || (pg->flags & PG_swapcache))
 					prot &= ~(_PAGE_RW | _PAGE_DIRTY);
 			}
 			pteval_t new = (old & PTE_PFN_MASK) | prot;

@@ -11,9 +11,12 @@
  *     makes the walk give up, and the folio counts as referenced (folio_check_references
  *     treats -1 as "activate"): rotated;
  *   - referenced: rotated back to the head of the list;
- *   - unreferenced anonymous: there is no swap in the model, so it cannot be reclaimed
- *     (shrink_folio_list's "activate_locked" for an anon folio without swap space): put
- *     back and counted;
+ *   - an anonymous folio is locked first too (folio_trylock) when a swap device exists;
+ *   - unreferenced anonymous: without swap it cannot be reclaimed (shrink_folio_list's
+ *     "activate_locked" for an anon folio without swap space): put back and counted;
+ *     with swap (models/mm/swap.c) it is swapped out: a slot and the swap cache,
+ *     try_to_unmap installing swap entries, the device write, out of the swap cache and
+ *     freed.  A THP is kept (the kernel splits it first; not modelled);
  *   - unreferenced page cache: try_to_unmap (each PTE cleared and flushed, its dirty bit
  *     moved to the folio); a dirty folio is kept (no writeback in the model); a clean one
  *     is taken out of the page cache under xa_lock with its references frozen
@@ -22,8 +25,8 @@
  * `interval_us` (kswapd between wake-ups; no watermarks are modelled: it scans at a fixed
  * rate, which is what makes its lock traffic a parameter).
  *
- * Anonymous folios have no folio lock in the model (the page cache's is per file), so the
- * walker does not lock them; nothing else in the model takes an anonymous folio's lock.
+ * An anonymous folio's lock is migrate.h's folio_lock_anon, taken by migration, swap-out
+ * and do_swap_page.
  */
 #include "mm/vmscan.h"
 #include "mm/rmap.h"
@@ -32,16 +35,24 @@
 #include "hw/hw.h"
 #include "die.h"
 #include "sync/rcu.h"
+#include "sync/mutex.h"
+#include "mm/swap.h"
 
 enum folio_verdict { KEEP, FREED };
 
 /* shrink_folio_list for one isolated folio of a reclaim pass. */
-static enum folio_verdict reclaim_folio(struct sim_task *t, struct page *p)
+static enum folio_verdict reclaim_folio(struct sim_task *t, struct zone *z,
+					struct mm_struct *check_mm, struct page *p)
 {
 	hw_load(t, p, 64);
 	bool file = p->flags & PG_file;
+	/* Anonymous with swap space: shrink_folio_list locks it as any folio. */
+	struct mutex *anon_lock = !file && z->swap && (p->flags & PG_anon) &&
+					  !(p->flags & PG_head) ?
+				  folio_lock_anon(p->pfn) :
+				  NULL;
 
-	if (file && !filemap_folio_trylock(t, p)) {
+	if ((file && !filemap_folio_trylock(t, p)) || (anon_lock && !mutex_trylock(t, anon_lock))) {
 		count_event(&t->stats, EV_RMAP_FOLIO_LOCKED);
 		return KEEP;
 	}
@@ -52,7 +63,14 @@ static enum folio_verdict reclaim_folio(struct sim_task *t, struct page *p)
 			count_event(&t->stats, EV_RMAP_REFERENCED);
 		if (file)
 			filemap_folio_unlock(t, p);
+		if (anon_lock)
+			mutex_unlock(t, anon_lock);
 		return KEEP;
+	}
+	if (anon_lock) {
+		bool freed = swap_out_folio(t, z, check_mm, p);
+		mutex_unlock(t, anon_lock);
+		return freed ? FREED : KEEP;
 	}
 	if (!file) {
 		count_event(&t->stats, EV_RECLAIM_ANON_NOSWAP);
@@ -99,7 +117,7 @@ void rmap_walker_main(struct sim_task *t, void *arg)
 				/* The new folio, if it moved, goes back in the old one's place. */
 				struct page *np = migrate_folio(t, z, wp->check_mm, p);
 				keep[nr_keep++] = np ? np : p;
-			} else if (reclaim_folio(t, p) == FREED)
+			} else if (reclaim_folio(t, z, wp->check_mm, p) == FREED)
 				freed[nr_freed++] = p;
 			else
 				keep[nr_keep++] = p;
