@@ -6,8 +6,9 @@
  * the root), d9d332e0874f (anon_vma_prepare locks newly allocated entries), 5a505085f043
  * (the lock becomes an rwsem, 2012).
  *
- * Not modelled: find_mergeable_anon_vma (a new VMA's first fault never borrows a
- * neighbour's anon_vma), the reuse of an anon_vma with no VMAs left in anon_vma_clone
+ * A VMA's first anon_vma may be a neighbour's (find_mergeable_anon_vma, since 2.6.7's
+ * anon_vma), so that adjacent VMAs faulted apart can merge later.
+ * Not modelled: the reuse of an anon_vma with no VMAs left in anon_vma_clone
  * (7a3ef208e662), and SLAB_TYPESAFE_BY_RCU reuse of anon_vmas.
  * Costs: the slab allocation of an anon_vma or a chain is charged as a VMA's
  * (path.vma_alloc, a small-object slab alloc); every field write loads or stores its line.
@@ -229,6 +230,63 @@ static void avc_link(struct sim_task *t, struct vm_area_struct *vma, struct anon
 	avc_tree_insert(t, avc);
 }
 
+/*
+ * anon_vma_compatible (mm/vma.c): a's pages and b's, with b right after a, could be one
+ * VMA's some day: adjacent, the same file (or none) at contiguous offsets, and flags
+ * that differ at most in the access bits (an mprotect can make those equal).  The model
+ * has no mempolicy and no soft-dirty bit.
+ */
+static bool anon_vma_compatible(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+	return a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
+	       !((a->vm_flags ^ b->vm_flags) & ~VM_ACCESS_FLAGS) &&
+	       b->vm_pgoff == a->vm_pgoff + ((b->vm_start - a->vm_start) >> PAGE_SHIFT);
+}
+
+/*
+ * reusable_anon_vma: old's anon_vma, if a and b (one of them old) are compatible and old
+ * is linked to its own anon_vma only (list_is_singular: a forked VMA, also linked to its
+ * parent's, is not; its anon_vma's pages may be its parent's too).  Read under mmap_lock
+ * (R) without the anon_vma lock: old->anon_vma is set once (READ_ONCE) and old cannot go
+ * away while mmap_lock is held.
+ */
+static struct anon_vma *reusable_anon_vma(struct sim_task *t, struct vm_area_struct *old,
+					  struct vm_area_struct *a, struct vm_area_struct *b)
+{
+	hw_load(t, old, 40);                                /* VMA.HOT: flags */
+	hw_load(t, &old->vm_pgoff, 3 * sizeof(void *));     /* VMA.REST: pgoff, anon_vma */
+	if (old->vm_file)
+		hw_load(t, &old->vm_file, sizeof(old->vm_file)); /* VMA.FILE */
+	if (!anon_vma_compatible(a, b))
+		return NULL;
+	struct anon_vma_chain *avc = old->anon_vma_chain;
+	if (!old->anon_vma || !avc)
+		return NULL;
+	hw_load(t, &avc->same_vma, sizeof(avc->same_vma)); /* AVC.LINK */
+	return avc->same_vma ? NULL : old->anon_vma;
+}
+
+/*
+ * find_mergeable_anon_vma: the anon_vma of the next VMA, else of the previous one, when
+ * reusable: then vma's pages share it, and vma can merge with that neighbour once their
+ * protections agree (vma_merge's is_mergeable_anon_vma needs one anon_vma).  mmap_lock
+ * (R or W).
+ */
+static struct anon_vma *find_mergeable_anon_vma(struct sim_task *t, struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *next = find_vma(t, mm, vma->vm_end);
+	if (next && next->vm_start == vma->vm_end) {
+		struct anon_vma *av = reusable_anon_vma(t, next, vma, next);
+		if (av)
+			return av;
+	}
+	struct vm_area_struct *prev = find_vma_prev(t, mm, vma->vm_start);
+	if (prev && prev->vm_end == vma->vm_start)
+		return reusable_anon_vma(t, prev, prev, vma);
+	return NULL;
+}
+
 int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma)
 {
 	struct mm_struct *mm = vma->vm_mm;
@@ -236,10 +294,14 @@ int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma)
 	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
 	if (vma->anon_vma)
 		return 0;
-	/* __anon_vma_prepare: allocate outside every lock, then publish under the anon_vma
-	 * lock and page_table_lock, rechecking that no other fault of this VMA beat us. */
+	/* __anon_vma_prepare: a neighbour's anon_vma (the caller's mmap_lock keeps the
+	 * neighbours still), else a new one allocated outside every lock; then publish under
+	 * the anon_vma lock and page_table_lock, rechecking that no other fault of this VMA
+	 * beat us. */
 	struct anon_vma_chain *avc = avc_alloc(t);
-	struct anon_vma *av = anon_vma_alloc(t, mm->anon_vma_lock);
+	struct anon_vma *av = find_mergeable_anon_vma(t, vma), *allocated = NULL;
+	if (!av)
+		av = allocated = anon_vma_alloc(t, mm->anon_vma_lock);
 	anon_vma_lock_write(t, av);
 	spin_lock(t, &mm->page_table_lock);
 	hw_load(t, &vma->anon_vma, sizeof(vma->anon_vma));
@@ -249,23 +311,24 @@ int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma)
 		hw_store(t, &vma->anon_vma, 2 * sizeof(void *));
 		vma->anon_vma = av;
 		avc_link(t, vma, avc, av);
+		hw_store(t, &av->num_active_vmas, sizeof(av->num_active_vmas));
 		av->num_active_vmas++;
-		av = NULL;
 		avc = NULL;
-		count_event(&t->stats, EV_ANON_VMA_PREPARE);
+		count_event(&t->stats, allocated ? EV_ANON_VMA_PREPARE : EV_ANON_VMA_REUSE);
+		allocated = NULL;
 	}
 	spin_unlock(t, &mm->page_table_lock);
-	if (av) {
-		/* Lost the race: ours was never visible; unlock and free it. */
+	anon_vma_unlock_write(t, av);
+	if (avc) {
+		/* Lost the race: ours were never visible; free them. */
 		count_event(&t->stats, EV_ANON_VMA_PREPARE_LOST);
-		anon_vma_unlock_write(t, av);
-		av->refcount = 0;
-		anon_vma_free(t, av);
+		if (allocated) {
+			allocated->refcount = 0;
+			anon_vma_free(t, allocated);
+		}
 		cpu_work(t, t->machine->path.vma_alloc);
 		kmem_cache_free(&avc_cache, avc);
-		return 0;
 	}
-	anon_vma_unlock_write(t, vma->anon_vma);
 	return 0;
 }
 
