@@ -81,9 +81,12 @@ void anon_vma_unlock_read(struct sim_task *t, struct anon_vma *av);
 bool anon_vma_is_locked_by(const struct anon_vma *av, const struct sim_task *t);
 
 /*
- * anon_vma_prepare: give vma an anon_vma before its first anonymous page (A.7.4).  The
- * caller holds mmap_lock or the VMA's lock; concurrent callers on one VMA are serialised
- * by mm->page_table_lock.  0 or -ENOMEM (never fails here: slab memory is unbounded).
+ * anon_vma_prepare: give vma an anon_vma before its first anonymous page (A.7.4): an
+ * adjacent compatible VMA's if that one is linked to its own only
+ * (find_mergeable_anon_vma), else a new one.  The caller holds mmap_lock (R or W; under
+ * a VMA lock, vmf_anon_prepare trylocks it); concurrent callers on one VMA are
+ * serialised by mm->page_table_lock.  0 or -ENOMEM (never fails here: slab memory is
+ * unbounded).
  */
 int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma);
 /* dst (new, same mm, e.g. the other half of a split) maps what src maps: link dst to
