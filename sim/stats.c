@@ -81,6 +81,7 @@ const char *const stat_event_name[NR_STAT_EVENTS] = {
 	[EV_RCU_FB_ANON_VMA] = "rcu_fallback_anon_vma",
 	[EV_ANON_VMA_PREPARE] = "anon_vma_prepare",
 	[EV_ANON_VMA_PREPARE_LOST] = "anon_vma_prepare_lost",
+	[EV_ANON_VMA_REUSE] = "anon_vma_reuse",
 	[EV_FAULT_COW] = "fault_cow_copy",
 	[EV_FAULT_COW_REUSE] = "fault_cow_reuse",
 	[EV_FORK] = "fork",

@@ -116,6 +116,7 @@ enum stat_event {
 	EV_RCU_FB_ANON_VMA,    /* rcu Tier 0: write fault on a VMA without anon_vma */
 	EV_ANON_VMA_PREPARE,   /* anon_vma_prepare that gave a VMA its anon_vma */
 	EV_ANON_VMA_PREPARE_LOST, /* ... that found one published meanwhile and freed its own */
+	EV_ANON_VMA_REUSE,     /* anon_vma_prepare that gave a VMA a neighbour's anon_vma */
 	EV_FAULT_COW,          /* do_wp_page copied a shared anonymous page */
 	EV_FAULT_COW_REUSE,    /* do_wp_page reused an exclusive anonymous page */
 	EV_FORK,               /* fork(): dup_mmap */

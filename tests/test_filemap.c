@@ -109,7 +109,7 @@ static gint by_ptr(gconstpointer a, gconstpointer b)
 
 static void part_itree(void)
 {
-	struct i_mmap_tree tree = { 0 };
+	struct itree_root tree = { 0 };
 	enum { NV = 300 };
 	struct vm_area_struct *v = g_aligned_alloc0(NV, sizeof(*v), 64);
 	bool in[NV] = { 0 };

@@ -1,7 +1,8 @@
 /*
  * The anonymous rmap, fork, copy-on-write and exit on the stub clock.
  *  - tree: the anon_vma interval tree against a brute-force reference under random
- *    links, range updates and unlinks;
+ *    links, range updates and unlinks; with hundreds of chains, the structure validated
+ *    after every change, key order, early stop and the nodes a query visits;
  *  - fork: after dup_mm parent and child share every page (mapcount 2, both PTEs read-only)
  *    and the checker, counting over both mms, is clean; a child write copies, the
  *    parent's write then reuses; each side reads its own values (the checker's shadow);
@@ -9,7 +10,9 @@
  *  - rmap: folio_referenced counts and clears accessed bits over both mms, gives up when
  *    the anon_vma lock is contended and asked to; try_to_unmap clears every mapping;
  *  - inject: a COW that reuses a shared page leaves a writable shared PTE, which the
- *    checker reports.
+ *    checker reports;
+ *  - reuse: a VMA's first fault takes its neighbour's anon_vma (find_mergeable_anon_vma)
+ *    unless the neighbour is a fork child's, and mprotect then merges the two.
  * Run for every scheme (the fault path differs; fork and rmap do not).
  */
 #include <string.h>
@@ -76,8 +79,8 @@ static void test_tree(void)
 		linked[i] = true;
 	}
 	struct anon_vma *av = v[0]->anon_vma;
-	tap_ok(av->rb_root.v->len == NV && av->num_active_vmas == NV,
-	       "tree: %u chains for %d VMAs", av->rb_root.v->len, NV);
+	tap_ok((unsigned)av->rb_root.nr == NV && av->num_active_vmas == NV,
+	       "tree: %u chains for %d VMAs", (unsigned)av->rb_root.nr, NV);
 	int bad = 0, queries = 0;
 	for (int round = 0; round < 400; round++) {
 		unsigned long first = rng_next(&rng) % 330, last = first + rng_next(&rng) % 40;
@@ -112,7 +115,7 @@ static void test_tree(void)
 	sim_time_t t0 = writer.now;
 	unsigned visited = avc_tree_foreach(&writer, av, 0, 0, collect,
 					    &(struct hits){ .n = 0 });
-	tap_ok(writer.now > t0 && visited <= av->rb_root.v->len,
+	tap_ok(writer.now > t0 && visited <= (unsigned)av->rb_root.nr,
 	       "tree: a query is charged (%u chains visited)", visited);
 	unsigned left = 0;
 	for (int i = NV - 1; i >= 0; i--)
@@ -124,6 +127,165 @@ static void test_tree(void)
 	       "tree: the last unlink frees the anon_vma (%u VMAs were still linked)", left);
 	for (int i = 0; i < NV; i++)
 		vma_free(&writer, v[i]);
+	mm_destroy(mm);
+	zone_destroy(zone);
+}
+
+/* ---- the interval tree under many chains: rebalancing, structure, early stop ---- */
+
+struct ordered {
+	struct anon_vma_chain **avc;
+	unsigned n, stop_after;         /* stop_after 0: never stop */
+};
+
+static bool collect_ordered(struct anon_vma_chain *avc, void *arg)
+{
+	struct ordered *o = arg;
+	o->avc[o->n++] = avc;
+	return !o->stop_after || o->n < o->stop_after;
+}
+
+static gint by_key(gconstpointer a, gconstpointer b)
+{
+	const struct anon_vma_chain *x = *(struct anon_vma_chain *const *)a,
+				    *y = *(struct anon_vma_chain *const *)b;
+	if (x->rb.start != y->rb.start)
+		return x->rb.start < y->rb.start ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static unsigned tree_height(const struct itree_node *n)
+{
+	if (!n)
+		return 0;
+	unsigned l = tree_height(n->left), r = tree_height(n->right);
+	return 1 + (l > r ? l : r);
+}
+
+static void test_tree_stress(void)
+{
+	struct zone *zone = zone_create(1ULL << 28, race_machine->nr_cpus);
+	struct mm_struct *mm = mm_create(zone, &classic_scheme);
+	enum { NV = 600, SLOT = 0x100000UL, OPS = 6000 };
+	struct vm_area_struct **v = g_new0(struct vm_area_struct *, NV);
+	bool *linked = g_new0(bool, NV);
+	struct anon_vma_chain **want = g_new(struct anon_vma_chain *, NV);
+	struct anon_vma_chain **got = g_new(struct anon_vma_chain *, NV);
+	struct sim_rng rng;
+	rng_seed(&rng, 11, 0);
+
+	for (int i = 0; i < NV; i++) {
+		unsigned long start = 0x10000000UL + (unsigned long)i * SLOT;
+		unsigned long pages = 1 + rng_next(&rng) % 64;
+		v[i] = vma_alloc(&writer, mm, start, start + pages * PAGE_SIZE, VM_READ | VM_WRITE);
+		v[i]->vm_pgoff = rng_next(&rng) % 4000;
+	}
+	anon_vma_prepare(&writer, v[0]);
+	linked[0] = true;
+	struct anon_vma *av = v[0]->anon_vma;
+	unsigned nr = 1, max_nr = 1, invalid = 0, wrong = 0, disordered = 0, stops_wrong = 0;
+	unsigned over_bound = 0, inserts = 0, removes = 0, updates = 0, queries = 0;
+	unsigned long sparse_visits = 0, sparse_queries = 0, sparse_scan = 0;
+	char *err = NULL;
+
+	for (int op = 0; op < OPS; op++) {
+		/* Link, unlink or move a VMA (never v[0], whose anon_vma it is); early on,
+		 * links win so the tree grows to hundreds of chains. */
+		int i = 1 + (int)(rng_next(&rng) % (NV - 1));
+		unsigned r = (unsigned)(rng_next(&rng) % 10);
+		if (!linked[i] && (op < OPS / 3 || r < 5)) {
+			v[i]->anon_vma = av;
+			anon_vma_clone(&writer, v[i], v[0]);
+			linked[i] = true;
+			nr++;
+			inserts++;
+		} else if (linked[i] && r < 3) {
+			unlink_anon_vmas(&writer, v[i]);
+			linked[i] = false;
+			nr--;
+			removes++;
+		} else if (linked[i]) {
+			/* A split, merge or mremap: new pgoff and length under the lock (W). */
+			anon_vma_lock_write(&writer, av);
+			anon_vma_interval_tree_pre_update_vma(&writer, v[i]);
+			v[i]->vm_pgoff = rng_next(&rng) % 4000;
+			v[i]->vm_end = v[i]->vm_start + (1 + rng_next(&rng) % 64) * PAGE_SIZE;
+			anon_vma_interval_tree_post_update_vma(&writer, v[i]);
+			anon_vma_unlock_write(&writer, av);
+			updates++;
+		}
+		if (nr > max_nr)
+			max_nr = nr;
+		char *e = anon_vma_interval_tree_validate(av);
+		if (!e && av->rb_root.nr != nr)
+			e = g_strdup_printf("%lu chains in the tree, %u linked", av->rb_root.nr, nr);
+		if (e) {
+			invalid++;
+			g_free(err);
+			err = e;
+		}
+
+		/* A query against the reference: the same chains, in (start, creation) order. */
+		unsigned long first = rng_next(&rng) % 4100, last = first;
+		if (rng_next(&rng) % 2)
+			last += rng_next(&rng) % 200;
+		unsigned nw = 0;
+		for (int j = 0; j < NV; j++)
+			if (linked[j] && v[j]->vm_pgoff <= last && vma_pgoff_last(v[j]) >= first)
+				want[nw++] = v[j]->anon_vma_chain;
+		qsort(want, nw, sizeof(*want), (int (*)(const void *, const void *))by_key);
+		struct ordered o = { got, 0, 0 };
+		unsigned visited = avc_tree_foreach(op % 2 ? &writer : NULL, av, first, last,
+						    collect_ordered, &o);
+		wrong += o.n != nw || (nw && memcmp(got, want, nw * sizeof(*got)));
+		for (unsigned k = 1; k < o.n; k++)
+			disordered += by_key(&got[k - 1], &got[k]) >= 0;
+		/* The augmented search's bound: every visited node is on the path to a hit
+		 * or to one of the two ends of the query's range. */
+		unsigned h = tree_height(av->rb_root.root);
+		over_bound += visited > (nw + 2) * h;
+		if (nw <= 1) {
+			sparse_visits += visited;
+			sparse_queries++;
+			/* What a scan of the chains sorted by start would have visited: every
+			 * one starting at or before last, and the first after it. */
+			for (int j = 0; j < NV; j++)
+				sparse_scan += linked[j] && v[j]->vm_pgoff <= last;
+			sparse_scan += 1;
+		}
+		/* Early stop: asking to stop after k chains reports exactly the first k. */
+		if (nw > 1) {
+			struct ordered s = { got, 0, 1 + (unsigned)(rng_next(&rng) % (nw - 1)) };
+			avc_tree_foreach(NULL, av, first, last, collect_ordered, &s);
+			stops_wrong += s.n != s.stop_after ||
+				       memcmp(got, want, s.n * sizeof(*got));
+		}
+		queries++;
+	}
+	tap_ok(!invalid, "tree stress: valid after each of %d operations (%u links, %u unlinks, "
+	       "%u range updates; up to %u chains)%s%s", OPS, inserts, removes, updates, max_nr,
+	       err ? ": " : "", err ? err : "");
+	tap_ok(max_nr >= 300 && inserts && removes && updates,
+	       "tree stress: hundreds of chains (%u) under every kind of change", max_nr);
+	tap_ok(!wrong && !disordered, "tree stress: %u queries report the reference's chains in "
+	       "key order (%u wrong, %u out of order)", queries, wrong, disordered);
+	tap_ok(!stops_wrong, "tree stress: an early stop reports a prefix of the order "
+	       "(%u wrong)", stops_wrong);
+	double nq = (double)(sparse_queries ? sparse_queries : 1);
+	tap_ok(!over_bound && sparse_queries && sparse_visits < sparse_queries * (max_nr / 8),
+	       "tree stress: a query visits at most (hits + 2) x height nodes (%u over); with "
+	       "at most one hit %.1f nodes on average of up to %u (a sorted scan: %.1f)",
+	       over_bound, (double)sparse_visits / nq, max_nr, (double)sparse_scan / nq);
+	g_free(err);
+	for (int i = NV - 1; i >= 0; i--)
+		if (linked[i])
+			unlink_anon_vmas(&writer, v[i]);
+	for (int i = 0; i < NV; i++)
+		vma_free(&writer, v[i]);
+	g_free(v);
+	g_free(linked);
+	g_free(want);
+	g_free(got);
 	mm_destroy(mm);
 	zone_destroy(zone);
 }
@@ -336,15 +498,93 @@ static void test_fork(void)
 	zone_destroy(zone);
 }
 
+/* ---- find_mergeable_anon_vma: a neighbour's anon_vma, and the merge it allows ---- */
+
+static void test_reuse(void)
+{
+	enum { NP = 4 };
+	const unsigned long rw = VM_READ | VM_WRITE, rwx = rw | VM_EXEC, pg = PAGE_SIZE;
+	struct zone *zone = zone_create(1ULL << 30, race_machine->nr_cpus);
+	struct mm_struct *mm = mm_create(zone, scheme);
+	mm->checker = mm_checker_create();
+	reader.mm = writer.mm = mm;
+
+	/* A = [a, a+NP) rw, B = [a+NP, a+2NP) rwx, C = [a+2NP, a+4NP) rw, Y = [a+4NP, a+5NP)
+	 * rwx: four VMAs before any fault. */
+	unsigned long a = sys_mmap(mm, 5 * NP * pg);
+	scheme->mprotect(&reader, mm, a + NP * pg, NP * pg, rwx);
+	scheme->mprotect(&reader, mm, a + 4 * NP * pg, NP * pg, rwx);
+	int maps = mm->map_count;
+	uint64_t reused0 = reader.stats.ev[EV_ANON_VMA_REUSE];
+	touch(mm, a, NP * pg, true);
+	touch(mm, a + NP * pg, NP * pg, true);
+	struct vm_area_struct *va = find_vma(NULL, mm, a), *vb = find_vma(NULL, mm, a + NP * pg);
+	tap_ok(maps == 4 && va != vb && va->anon_vma && vb->anon_vma == va->anon_vma &&
+		       reader.stats.ev[EV_ANON_VMA_REUSE] == reused0 + 1 &&
+		       va->anon_vma->num_active_vmas == 2,
+	       "%s reuse: B's first fault takes its neighbour A's anon_vma (protections differ "
+	       "only in access bits)", scheme->name);
+	check_both(mm, NULL, "reuse: after faulting A and B");
+	/* mprotect(B, rw): A, B and C are alike now, and share one anon_vma (C has none). */
+	scheme->mprotect(&reader, mm, a + NP * pg, NP * pg, rw);
+	struct vm_area_struct *x = find_vma(NULL, mm, a);
+	tap_ok(mm->map_count == maps - 2 && x->vm_start == a && x->vm_end == a + 4 * NP * pg &&
+		       x->anon_vma && !x->anon_vma_chain->same_vma,
+	       "%s reuse: mprotect merges A, B and C into one VMA with one anon_vma (%d -> %d "
+	       "VMAs)", scheme->name, maps, mm->map_count);
+	check_both(mm, NULL, "reuse: after the merge");
+
+	/* A fork child's VMA is linked to its parent's anon_vma too: not reusable. */
+	struct mm_struct *child = dup_mm(&reader, mm);
+	uint64_t reused1 = reader.stats.ev[EV_ANON_VMA_REUSE];
+	touch(child, a + 4 * NP * pg, NP * pg, true);
+	struct vm_area_struct *cx = find_vma(NULL, child, a),
+			      *cy = find_vma(NULL, child, a + 4 * NP * pg);
+	tap_ok(cx->anon_vma_chain->same_vma && cy != cx && cy->anon_vma &&
+		       cy->anon_vma != cx->anon_vma &&
+		       reader.stats.ev[EV_ANON_VMA_REUSE] == reused1,
+	       "%s reuse: the child's Y does not take its forked neighbour's anon_vma",
+	       scheme->name);
+	/* The parent's X is still linked to its own only: its Y reuses it. */
+	touch(mm, a + 4 * NP * pg, NP * pg, true);
+	struct vm_area_struct *y = find_vma(NULL, mm, a + 4 * NP * pg);
+	tap_ok(y != x && y->anon_vma == x->anon_vma &&
+		       reader.stats.ev[EV_ANON_VMA_REUSE] == reused1 + 1,
+	       "%s reuse: the parent's Y takes X's anon_vma", scheme->name);
+	check_both(mm, child, "reuse: after faulting Y in both");
+	/* Now the parent's whole range can be one VMA again. */
+	scheme->mprotect(&reader, mm, a + 4 * NP * pg, NP * pg, rw);
+	tap_ok(find_vma(NULL, mm, a)->vm_end == a + 5 * NP * pg,
+	       "%s reuse: the parent's Y merges into X", scheme->name);
+	check_both(mm, child, "reuse: after the second merge");
+
+	exit_mmap(&reader, child);
+	scheme->munmap(&reader, mm, a, 5 * NP * pg);
+	lru_add_drain(&reader, zone);
+	race_end_grace_periods(scheme);
+	for (int i = 0; i < 8 && mm->nr_pt_rcu_pending + mm_exited_pt_pending(zone); i++) {
+		sim_time_t later = (reader.now > writer.now ? reader.now : writer.now) + 1000000;
+		reader.now = writer.now = later;
+		rcu_qs(&reader);
+		rcu_qs(&writer);
+	}
+	mm_checker_destroy(mm->checker);
+	mm_destroy(mm);
+	mm_reap_exited(zone);
+	zone_destroy(zone);
+}
+
 int main(void)
 {
 	if (!race_setup())
 		return 1;
 	mm_set_violation_handler(record_violation, NULL);
 	test_tree();
+	test_tree_stress();
 	for (int i = 0; mm_schemes[i]; i++) {
 		scheme = mm_schemes[i];
 		test_fork();
+		test_reuse();
 	}
 	return race_teardown();
 }

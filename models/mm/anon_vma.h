@@ -13,22 +13,15 @@
 #define MMSIM_ANON_VMA_H
 
 #include "mm/mm.h"
+#include "mm/interval_tree.h"
 
 /*
- * The interval tree (anon_vma->rb_root): chains sorted by (first page offset, creation
- * number), the creation number making the order deterministic.  A query visits, in that
- * order, every chain whose interval starts at or below the query's end and reports those
- * that also end at or above its start; each visit loads the chain's line.  Insertion and
- * removal find their slot by binary search, one chain line loaded per probe (as an
- * rb-tree descent would).  The kernel's augmented rb-tree answers a query in
- * O(log n + hits); this structure visits every chain that starts before the query's end,
- * which is the same for the usual fork trees (every chain covers the whole VMA) and more
- * when many disjoint VMAs share one anon_vma.
+ * The interval tree (anon_vma->rb_root): the augmented interval tree of interval_tree.h
+ * (the kernel's anon_vma_interval_tree), one node per chain (avc->rb), keyed by the
+ * chain's VMA's page-offset interval, equal starts ordered by the chain's creation
+ * number (deterministic).  A query visits O(log n) nodes plus those it reports, in key
+ * order, each visit one load of the chain's first line.
  */
-struct avc_tree {
-	GPtrArray *v;                   /* struct anon_vma_chain *, sorted */
-};
-
 struct anon_vma {
 	/* Line AV.LOCK: only the root's lock is ever taken (anon_vma_lock_*). */
 	struct rw_semaphore rwsem;      /* anon_vma_lock = "rwsem" (since 2012) */
@@ -43,16 +36,19 @@ struct anon_vma {
 	 * (the kernel's reuse heuristics read them; kept for the checker and reports). */
 	unsigned num_children;
 	unsigned num_active_vmas;
-	struct avc_tree rb_root;        /* chains of the VMAs that may map its pages; lock (W) */
+	struct itree_root rb_root;      /* chains of the VMAs that may map its pages; lock (W) */
 } __attribute__((aligned(64)));
 
 struct anon_vma_chain {
+	/* Line AVC.RB, the only line a tree walk reads: the chain's node in
+	 * anon_vma->rb_root, over the VMA's page-offset interval when the chain was inserted
+	 * (rb.start, rb.last); every change of the VMA's range removes and reinserts its
+	 * chains under the anon_vma lock (W). */
+	struct itree_node rb;
+	/* Line AVC.LINK. */
 	struct vm_area_struct *vma;
 	struct anon_vma *anon_vma;
 	struct anon_vma_chain *same_vma; /* next chain of the same VMA; mmap_lock (W) */
-	/* The VMA's page-offset interval when the chain was inserted; every change of the
-	 * VMA's range removes and reinserts its chains under the anon_vma lock (W). */
-	unsigned long start, last;
 	uint64_t seq;                   /* creation number: order among equal starts */
 } __attribute__((aligned(64)));
 
@@ -85,9 +81,12 @@ void anon_vma_unlock_read(struct sim_task *t, struct anon_vma *av);
 bool anon_vma_is_locked_by(const struct anon_vma *av, const struct sim_task *t);
 
 /*
- * anon_vma_prepare: give vma an anon_vma before its first anonymous page (A.7.4).  The
- * caller holds mmap_lock or the VMA's lock; concurrent callers on one VMA are serialised
- * by mm->page_table_lock.  0 or -ENOMEM (never fails here: slab memory is unbounded).
+ * anon_vma_prepare: give vma an anon_vma before its first anonymous page (A.7.4): an
+ * adjacent compatible VMA's if that one is linked to its own only
+ * (find_mergeable_anon_vma), else a new one.  The caller holds mmap_lock (R or W; under
+ * a VMA lock, vmf_anon_prepare trylocks it); concurrent callers on one VMA are
+ * serialised by mm->page_table_lock.  0 or -ENOMEM (never fails here: slab memory is
+ * unbounded).
  */
 int anon_vma_prepare(struct sim_task *t, struct vm_area_struct *vma);
 /* dst (new, same mm, e.g. the other half of a split) maps what src maps: link dst to
@@ -115,5 +114,8 @@ void put_anon_vma(struct sim_task *t, struct anon_vma *av);
 unsigned avc_tree_foreach(struct sim_task *t, struct anon_vma *av, unsigned long first,
 			  unsigned long last,
 			  bool (*fn)(struct anon_vma_chain *avc, void *arg), void *arg);
+/* av's tree is well formed (interval_tree.h's rules) and each node holds its own chain
+ * of av over its VMA's current interval: NULL or a message to g_free.  Uncharged. */
+char *anon_vma_interval_tree_validate(const struct anon_vma *av);
 
 #endif

@@ -286,8 +286,8 @@ static void check_mm_state(struct check_ctx *c, struct mm_struct *mm)
 			fail(c, g_strdup_printf("VMA [0x%lx,0x%lx): anon_vma and chain disagree",
 						v->vm_start, v->vm_end));
 		for (struct anon_vma_chain *avc = v->anon_vma_chain; avc; avc = avc->same_vma)
-			if (avc->vma != v || avc->start != v->vm_pgoff ||
-			    avc->last != vma_pgoff_last(v) ||
+			if (avc->vma != v || !avc->rb.linked || avc->rb.start != v->vm_pgoff ||
+			    avc->rb.last != vma_pgoff_last(v) ||
 			    avc->anon_vma->root != v->anon_vma->root)
 				fail(c, g_strdup_printf("VMA [0x%lx,0x%lx): a chain is stale (range "
 							"or root)", v->vm_start, v->vm_end));

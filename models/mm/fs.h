@@ -18,6 +18,7 @@
 #include "sync/spinlock.h"
 #include "sync/rwsem.h"
 #include "sync/mutex.h"
+#include "mm/interval_tree.h"
 
 struct page;
 struct vm_area_struct;
@@ -78,38 +79,21 @@ int xa_height(const struct xarray *xa);
 
 /*
  * i_mmap: VMAs keyed by their file page range [vm_pgoff, vm_pgoff + pages - 1], with
- * overlap queries.  The kernel uses an augmented red-black tree; this is an augmented
- * treap (a balanced search tree with random priorities, drawn from a per-tree sequence so
- * runs are reproducible), with the same per-node augmentation: subtree_last, the highest
- * last page in the subtree, lets a query skip subtrees that end before it.  Each VMA
- * carries its node (vma->shared); every node touched is charged on the VMA's line.
+ * overlap queries, in the augmented interval tree of interval_tree.h (the kernel's
+ * vma_interval_tree).  Each VMA carries its node (vma->shared, line VMA.FILE); the tie
+ * between equal starts is the tree's insertion order.
  */
-struct i_mmap_node {
-	struct vm_area_struct *left, *right;
-	unsigned long start, last;   /* the VMA's file pages, inclusive */
-	unsigned long subtree_last;
-	uint64_t prio;
-	uint64_t seq;                /* tie-break between equal starts: insertion order */
-	bool linked;
-};
-
-struct i_mmap_tree {
-	struct vm_area_struct *root;
-	unsigned long nr;
-	uint64_t seq;
-};
-
 void vma_interval_tree_insert(struct sim_task *t, struct vm_area_struct *vma,
-			      struct i_mmap_tree *tree);
+			      struct itree_root *tree);
 void vma_interval_tree_remove(struct sim_task *t, struct vm_area_struct *vma,
-			      struct i_mmap_tree *tree);
+			      struct itree_root *tree);
 /* Call fn on every VMA whose range overlaps [first, last], in start order; stops early
  * if fn returns false.  t == NULL: uncharged. */
-void vma_interval_tree_foreach(struct sim_task *t, struct i_mmap_tree *tree, unsigned long first,
+void vma_interval_tree_foreach(struct sim_task *t, struct itree_root *tree, unsigned long first,
 			       unsigned long last,
 			       bool (*fn)(struct vm_area_struct *vma, void *arg), void *arg);
 /* Structure check (ordering, augmentation, heap order, count): NULL or a message. */
-char *vma_interval_tree_validate(const struct i_mmap_tree *tree);
+char *vma_interval_tree_validate(const struct itree_root *tree);
 
 /* ---- struct address_space (models/mm/filemap.c) ---- */
 
@@ -123,7 +107,7 @@ struct address_space {
 	unsigned long nrpages;        /* pages in i_pages.  i_pages.xa_lock */
 	/* i_mmap: the VMAs mapping this file.  i_mmap_rwsem (W) to change, (R) to walk; or
 	 * i_mmap_spin for both when i_mmap_lock = "spinlock". */
-	struct i_mmap_tree i_mmap;
+	struct itree_root i_mmap;
 	enum i_mmap_lock_kind i_mmap_kind;
 	struct rw_semaphore i_mmap_rwsem;
 	struct spinlock i_mmap_spin;

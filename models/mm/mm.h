@@ -345,7 +345,7 @@ struct vm_area_struct {
 	 * changes with vm_start (split) under mmap_lock (W) + VMA write lock + i_mmap lock
 	 * (W) as well. */
 	struct address_space *vm_file __attribute__((aligned(64)));
-	struct i_mmap_node shared; /* node in vm_file->i_mmap.  i_mmap lock (W) */
+	struct itree_node shared;  /* node in vm_file->i_mmap.  i_mmap lock (W) */
 } __attribute__((aligned(64)));
 
 /*
