@@ -73,6 +73,30 @@ static enum scan_result collapse_prepare(struct collapse_control *cc)
 	return r == SCAN_SUCCEED ? collapse_swapin(cc) : r;
 }
 
+/*
+ * The 2016/2024 schemes that collapse under mmap_lock (R): revalidate and swap in, take the
+ * anon_vma lock (W) and open the collapse window (`seq`: walkers wait on the table's PMD
+ * sequence or markers), then run the scheme's `body`.  The body returns SCAN_SUCCEED having
+ * dropped the anon_vma lock itself, or a failure with the anon_vma lock still held and
+ * every other lock dropped.
+ */
+static enum scan_result read_lock_collapse(struct collapse_control *cc, bool seq,
+					   enum scan_result (*body)(struct collapse_control *cc))
+{
+	collapse_mmap_read_lock(cc);
+	enum scan_result r = collapse_prepare(cc);
+	if (r == SCAN_SUCCEED) {
+		collapse_lock_anon_vma(cc);
+		collapse_window_begin(cc, seq);
+		r = body(cc);
+		collapse_window_end(cc);
+		if (r != SCAN_SUCCEED)
+			collapse_unlock_anon_vma(cc);
+	}
+	collapse_mmap_read_unlock(cc);
+	return r;
+}
+
 static enum scan_result write_lock_collapse(struct collapse_control *cc)
 {
 	collapse_mmap_write_lock(cc);
@@ -118,19 +142,14 @@ static void pmd_seq_bump(struct collapse_control *cc)
  * keeps pointing at the table until the huge PMD replaces it, so a lockless reader of
  * the PMD (MADV_DONTNEED's zap) never sees pmd_none; it meets the sequence at the PTL.
  */
-static enum scan_result pmd_seq_collapse(struct collapse_control *cc)
+static enum scan_result pmd_seq_body(struct collapse_control *cc)
 {
-	collapse_mmap_read_lock(cc);
-	enum scan_result r = collapse_prepare(cc);
-	if (r != SCAN_SUCCEED)
-		goto out;
-	collapse_lock_anon_vma(cc);
-	collapse_window_begin(cc, true);
+	enum scan_result r;
+
 	collapse_pmd_lock(cc);
 	if (!pmd_unchanged(cc)) {
-		r = SCAN_PMD_CHANGED;
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return SCAN_PMD_CHANGED;
 	}
 	pmd_seq_bump(cc); /* odd: PTL takers back off from here on */
 	collapse_ptl_lock(cc);
@@ -139,7 +158,7 @@ static enum scan_result pmd_seq_collapse(struct collapse_control *cc)
 	if (r != SCAN_SUCCEED) {
 		pmd_seq_bump(cc);
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return r;
 	}
 	collapse_pmd_unlock(cc);
 	collapse_flush(cc); /* no CPU translates the old pages after this */
@@ -152,15 +171,12 @@ static enum scan_result pmd_seq_collapse(struct collapse_control *cc)
 	pmd_seq_bump(cc); /* even again, and moved: waiters walk again and find the THP */
 	collapse_ptl_unlock(cc);
 	collapse_pmd_unlock(cc);
-	collapse_window_end(cc);
-	collapse_mmap_read_unlock(cc);
 	return SCAN_SUCCEED;
-out_window:
-	collapse_window_end(cc);
-	collapse_unlock_anon_vma(cc);
-out:
-	collapse_mmap_read_unlock(cc);
-	return r;
+}
+
+static enum scan_result pmd_seq_collapse(struct collapse_control *cc)
+{
+	return read_lock_collapse(cc, true, pmd_seq_body);
 }
 
 /*
@@ -169,19 +185,14 @@ out:
  * pmd_none spins on the PMD lock in pmd_install (with ptl = "mm", every PTE-level fault
  * of the mm spins).  A walker that reads pmd_none without the lock is not stopped.
  */
-static enum scan_result pmd_lock_collapse(struct collapse_control *cc)
+static enum scan_result pmd_lock_body(struct collapse_control *cc)
 {
-	collapse_mmap_read_lock(cc);
-	enum scan_result r = collapse_prepare(cc);
-	if (r != SCAN_SUCCEED)
-		goto out;
-	collapse_lock_anon_vma(cc);
-	collapse_window_begin(cc, false);
+	enum scan_result r;
+
 	collapse_pmd_lock(cc);
 	if (!pmd_unchanged(cc)) {
-		r = SCAN_PMD_CHANGED;
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return SCAN_PMD_CHANGED;
 	}
 	collapse_pmd_clear(cc);
 	collapse_flush(cc);
@@ -192,7 +203,7 @@ static enum scan_result pmd_lock_collapse(struct collapse_control *cc)
 		collapse_pmd_restore(cc);
 		collapse_ptl_unlock(cc);
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return r;
 	}
 	collapse_unlock_anon_vma(cc);
 	collapse_copy(cc); /* 2 MiB with two spinlocks held */
@@ -201,15 +212,12 @@ static enum scan_result pmd_lock_collapse(struct collapse_control *cc)
 	collapse_install(cc);
 	collapse_ptl_unlock(cc);
 	collapse_pmd_unlock(cc);
-	collapse_window_end(cc);
-	collapse_mmap_read_unlock(cc);
 	return SCAN_SUCCEED;
-out_window:
-	collapse_window_end(cc);
-	collapse_unlock_anon_vma(cc);
-out:
-	collapse_mmap_read_unlock(cc);
-	return r;
+}
+
+static enum scan_result pmd_lock_collapse(struct collapse_control *cc)
+{
+	return read_lock_collapse(cc, false, pmd_lock_body);
 }
 
 /*
@@ -219,19 +227,14 @@ out:
  * installs a fresh table (or THP) that the collapse then overwrites (the kernel would
  * BUG_ON(!pmd_none) there; this variant does what the unguarded store does).
  */
-static enum scan_result pmd_none_unsafe_collapse(struct collapse_control *cc)
+static enum scan_result pmd_none_unsafe_body(struct collapse_control *cc)
 {
-	collapse_mmap_read_lock(cc);
-	enum scan_result r = collapse_prepare(cc);
-	if (r != SCAN_SUCCEED)
-		goto out;
-	collapse_lock_anon_vma(cc);
-	collapse_window_begin(cc, false);
+	enum scan_result r;
+
 	collapse_pmd_lock(cc);
 	if (!pmd_unchanged(cc)) {
-		r = SCAN_PMD_CHANGED;
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return SCAN_PMD_CHANGED;
 	}
 	collapse_pmd_clear(cc);
 	collapse_flush(cc);
@@ -244,7 +247,7 @@ static enum scan_result pmd_none_unsafe_collapse(struct collapse_control *cc)
 		collapse_pmd_lock(cc);
 		collapse_pmd_restore(cc);
 		collapse_pmd_unlock(cc);
-		goto out_window;
+		return r;
 	}
 	collapse_unlock_anon_vma(cc);
 	collapse_copy(cc);
@@ -252,15 +255,12 @@ static enum scan_result pmd_none_unsafe_collapse(struct collapse_control *cc)
 	collapse_pmd_lock(cc);
 	collapse_install(cc); /* over whatever a fault put there meanwhile */
 	collapse_pmd_unlock(cc);
-	collapse_window_end(cc);
-	collapse_mmap_read_unlock(cc);
 	return SCAN_SUCCEED;
-out_window:
-	collapse_window_end(cc);
-	collapse_unlock_anon_vma(cc);
-out:
-	collapse_mmap_read_unlock(cc);
-	return r;
+}
+
+static enum scan_result pmd_none_unsafe_collapse(struct collapse_control *cc)
+{
+	return read_lock_collapse(cc, false, pmd_none_unsafe_body);
 }
 
 /*
@@ -270,14 +270,10 @@ out:
  * table.  Faults, the zap and the speculative paths recognise the marker and wait for the
  * collapse (the MMU sees it as not present and faults).
  */
-static enum scan_result invalid_pte_collapse(struct collapse_control *cc)
+static enum scan_result invalid_pte_body(struct collapse_control *cc)
 {
-	collapse_mmap_read_lock(cc);
-	enum scan_result r = collapse_prepare(cc);
-	if (r != SCAN_SUCCEED)
-		goto out;
-	collapse_lock_anon_vma(cc);
-	collapse_window_begin(cc, true);
+	enum scan_result r;
+
 	collapse_ptl_lock(cc);
 	if (!pmd_unchanged(cc))
 		r = SCAN_PMD_CHANGED;
@@ -285,7 +281,7 @@ static enum scan_result invalid_pte_collapse(struct collapse_control *cc)
 		r = collapse_isolate(cc, ISOLATE_MARKER);
 	collapse_ptl_unlock(cc);
 	if (r != SCAN_SUCCEED)
-		goto out_window;
+		return r;
 	collapse_flush(cc);
 	collapse_unlock_anon_vma(cc);
 	collapse_copy(cc);
@@ -295,15 +291,12 @@ static enum scan_result invalid_pte_collapse(struct collapse_control *cc)
 	collapse_install(cc);
 	collapse_ptl_unlock(cc);
 	collapse_pmd_unlock(cc);
-	collapse_window_end(cc);
-	collapse_mmap_read_unlock(cc);
 	return SCAN_SUCCEED;
-out_window:
-	collapse_window_end(cc);
-	collapse_unlock_anon_vma(cc);
-out:
-	collapse_mmap_read_unlock(cc);
-	return r;
+}
+
+static enum scan_result invalid_pte_collapse(struct collapse_control *cc)
+{
+	return read_lock_collapse(cc, true, invalid_pte_body);
 }
 
 static const struct collapse_ops write_lock_ops = {
