@@ -26,31 +26,9 @@
 #include "sync/rcu.h"
 #include "schemes/scheme.h"
 #include "race_fixture.h"
+#include "race_syscalls.h"
 #include "violation_log.h"
 
-static const struct mm_scheme_ops *scheme;
-
-static unsigned long sys_mmap(struct mm_struct *mm, unsigned long len)
-{
-	unsigned long a = scheme_mmap_anon(scheme, &reader, mm, len, VM_READ | VM_WRITE);
-	mm_check_op_end(&reader, mm, mm_check_op_begin(&reader, mm, MOP_MMAP, a, a + len,
-						       VM_READ | VM_WRITE), true);
-	return a;
-}
-
-static bool touch(struct mm_struct *mm, unsigned long a, unsigned long len, bool write)
-{
-	for (unsigned long off = 0; off < len; off += PAGE_SIZE)
-		if (mmu_access(&reader, mm, a + off, write))
-			return false;
-	return true;
-}
-
-static pteval_t pte_of(struct mm_struct *mm, unsigned long a)
-{
-	pteval_t *pte = pt_lookup_pte(&reader, mm, a, NULL);
-	return pte ? *pte : 0;
-}
 
 static bool consistent(struct mm_struct *p, struct mm_struct *c, const char *when)
 {
