@@ -218,14 +218,6 @@ void vma_file_complete(struct sim_task *t, struct vm_area_struct *vma, struct vm
 	i_mmap_unlock_write(t, m);
 }
 
-bool vma_file_mergeable(const struct vm_area_struct *vma, const struct vm_area_struct *next)
-{
-	if (vma->vm_file != next->vm_file)
-		return false;
-	return !vma->vm_file ||
-	       vma->vm_pgoff + ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT) == next->vm_pgoff;
-}
-
 /* ---- the page cache ---- */
 
 struct page *filemap_lookup(struct sim_task *t, struct address_space *m, unsigned long pgoff)
@@ -529,23 +521,25 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 	struct page *p = pfn_to_page(mm->zone, pte_pfn(orig));
 	struct page *np = NULL;
 
+	bool shared = vma->vm_flags & VM_SHARED;
+
 	hw_load(t, p, sizeof(p->flags));
-	sim_bug_on(orig & _PAGE_SPECIAL); /* file VMAs never map the zero page */
-	if (p->flags & PG_file) {
-		if (vma->vm_flags & VM_SHARED) {
-			/* wp_page_shared: reference, page_mkwrite under the folio lock. */
-			page_ref_add(t, p, 1);
-			folio_lock(t, vma->vm_file, p);
-			page_mkwrite(t, p);
-		} else {
-			/* wp_page_copy: the copy is made before the PTL is taken. */
-			vm_fault_t ret = vmf_anon_prepare(t, vma, flags);
-			if (ret)
-				return ret;
-			np = cow_copy(t, mm, addr, p);
-			if (!np)
-				return VM_FAULT_OOM;
-		}
+	/* handle_mm_fault sends anonymous copies to do_wp_page; file VMAs never map the zero
+	 * page. */
+	sim_bug_on(!(p->flags & PG_file) || (orig & _PAGE_SPECIAL));
+	if (shared) {
+		/* wp_page_shared: reference, page_mkwrite under the folio lock. */
+		page_ref_add(t, p, 1);
+		folio_lock(t, vma->vm_file, p);
+		page_mkwrite(t, p);
+	} else {
+		/* wp_page_copy: the copy is made before the PTL is taken. */
+		vm_fault_t ret = vmf_anon_prepare(t, vma, flags);
+		if (ret)
+			return ret;
+		np = cow_copy(t, mm, addr, p);
+		if (!np)
+			return VM_FAULT_OOM;
 	}
 	/* wp_page_copy: secondary MMUs drop the cache page before the copy replaces it. */
 	struct mmu_notifier_range range;
@@ -564,15 +558,14 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 		*pte = 0;
 		if (mm->inject != INJECT_FILE_COW_NO_FLUSH)
 			fault_flush_old(t, mm, addr);
-		hw_rmw(t, &p->mapcount, sizeof(p->mapcount)); /* page_remove_rmap */
-		p->mapcount--;
+		page_remove_rmap(t, mm, p, addr, "wp_page_copy");
 		p->refcount--;
 		mm->rss_file--;
 		file_set_pte(t, vma, addr, pt, np, prot_write(vma));
 		count_event(&t->stats, EV_FAULT_FILE_COW);
 	} else if (same) {
-		/* wp_page_reuse: the same page, now writable and dirty; an upgrade of the
-		 * permission needs no flush (a stale read-only entry just faults again). */
+		/* wp_page_shared's reuse: the same page, now writable and dirty; an upgrade of
+		 * the permission needs no flush (a stale read-only entry just faults again). */
 		mm_assert_locked(t, mm, addr, spin_is_held_by(ptl, t), "PTE", ptl->dep.class->name);
 		cpu_work(t, t->machine->path.pte_op);
 		hw_store(t, pte, sizeof(*pte));
@@ -586,7 +579,7 @@ vm_fault_t do_wp_file(struct sim_task *t, struct vm_area_struct *vma, unsigned l
 	spin_unlock(t, ptl);
 	if (np)
 		mmu_notifier_invalidate_range_end(t, &range);
-	if ((p->flags & PG_file) && (vma->vm_flags & VM_SHARED)) {
+	if (shared) {
 		folio_unlock(t, vma->vm_file, p);
 		page_ref_add(t, p, -1);
 	}
@@ -610,48 +603,6 @@ void zap_file_pte(struct sim_task *t, struct mm_struct *mm, struct page *p, ptev
 
 /* ---- rmap walk ---- */
 
-struct rmap_walk_ctx {
-	struct sim_task *t;
-	struct page *p;
-	rmap_one_fn fn;
-	void *arg;
-	unsigned found;
-	bool stop;
-	bool notify;  /* RMAP_WALK_NOTIFY */
-};
-
-static bool rmap_walk_one(struct vm_area_struct *vma, void *arg)
-{
-	struct rmap_walk_ctx *c = arg;
-	struct sim_task *t = c->t;
-	struct mm_struct *mm = vma->vm_mm;
-	unsigned long addr = vma->vm_start + ((c->p->index - vma->vm_pgoff) << PAGE_SHIFT);
-	struct page *pt;
-
-	hw_load(t, vma, 32); /* vm_start, vm_end, vm_mm */
-	/* page_vma_mapped_walk: to the PTE, then its lock. */
-	pteval_t *pte = pt_lookup_pte(t, mm, addr, &pt);
-	if (!pte)
-		return true;
-	struct mmu_notifier_range range;
-	if (c->notify) { /* try_to_unmap_one: before the PTE lock, as it may sleep */
-		mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, mm, addr, addr + PAGE_SIZE,
-					"try_to_unmap");
-		mmu_notifier_invalidate_range_start(t, &range);
-	}
-	struct spinlock *ptl = pte_lockptr(mm, pt);
-	spin_lock(t, ptl);
-	hw_load(t, pte, sizeof(*pte));
-	if (pte_present(*pte) && pte_pfn(*pte) == c->p->pfn) {
-		c->found++;
-		c->stop = !c->fn(t, c->p, vma, addr, pte, c->arg);
-	}
-	spin_unlock(t, ptl);
-	if (c->notify)
-		mmu_notifier_invalidate_range_end(t, &range);
-	return !c->stop;
-}
-
 /* i_mmap_trylock_read */
 static bool i_mmap_trylock_read(struct sim_task *t, struct address_space *m)
 {
@@ -674,9 +625,9 @@ int rmap_walk_file(struct sim_task *t, struct page *p, unsigned flags, rmap_one_
 	} else {
 		i_mmap_lock_read(t, m);
 	}
-	vma_interval_tree_foreach(t, &m->i_mmap, p->index, p->index, rmap_walk_one, &c);
+	vma_interval_tree_foreach(t, &m->i_mmap, p->index, p->index, rmap_walk_vma, &c);
 	i_mmap_unlock_read(t, m);
-	return c.found;
+	return c.visited;
 }
 
 /* ---- reclaim (models/mm/vmscan.c) ---- */

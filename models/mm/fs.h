@@ -147,8 +147,6 @@ void unlink_file_vma(struct sim_task *t, struct vm_area_struct *vma);
 void vma_file_prepare(struct sim_task *t, struct vm_area_struct *vma, struct vm_area_struct *new,
 		      struct vm_area_struct *gone);
 void vma_file_complete(struct sim_task *t, struct vm_area_struct *vma, struct vm_area_struct *new);
-/* Can vma absorb next (same file, contiguous pages)?  Anonymous VMAs: both anonymous. */
-bool vma_file_mergeable(const struct vm_area_struct *vma, const struct vm_area_struct *next);
 
 /* The faults on a file VMA (called by handle_mm_fault): a missing PTE, and a write to a
  * present read-only PTE. */

@@ -112,22 +112,10 @@ static struct anon_vma *folio_lock_anon_vma_read(struct sim_task *t, struct page
 	return av;
 }
 
-struct rmap_walk_ctx {
-	struct sim_task *t;
-	struct page *p;
-	rmap_one_fn fn;
-	void *arg;
-	int visited;
-	bool stop;
-	bool notify;  /* RMAP_WALK_NOTIFY */
-};
-
-/* page_vma_mapped_walk for one order-0 anonymous page: its PTE in vma, under the lock. */
-static bool rmap_walk_vma(struct anon_vma_chain *avc, void *arg)
+bool rmap_walk_vma(struct vm_area_struct *vma, void *arg)
 {
 	struct rmap_walk_ctx *w = arg;
 	struct sim_task *t = w->t;
-	struct vm_area_struct *vma = avc->vma;
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *p = w->p, *pt = NULL;
 
@@ -163,8 +151,13 @@ static bool rmap_walk_vma(struct anon_vma_chain *avc, void *arg)
 	spin_unlock(t, ptl);
 	if (w->notify)
 		mmu_notifier_invalidate_range_end(t, &range);
-	/* Stop once the page is no longer mapped anywhere (rmap_walk_anon's done()). */
+	/* Stop once the page is no longer mapped anywhere (rwc->done: folio_not_mapped). */
 	return !w->stop && p->mapcount > 0;
+}
+
+static bool rmap_walk_avc(struct anon_vma_chain *avc, void *arg)
+{
+	return rmap_walk_vma(avc->vma, arg);
 }
 
 int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg)
@@ -180,7 +173,7 @@ int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_
 	}
 	struct rmap_walk_ctx w = { .t = t, .p = p, .fn = fn, .arg = arg,
 				   .notify = flags & RMAP_WALK_NOTIFY };
-	avc_tree_foreach(t, av, p->index, p->index, rmap_walk_vma, &w);
+	avc_tree_foreach(t, av, p->index, p->index, rmap_walk_avc, &w);
 	anon_vma_unlock_read(t, av);
 	return w.visited;
 }

@@ -31,6 +31,20 @@ void folio_move_anon_rmap(struct sim_task *t, struct page *p, struct vm_area_str
  * visited, -1 if the page is not mapped, RMAP_WALK_CONTENDED if the walk gave up on a
  * contended lock (counted as rmap_walk_contended).
  */
+/* One walk's state; rmap_walk_vma is its step for one VMA that may map the page
+ * (page_vma_mapped_walk: the PTE or huge PMD at the page's address, under its lock, with
+ * the notifier calls of RMAP_WALK_NOTIFY around it).  Returns false to end the walk. */
+struct rmap_walk_ctx {
+	struct sim_task *t;
+	struct page *p;
+	rmap_one_fn fn;
+	void *arg;
+	int visited;
+	bool stop;
+	bool notify;  /* RMAP_WALK_NOTIFY */
+};
+bool rmap_walk_vma(struct vm_area_struct *vma, void *arg);
+
 int rmap_walk_anon(struct sim_task *t, struct page *p, unsigned flags, rmap_one_fn fn, void *arg);
 /* rmap_walk: by the kind of page: rmap_walk_anon, or rmap_walk_file (fs.h) over i_mmap;
  * -1 for a page that is neither. */

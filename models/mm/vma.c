@@ -276,10 +276,11 @@ bool vma_anon_compatible(const struct vm_area_struct *a, const struct vm_area_st
  */
 static bool vma_mergeable(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-	/* Anonymous page offsets continue too (they are addresses, so adjacent anonymous
-	 * VMAs always pass; a fork child's VMAs keep their parent's). */
+	/* The same file (or none) at contiguous page offsets; anonymous offsets are
+	 * addresses, so adjacent anonymous VMAs always pass (a fork child's VMAs keep their
+	 * parent's). */
 	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
-	       a->vm_page_prot == b->vm_page_prot && vma_file_mergeable(a, b) &&
+	       a->vm_page_prot == b->vm_page_prot && a->vm_file == b->vm_file &&
 	       b->vm_pgoff == a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) &&
 	       vma_anon_compatible(a, b);
 }
