@@ -35,4 +35,16 @@ static inline pteval_t pte_of(struct mm_struct *mm, unsigned long a)
 	return pte ? *pte : 0;
 }
 
+/* Let the grace periods the unmaps started end (the stub clock moves both tasks past
+ * them), so that no callback of this zone runs after it is gone. */
+static inline void race_drain_pt_frees(struct mm_struct *mm, struct zone *zone)
+{
+	for (int i = 0; i < 8 && mm->nr_pt_rcu_pending + mm_exited_pt_pending(zone); i++) {
+		sim_time_t later = (reader.now > writer.now ? reader.now : writer.now) + 1000000;
+		reader.now = writer.now = later;
+		rcu_qs(&reader);
+		rcu_qs(&writer);
+	}
+}
+
 #endif

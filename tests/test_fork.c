@@ -451,15 +451,7 @@ static void test_fork(void)
 	scheme->munmap(&reader, mm, a, NP * PAGE_SIZE);
 	lru_add_drain(&reader, zone);
 	race_end_grace_periods(scheme);
-	/* Let the grace periods the unmaps started end, so that no callback of this zone
-	 * runs after it is gone. */
-	for (int i = 0; i < 8 && mm->nr_pt_rcu_pending + mm_exited_pt_pending(zone); i++) {
-		/* (stub clock: both tasks move past the grace period's end) */
-		sim_time_t later = (reader.now > writer.now ? reader.now : writer.now) + 1000000;
-		reader.now = writer.now = later;
-		rcu_qs(&reader);
-		rcu_qs(&writer);
-	}
+	race_drain_pt_frees(mm, zone);
 	tap_ok(!mm->nr_pt_rcu_pending && !mm_exited_pt_pending(zone),
 	       "%s: every page table freed after its grace period", scheme->name);
 	struct mm_check_report end;

@@ -161,12 +161,7 @@ static void test_swap(void)
 	scheme->munmap(&reader, mm, a, NP * PAGE_SIZE);
 	lru_add_drain(&reader, zone);
 	race_end_grace_periods(scheme);
-	for (int i = 0; i < 8 && mm->nr_pt_rcu_pending + mm_exited_pt_pending(zone); i++) {
-		sim_time_t later = (reader.now > writer.now ? reader.now : writer.now) + 1000000;
-		reader.now = writer.now = later;
-		rcu_qs(&reader);
-		rcu_qs(&writer);
-	}
+	race_drain_pt_frees(mm, zone);
 	unsigned used = 0;
 	for (uint32_t s = 0; s < si->nr_slots; s++)
 		used += si->swap_map[s] && si->swap_map[s] != SWAP_SLOT_CACHED;
